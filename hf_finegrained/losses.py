@@ -1,0 +1,183 @@
+"""The CE-CLIP objective: ITC with hard negatives + IMC + CMR with adaptive per-type thresholds.
+
+The loss takes embeddings only, so its maths is tested without a model. See ``docs/LOSS.md`` for the
+derivation and for every place where it departs from the reference implementation.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .distributed import gather_no_grad, gather_with_grad
+
+
+class FineGrainedLoss(nn.Module):
+    """ITC-hn + ``imc_weight`` * IMC + ``cmr_weight`` * CMR, from L2-normalised embeddings.
+
+    With ``v_i`` the image, ``t_i`` the caption and ``n_ik`` the type-``k`` hard negative of row ``i``
+    (all normalised here), ``s`` the exponentiated logit scale, ``pos_i = s<v_i, t_i>`` and
+    ``neg_ik = s<v_i, n_ik>``. Only negatives whose mask is True take part anywhere:
+
+    - ITC-hn: image->text cross-entropy over the B captions followed by every valid negative of the
+      batch (every image sees every negative); text->image plain BxB cross-entropy; the mean of both.
+    - IMC: for caption i, cross-entropy with target 0 over ``[pos_i, s<t_i, n_jk> for all valid n_jk]``.
+    - CMR: mean over valid (i, k) of ``relu(theta_k + neg_ik - pos_i)``, using the thresholds as they
+      stood before this call; 0 when no negative is valid.
+    - Thresholds (the curriculum), in training mode only and without gradient, after the loss is formed:
+      ``theta_k <- clamp(mean_i pos_i - mean_{i valid} neg_ik, 0, threshold_upper_bound)``. A type with no
+      valid negative in the batch keeps its previous value.
+
+    Differences from the reference implementation (also in ``docs/LOSS.md``): the reference keeps
+    invalid negatives (empty captions) inside ITC and IMC, divides the CMR sum by B*K instead of the
+    number of valid pairs, turns a threshold into NaN for good when a type has no valid negative in a
+    batch, and resets the thresholds every epoch. Here thresholds live for the whole run and are saved
+    in checkpoints.
+
+    Args:
+        num_negative_types: K, the number of hard-negative types (columns of ``negative_embeds``).
+        imc_weight: weight of the intra-modal contrastive term.
+        cmr_weight: weight of the cross-modal rank term.
+        threshold_upper_bound: ceiling of every adaptive threshold.
+        use_hard_negatives: False gives the plain CLIP loss (IMC and CMR are 0, negatives ignored).
+        gather_across_devices: under torch.distributed with several processes, gather every input
+            from every rank (with gradient) so the loss and thresholds are those of the global batch.
+
+    Inputs:
+        image_embeds: [B, D]. text_embeds: [B, D]. negative_embeds: [B, K, D] (may be None when
+        ``use_hard_negatives`` is False). negative_mask: [B, K] bool, True = valid negative.
+        logit_scale: the exponentiated scale ``s``, a float or a 0-d tensor (gradient flows through it).
+
+    Returns:
+        A dict of scalar tensors: ``loss``, ``itc_loss``, ``imc_loss``, ``cmr_loss``, ``i2t_loss``,
+        ``t2i_loss``, ``num_valid_negatives``, and ``thresholds`` [K] (the values this call used).
+    """
+
+    thresholds: torch.Tensor
+
+    def __init__(
+        self,
+        num_negative_types: int,
+        imc_weight: float = 0.3,
+        cmr_weight: float = 0.2,
+        threshold_upper_bound: float = 10.0,
+        use_hard_negatives: bool = True,
+        gather_across_devices: bool = False,
+    ) -> None:
+        super().__init__()
+        if num_negative_types < 0:
+            raise ValueError(f"num_negative_types must be >= 0, got {num_negative_types}.")
+        if threshold_upper_bound < 0:
+            raise ValueError(f"threshold_upper_bound must be >= 0, got {threshold_upper_bound}.")
+        self.num_negative_types = num_negative_types
+        self.imc_weight = imc_weight
+        self.cmr_weight = cmr_weight
+        self.threshold_upper_bound = threshold_upper_bound
+        self.use_hard_negatives = use_hard_negatives
+        self.gather_across_devices = gather_across_devices
+        self.register_buffer("thresholds", torch.zeros(num_negative_types))
+
+    def extra_repr(self) -> str:
+        return (
+            f"num_negative_types={self.num_negative_types}, imc_weight={self.imc_weight}, "
+            f"cmr_weight={self.cmr_weight}, threshold_upper_bound={self.threshold_upper_bound}, "
+            f"use_hard_negatives={self.use_hard_negatives}, gather_across_devices={self.gather_across_devices}"
+        )
+
+    def _check_shapes(
+        self, image_embeds: torch.Tensor, text_embeds: torch.Tensor, negative_embeds, negative_mask
+    ) -> None:
+        if image_embeds.dim() != 2 or image_embeds.shape != text_embeds.shape:
+            raise ValueError(
+                f"image_embeds and text_embeds must both be [B, D]; got {tuple(image_embeds.shape)} "
+                f"and {tuple(text_embeds.shape)}."
+            )
+        if not self.use_hard_negatives:
+            return
+        if negative_embeds is None or negative_mask is None:
+            raise ValueError("use_hard_negatives=True needs negative_embeds [B, K, D] and negative_mask [B, K].")
+        batch, dim = image_embeds.shape
+        expected = (batch, self.num_negative_types, dim)
+        if tuple(negative_embeds.shape) != expected:
+            raise ValueError(f"negative_embeds must be {expected} (B, K, D); got {tuple(negative_embeds.shape)}.")
+        if tuple(negative_mask.shape) != expected[:2] or negative_mask.dtype != torch.bool:
+            raise ValueError(
+                f"negative_mask must be a bool tensor of shape {expected[:2]}; got {negative_mask.dtype} "
+                f"{tuple(negative_mask.shape)}."
+            )
+
+    def forward(
+        self,
+        image_embeds: torch.Tensor,
+        text_embeds: torch.Tensor,
+        negative_embeds: torch.Tensor | None = None,
+        negative_mask: torch.Tensor | None = None,
+        logit_scale: torch.Tensor | float = 1.0,
+    ) -> dict[str, torch.Tensor]:
+        self._check_shapes(image_embeds, text_embeds, negative_embeds, negative_mask)
+        dtype = torch.promote_types(image_embeds.dtype, torch.float32)
+        scale = torch.as_tensor(logit_scale, device=image_embeds.device).to(dtype)
+
+        if self.gather_across_devices:
+            image_embeds = gather_with_grad(image_embeds)
+            text_embeds = gather_with_grad(text_embeds)
+            if self.use_hard_negatives:
+                negative_embeds = gather_with_grad(negative_embeds)
+                negative_mask = gather_no_grad(negative_mask)
+
+        image = F.normalize(image_embeds.to(dtype), dim=-1)
+        text = F.normalize(text_embeds.to(dtype), dim=-1)
+        batch = image.shape[0]
+        targets = torch.arange(batch, device=image.device)
+        logits = scale * image @ text.T  # [B, B]
+        pos = logits.diagonal()  # [B]
+        zero = logits.new_zeros(())
+
+        if not self.use_hard_negatives:
+            i2t = F.cross_entropy(logits, targets)
+            t2i = F.cross_entropy(logits.T, targets)
+            itc = (i2t + t2i) / 2
+            return self._result(itc, i2t, t2i, zero, zero, zero.long(), self.thresholds.clone())
+
+        negatives = F.normalize(negative_embeds.to(dtype), dim=-1)  # [B, K, D]
+        valid = negatives[negative_mask]  # [M, D]
+        i2t = F.cross_entropy(torch.cat([logits, scale * image @ valid.T], dim=1), targets)
+        t2i = F.cross_entropy(logits.T, targets)
+        itc = (i2t + t2i) / 2
+
+        imc_logits = torch.cat([pos[:, None], scale * text @ valid.T], dim=1)  # [B, 1 + M]
+        imc = F.cross_entropy(imc_logits, torch.zeros_like(targets))
+
+        neg_own = scale * torch.einsum("bd,bkd->bk", image, negatives)  # [B, K]
+        thresholds = self.thresholds.to(dtype)
+        hinge = F.relu(thresholds[None, :] + neg_own - pos[:, None])
+        num_valid = negative_mask.sum()
+        cmr = torch.where(negative_mask, hinge, torch.zeros_like(hinge)).sum() / num_valid.clamp(min=1)
+
+        used = self.thresholds.clone()
+        if self.training:
+            self._update_thresholds(pos.detach(), neg_own.detach(), negative_mask)
+        return self._result(itc, i2t, t2i, imc, cmr, num_valid, used)
+
+    @torch.no_grad()
+    def _update_thresholds(self, pos: torch.Tensor, neg_own: torch.Tensor, mask: torch.Tensor) -> None:
+        """theta_k <- clamp(mean_i pos_i - mean_{i valid} neg_ik, 0, bound); types with no valid row keep theirs."""
+        counts = mask.sum(dim=0)  # [K]
+        neg_mean = torch.where(mask, neg_own, torch.zeros_like(neg_own)).sum(dim=0) / counts.clamp(min=1)
+        proposal = (pos.mean() - neg_mean).clamp(0.0, self.threshold_upper_bound)
+        updated = torch.where(counts > 0, proposal.to(self.thresholds.dtype), self.thresholds)
+        self.thresholds.copy_(updated)
+
+    def _result(self, itc, i2t, t2i, imc, cmr, num_valid, thresholds) -> dict[str, torch.Tensor]:
+        loss = itc + self.imc_weight * imc + self.cmr_weight * cmr
+        return {
+            "loss": loss,
+            "itc_loss": itc,
+            "imc_loss": imc,
+            "cmr_loss": cmr,
+            "i2t_loss": i2t,
+            "t2i_loss": t2i,
+            "num_valid_negatives": num_valid,
+            "thresholds": thresholds,
+        }

@@ -1,0 +1,95 @@
+"""`FineGrainedTrainingArguments`: the CE-CLIP settings on top of `transformers.TrainingArguments`."""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+
+from transformers import TrainingArguments
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_NEGATIVE_TYPES: tuple[str, ...] = (
+    "swap_object",
+    "swap_attribute",
+    "replace_object",
+    "replace_attribute",
+    "replace_relation",
+)
+
+
+@dataclass
+class FineGrainedTrainingArguments(TrainingArguments):
+    """`TrainingArguments` plus the loss settings of CE-CLIP (Zhang, Awal, Agrawal).
+
+    Defaults of the loss follow the paper (IMC 0.3, CMR 0.2, threshold bound 10). ``remove_unused_columns``
+    is forced to False because the collator reads custom columns (``caption``, ``hard_negatives``).
+    """
+
+    remove_unused_columns: bool = field(
+        default=False,
+        metadata={"help": "Always False here: the collator reads the `caption` and `hard_negatives` columns."},
+    )
+    negative_types: list[str] = field(
+        default_factory=lambda: list(DEFAULT_NEGATIVE_TYPES),
+        metadata={
+            "help": "Names of the hard-negative types, in the order of the `hard_negatives` column. "
+            "Thresholds are logged and saved under these names."
+        },
+    )
+    imc_weight: float = field(default=0.3, metadata={"help": "Weight of the intra-modal contrastive loss (IMC)."})
+    cmr_weight: float = field(default=0.2, metadata={"help": "Weight of the cross-modal rank loss (CMR)."})
+    threshold_upper_bound: float = field(
+        default=10.0, metadata={"help": "Ceiling of the adaptive per-type CMR thresholds."}
+    )
+    use_hard_negatives: bool = field(
+        default=True,
+        metadata={"help": "False trains with the plain CLIP loss (no negatives encoded, IMC and CMR off)."},
+    )
+    gather_across_devices: bool = field(
+        default=True,
+        metadata={
+            "help": "With several processes, gather embeddings of all ranks (with gradient) so every image "
+            "sees every caption and negative of the global batch. No effect on a single process."
+        },
+    )
+    logit_scale_max: float = field(
+        default=math.log(100.0),
+        metadata={"help": "Clamp CLIP's `logit_scale` (a log value) to [0, this] after every optimizer step."},
+    )
+    validate_data: bool = field(
+        default=True,
+        metadata={
+            "help": "Check every row of the train/eval datasets (columns, captions, negatives, image headers) "
+            "before training and list every bad row."
+        },
+    )
+    max_text_length: int | None = field(
+        default=None,
+        metadata={"help": "Truncate texts to this many tokens; default: the text model's position embeddings."},
+    )
+
+    def __post_init__(self) -> None:
+        if self.remove_unused_columns:
+            logger.warning("remove_unused_columns=True ignored: the collator reads custom columns; using False.")
+            self.remove_unused_columns = False
+        super().__post_init__()
+        problems = []
+        if isinstance(self.negative_types, str):
+            self.negative_types = [self.negative_types]
+        names = list(self.negative_types)
+        if self.use_hard_negatives and not names:
+            problems.append("negative_types is empty but use_hard_negatives=True; name at least one type.")
+        if any(not isinstance(n, str) or not n.strip() for n in names):
+            problems.append(f"negative_types must be non-empty strings; got {names}.")
+        if len(set(names)) != len(names):
+            problems.append(f"negative_types has duplicates: {names}.")
+        for name in ("imc_weight", "cmr_weight", "threshold_upper_bound", "logit_scale_max"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value < 0:
+                problems.append(f"{name} must be a finite number >= 0; got {value}.")
+        if self.max_text_length is not None and self.max_text_length < 2:
+            problems.append(f"max_text_length must be >= 2 (start and end tokens); got {self.max_text_length}.")
+        if problems:
+            raise ValueError("Invalid FineGrainedTrainingArguments:\n- " + "\n- ".join(problems))

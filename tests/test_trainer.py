@@ -1,0 +1,185 @@
+"""FineGrainedTrainer on a tiny CLIPModel: training, logging, eval loss, checkpoints and resume."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+import torch
+from helpers import NEGATIVE_TYPES, make_dataset
+from transformers import CLIPModel, CLIPProcessor, TrainerCallback
+
+from hf_finegrained import FineGrainedTrainer, FineGrainedTrainingArguments
+from hf_finegrained.trainer import STATE_NAME
+
+
+def make_args(output_dir, **overrides) -> FineGrainedTrainingArguments:
+    settings = dict(
+        output_dir=str(output_dir),
+        per_device_train_batch_size=4,
+        per_device_eval_batch_size=4,
+        max_steps=3,
+        learning_rate=5e-3,
+        warmup_steps=0,
+        logging_steps=1,
+        save_strategy="no",
+        report_to=[],
+        use_cpu=True,
+        seed=0,
+        negative_types=NEGATIVE_TYPES,
+        disable_tqdm=True,
+    )
+    settings.update(overrides)
+    return FineGrainedTrainingArguments(**settings)
+
+
+def make_trainer(model_dir, args, train=None, eval_dataset=None, **kwargs) -> FineGrainedTrainer:
+    return FineGrainedTrainer(
+        model=CLIPModel.from_pretrained(model_dir),
+        args=args,
+        train_dataset=make_dataset(16) if train is None else train,
+        eval_dataset=eval_dataset,
+        processing_class=CLIPProcessor.from_pretrained(model_dir),
+        **kwargs,
+    )
+
+
+def test_three_steps_change_every_parameter_and_log_every_component(tiny_clip_dir, tmp_path):
+    trainer = make_trainer(tiny_clip_dir, make_args(tmp_path), eval_dataset=make_dataset(8, seed=1))
+    before = {name: p.detach().clone() for name, p in trainer.model.named_parameters()}
+    trainer.train()
+    unchanged = [name for name, p in trainer.model.named_parameters() if torch.equal(p.detach(), before[name])]
+    assert not unchanged, f"parameters not updated: {unchanged}"
+
+    step_logs = [entry for entry in trainer.state.log_history if "loss" in entry]
+    assert len(step_logs) == 3
+    expected = {"itc_loss", "imc_loss", "cmr_loss", "logit_scale"} | {f"threshold/{n}" for n in NEGATIVE_TYPES}
+    for entry in step_logs:
+        assert expected <= set(entry), f"missing {expected - set(entry)}"
+        assert all(torch.isfinite(torch.tensor(entry[key])) for key in expected)
+        # The logged total is the weighted sum of the logged components.
+        total = entry["itc_loss"] + 0.3 * entry["imc_loss"] + 0.2 * entry["cmr_loss"]
+        assert entry["loss"] == pytest.approx(total, rel=1e-3)
+    assert step_logs[0]["imc_loss"] > 0
+
+    thresholds = trainer.loss_fn.thresholds.clone()
+    metrics = trainer.evaluate()
+    assert metrics["eval_loss"] > 0
+    for key in ("eval_itc_loss", "eval_imc_loss", "eval_cmr_loss"):
+        assert key in metrics
+    assert metrics["eval_loss"] == pytest.approx(
+        metrics["eval_itc_loss"] + 0.3 * metrics["eval_imc_loss"] + 0.2 * metrics["eval_cmr_loss"], rel=1e-3
+    )
+    assert torch.equal(trainer.loss_fn.thresholds, thresholds), "evaluation must not move the thresholds"
+
+
+def test_logit_scale_is_clamped_after_each_step(tiny_clip_dir, tmp_path):
+    trainer = make_trainer(tiny_clip_dir, make_args(tmp_path, max_steps=1, logit_scale_max=1.0))
+    trainer.train()
+    assert trainer.model.logit_scale.item() == pytest.approx(1.0)
+
+
+def test_plain_clip_mode_trains_without_negatives(tiny_clip_dir, tmp_path):
+    dataset = make_dataset(8).remove_columns("hard_negatives")
+    trainer = make_trainer(tiny_clip_dir, make_args(tmp_path, max_steps=2, use_hard_negatives=False), train=dataset)
+    trainer.train()
+    logs = [entry for entry in trainer.state.log_history if "loss" in entry]
+    assert logs and all(entry["imc_loss"] == 0 and entry["cmr_loss"] == 0 for entry in logs)
+    assert logs[0]["loss"] == pytest.approx(logs[0]["itc_loss"], rel=1e-4)
+
+
+class StopAt(TrainerCallback):
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == self.step:
+            control.should_training_stop = True
+
+
+def test_resume_gives_the_same_parameters_and_thresholds(tiny_clip_dir, tmp_path):
+    common = dict(max_steps=4, save_strategy="steps", save_steps=2, learning_rate=2e-2)
+    straight = make_trainer(tiny_clip_dir, make_args(tmp_path / "straight", **common))
+    straight.train()
+
+    first = make_trainer(tiny_clip_dir, make_args(tmp_path / "resumed", **common), callbacks=[StopAt(2)])
+    first.train()
+    checkpoint = tmp_path / "resumed" / "checkpoint-2"
+    saved = json.loads((checkpoint / STATE_NAME).read_text())
+    assert saved["negative_types"] == NEGATIVE_TYPES
+    assert list(saved["thresholds"].values()) == first.loss_fn.thresholds.tolist()
+    assert any(value > 0 for value in saved["thresholds"].values()), "a resume test with zero thresholds is vacuous"
+    assert (checkpoint / "model.safetensors").is_file() and CLIPModel.from_pretrained(checkpoint) is not None
+
+    second = make_trainer(tiny_clip_dir, make_args(tmp_path / "resumed", **common))
+    second.train(resume_from_checkpoint=str(checkpoint))
+    assert second.state.global_step == 4
+    for (name, a), (_, b) in zip(straight.model.named_parameters(), second.model.named_parameters()):
+        assert (a - b).abs().max().item() <= 1e-6, name
+    assert (straight.loss_fn.thresholds - second.loss_fn.thresholds).abs().max().item() <= 1e-6
+
+
+def test_resume_refuses_other_negative_types(tiny_clip_dir, tmp_path):
+    trainer = make_trainer(tiny_clip_dir, make_args(tmp_path, max_steps=1))
+    trainer.save_model(str(tmp_path / "saved"))
+    state = json.loads((tmp_path / "saved" / STATE_NAME).read_text())
+    state["negative_types"] = ["a", "b", "c", "d"]
+    (tmp_path / "saved" / STATE_NAME).write_text(json.dumps(state))
+    with pytest.raises(ValueError, match="resume with the same --negative_types"):
+        trainer.load_loss_state(str(tmp_path / "saved"))
+
+
+def test_bad_rows_are_all_listed_before_training(tiny_clip_dir, tmp_path):
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not an image")
+    rows = make_dataset(6).to_list()
+    rows[1]["caption"] = "  "
+    rows[2]["hard_negatives"] = rows[2]["hard_negatives"][:2]
+    rows[4]["image"] = {"bytes": None, "path": str(broken)}
+    rows[5]["image"] = {"bytes": None, "path": str(tmp_path / "missing.png")}
+    dataset = make_dataset(6).from_list(rows, features=make_dataset(1).features)
+    with pytest.raises(ValueError) as error:
+        make_trainer(tiny_clip_dir, make_args(tmp_path), train=dataset)
+    message = str(error.value)
+    assert "4 problem(s)" in message
+    assert "row 1: caption is empty" in message
+    assert "row 2: hard_negatives has 2 entries but 4 negative types" in message
+    assert f"row 4: cannot read image {broken}" in message
+    assert "row 5: cannot read image" in message and "missing.png" in message
+    assert "row 0" not in message and "row 3" not in message
+
+
+def test_missing_column_is_named(tiny_clip_dir, tmp_path):
+    dataset = make_dataset(4).rename_column("caption", "text")
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['caption'\].*rename_column"):
+        make_trainer(tiny_clip_dir, make_args(tmp_path), train=dataset)
+
+
+def test_arguments_are_validated(tmp_path):
+    with pytest.raises(ValueError, match="imc_weight must be a finite number >= 0"):
+        make_args(tmp_path, imc_weight=-1.0)
+    with pytest.raises(ValueError, match="duplicates"):
+        make_args(tmp_path, negative_types=["a", "a"])
+    assert make_args(tmp_path, remove_unused_columns=True).remove_unused_columns is False
+
+
+def test_checkpoint_loads_as_plain_clip_in_a_fresh_process(tiny_clip_dir, tmp_path):
+    import subprocess
+    import sys
+
+    trainer = make_trainer(tiny_clip_dir, make_args(tmp_path, max_steps=1))
+    trainer.train()
+    trainer.save_model(str(tmp_path / "final"))
+    assert (tmp_path / "final" / "model.safetensors").is_file()
+    assert (tmp_path / "final" / STATE_NAME).is_file()
+    script = (
+        "import sys, torch\n"
+        "from transformers import CLIPModel\n"
+        f"m = CLIPModel.from_pretrained({str(tmp_path / 'final')!r})\n"
+        "assert 'hf_finegrained' not in sys.modules\n"
+        "print(float(m.logit_scale))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env={**os.environ})
+    assert out.returncode == 0, out.stderr
+    assert float(out.stdout.strip().splitlines()[-1]) == pytest.approx(trainer.model.logit_scale.item())
