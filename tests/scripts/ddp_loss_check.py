@@ -1,0 +1,63 @@
+"""Run under torchrun/accelerate: one loss + backward on a fixed batch split over the ranks.
+
+Every rank takes its contiguous share of the same 8 rows, the model is wrapped for DDP by accelerate,
+and rank 0 saves the loss, the thresholds of every rank and the (DDP-averaged) gradients to --out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import torch
+from accelerate import Accelerator
+from transformers import CLIPModel, CLIPProcessor
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from helpers import NEGATIVE_TYPES, make_rows  # noqa: E402
+
+from hf_finegrained.collator import FineGrainedCollator  # noqa: E402
+from hf_finegrained.losses import FineGrainedLoss  # noqa: E402
+from hf_finegrained.trainer import encode_batch  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--rows", type=int, default=8)
+    args = parser.parse_args()
+
+    torch.set_num_threads(1)
+    accelerator = Accelerator(cpu=True)
+    rank, world = accelerator.process_index, accelerator.num_processes
+    model = CLIPModel.from_pretrained(args.model)
+    collator = FineGrainedCollator(CLIPProcessor.from_pretrained(args.model), NEGATIVE_TYPES)
+    rows = make_rows(args.rows, seed=3, invalid_rate=0.4)
+    share = args.rows // world
+    batch = collator(rows[rank * share : (rank + 1) * share])
+    model = accelerator.prepare(model)
+    loss_fn = FineGrainedLoss(len(NEGATIVE_TYPES), gather_across_devices=True).train()
+    loss_fn.thresholds.fill_(0.5)  # non-zero so CMR hinges are active
+
+    out = loss_fn(**encode_batch(model, batch))
+    accelerator.backward(out["loss"])
+    thresholds = accelerator.gather(loss_fn.thresholds[None]).cpu()  # [world, K]
+    if accelerator.is_main_process:
+        grads = {name: p.grad.detach().clone() for name, p in accelerator.unwrap_model(model).named_parameters()}
+        torch.save(
+            {
+                "world": world,
+                "loss": out["loss"].detach(),
+                "components": {k: out[k].detach() for k in ("itc_loss", "imc_loss", "cmr_loss")},
+                "thresholds": thresholds,
+                "grads": grads,
+            },
+            args.out,
+        )
+    accelerator.wait_for_everyone()
+
+
+if __name__ == "__main__":
+    main()
