@@ -19,8 +19,9 @@ from transformers.trainer_utils import get_last_checkpoint
 
 from .collator import FineGrainedCollator
 from .losses import FineGrainedLoss
+from .model_card import CardInfo, public_name, write_model_card
 from .training_args import FineGrainedTrainingArguments
-from .validation import validate_dataset
+from .validation import negative_coverage, validate_dataset
 
 logger = logging.getLogger(__name__)
 STATE_NAME = "finegrained_state.json"
@@ -145,6 +146,14 @@ class FineGrainedTrainer(Trainer):
         self.model_accepts_loss_kwargs = False
         self.add_callback(LogitScaleClampCallback(args.logit_scale_max))
         self._metrics: dict[str, dict[str, list[float]]] = {"train": defaultdict(list), "eval": defaultdict(list)}
+        single_train = train_dataset if not isinstance(train_dataset, dict) else None
+        self.card_info = CardInfo(
+            model_name=os.path.basename(os.path.normpath(args.output_dir)),
+            base_model=public_name(getattr(unwrap(model).config, "_name_or_path", None)),
+            repo_id=args.hub_model_id,
+            num_train_rows=len(single_train) if hasattr(single_train, "__len__") else None,
+            negative_coverage=(negative_coverage(single_train, types) or {}) if types else {},
+        )
 
     def compute_loss(
         self,
@@ -194,9 +203,27 @@ class FineGrainedTrainer(Trainer):
         super().log(logs, start_time)
 
     def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
-        super().save_model(output_dir, _internal_call)
+        """Saves the weights, then the thresholds and the model card beside them, then pushes if asked."""
+        super().save_model(output_dir, _internal_call=True)
         if self.args.should_save:
             self.save_loss_state(output_dir or self.args.output_dir)
+            self.create_model_card(output_dir=output_dir)
+        if self.args.push_to_hub and not _internal_call:
+            self.push_to_hub(commit_message="Model save", revision=self.args.hub_revision)
+
+    def create_model_card(self, output_dir: str | None = None, **kwargs: Any) -> None:
+        """Writes the CE-CLIP model card (README.md) and its two plots; `kwargs` of the base method are ignored.
+
+        Fill `trainer.card_info` (dataset name, benchmark results) before saving to have them in the card.
+        """
+        write_model_card(
+            output_dir or self.args.output_dir,
+            self.args,
+            self.state.log_history,
+            self.negative_types,
+            dict(zip(self.negative_types, self.loss_fn.thresholds.tolist())),
+            self.card_info,
+        )
 
     def save_loss_state(self, output_dir: str) -> None:
         """Writes the per-type thresholds (by name) to `output_dir/finegrained_state.json`."""

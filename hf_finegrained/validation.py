@@ -112,3 +112,16 @@ def validate_dataset(
     if problems:
         raise DataValidationError(name, problems, num_rows)
     return num_rows
+
+
+def negative_coverage(dataset: Any, negative_types: Sequence[str]) -> dict[str, int] | None:
+    """Rows with a valid negative, per type (None for datasets that cannot be read twice, e.g. iterable)."""
+    import datasets
+
+    if not isinstance(dataset, datasets.Dataset) or NEGATIVES_COLUMN not in dataset.column_names:
+        return None
+    counts = dict.fromkeys(negative_types, 0)
+    for value in dataset.select_columns([NEGATIVES_COLUMN])[NEGATIVES_COLUMN]:
+        for name, negative in zip(negative_types, row_negatives(value, negative_types)):
+            counts[name] += negative is not None
+    return counts

@@ -183,3 +183,38 @@ def test_checkpoint_loads_as_plain_clip_in_a_fresh_process(tiny_clip_dir, tmp_pa
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env={**os.environ})
     assert out.returncode == 0, out.stderr
     assert float(out.stdout.strip().splitlines()[-1]) == pytest.approx(trainer.model.logit_scale.item())
+
+
+def test_every_save_writes_a_model_card_with_curves(tiny_clip_dir, tmp_path):
+    trainer = make_trainer(tiny_clip_dir, make_args(tmp_path / "card-run", max_steps=4, save_strategy="steps",
+                                                    save_steps=2))
+    trainer.card_info.results = {"synthetic": {"swap_obj": 0.625, "mean": 0.5}}
+    trainer.train()
+    checkpoint = tmp_path / "card-run" / "checkpoint-4"
+    for name in ("README.md", "loss_curves.png", "threshold_curves.png"):
+        assert (checkpoint / name).is_file(), name
+    from huggingface_hub import ModelCard
+
+    card = ModelCard.load(checkpoint / "README.md")
+    results = {(r.dataset_name, r.metric_name): r.metric_value for r in card.data.eval_results}
+    assert results == {("synthetic", "swap_obj"): 62.5, ("synthetic", "mean"): 50.0}
+    text = card.text
+    assert "![Per-type thresholds over steps](threshold_curves.png)" in text
+    assert "| swap_object |" in text and "| max_steps | `4` |" in text and "zhang2024contrasting" in text
+    assert str(tmp_path) not in card.content, "no absolute local path may appear in a card"
+    # The threshold plot has one curve per type, read back from the logged values.
+    assert f"`{NEGATIVE_TYPES[0]}` {trainer.loss_fn.thresholds[0].item():.3f}" in text
+
+
+def test_a_failing_card_never_breaks_a_save(tiny_clip_dir, tmp_path, monkeypatch):
+    import hf_finegrained.model_card as model_card
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("template exploded")
+
+    monkeypatch.setattr(model_card, "render_model_card", broken)
+    trainer = make_trainer(tiny_clip_dir, make_args(tmp_path, max_steps=1))
+    trainer.train()
+    trainer.save_model(str(tmp_path / "final"))
+    assert (tmp_path / "final" / "model.safetensors").is_file()
+    assert not (tmp_path / "final" / "README.md").exists()
