@@ -56,7 +56,8 @@ def coco_like_rows(count: int, num_types: int, seed: int = 0) -> list[dict]:
 
 
 def build(tiny: bool) -> tuple[CLIPModel, object]:
-    tokenizer = train_clip_tokenizer([" ".join(WORDS)] * 20, vocab_size=400)
+    # Large enough that every word is one token, as most COCO words are in CLIP's 49k BPE vocabulary.
+    tokenizer = train_clip_tokenizer([" ".join(WORDS)] * 20, vocab_size=1000)
     if tiny:
         text = {"hidden_size": 64, "intermediate_size": 256, "num_hidden_layers": 2, "num_attention_heads": 2}
         vision = {"hidden_size": 64, "intermediate_size": 256, "num_hidden_layers": 2, "num_attention_heads": 2,
@@ -128,6 +129,7 @@ def main() -> None:
 
     print(f"threads={torch.get_num_threads()} B={args.batch_size} K={args.num_types} "
           f"texts={longest['input_ids'].shape[0]} longest={longest['input_ids'].shape[1]} tokens "
+          f"mean={longest['attention_mask'].sum(1).float().mean():.1f} tokens "
           f"model={'tiny' if args.tiny else 'ViT-B/32-shaped'}")
     ratio_a, ours, plain = interleaved_ratio(
         make_step(model, optimizer, longest, loss_fn), make_step(model, optimizer, longest, None), args.repeats
