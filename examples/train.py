@@ -21,6 +21,8 @@ import torch
 from transformers import CLIPModel, CLIPProcessor, HfArgumentParser, set_seed
 
 from hf_finegrained import FineGrainedCollator, FineGrainedTrainer, FineGrainedTrainingArguments
+from hf_finegrained.hub import push_folder, require_token
+from hf_finegrained.lora import DEFAULT_LORA_TARGETS, add_lora, merge_lora
 from hf_finegrained.demo_data import NEGATIVE_TYPES, all_captions, make_dataset
 from hf_finegrained.tiny_clip import build_clip_model, build_processor, train_clip_tokenizer
 from hf_finegrained.trainer import encode_batch
@@ -33,6 +35,19 @@ class ModelArguments:
     model_name_or_path: str | None = field(
         default=None,
         metadata={"help": "A CLIP Hub id or local folder. Default: a small CLIPModel built from a config."},
+    )
+    use_lora: bool = field(default=False, metadata={"help": "Train LoRA adapters (PEFT) instead of all weights."})
+    lora_r: int = field(default=16, metadata={"help": "LoRA rank."})
+    lora_alpha: int = field(default=32, metadata={"help": "LoRA alpha (scaling = alpha / r)."})
+    lora_dropout: float = field(default=0.05, metadata={"help": "Dropout on the LoRA branch."})
+    lora_target_modules: list[str] = field(
+        default_factory=lambda: list(DEFAULT_LORA_TARGETS),
+        metadata={"help": "Module names that get adapters (both encoders' attention projections by default)."},
+    )
+    merge_lora: bool = field(
+        default=False,
+        metadata={"help": "After training, also write plain CLIPModel weights with the adapter merged, to "
+                  "<output_dir>/merged (what gets pushed)."},
     )
 
 
@@ -90,6 +105,12 @@ def main(argv: list[str] | None = None) -> None:
     else:
         model_args, data_args, args = parser.parse_args_into_dataclasses(args=argv)
     logging.basicConfig(level=logging.INFO if args.should_log else logging.WARNING, format="%(message)s")
+    push = args.push_to_hub
+    if push:
+        if not args.hub_model_id:
+            raise SystemExit("--push_to_hub needs --hub_model_id <user>/<name>.")
+        token = require_token(args.hub_token)  # fails here, before any training, when not logged in
+        args.push_to_hub = False  # the finished folder is pushed once, below, with an explicit file list
     set_seed(args.seed)
 
     if model_args.model_name_or_path:
@@ -100,6 +121,10 @@ def main(argv: list[str] | None = None) -> None:
         model = build_clip_model(tokenizer, image_size=32, patch_size=8, hidden_size=64, num_layers=2,
                                  num_heads=4, projection_dim=32, seed=args.seed)
         processor = build_processor(tokenizer, image_size=32)
+
+    if model_args.use_lora:
+        model = add_lora(model, model_args.lora_r, model_args.lora_alpha, model_args.lora_dropout,
+                         model_args.lora_target_modules)
 
     if data_args.dataset_path:
         loaded = datasets.load_dataset(data_args.dataset_path)
@@ -124,7 +149,16 @@ def main(argv: list[str] | None = None) -> None:
             print("| negative type | caption beats negative, before | after |\n|---|---|---|")
             for name in args.negative_types:
                 print(f"| {name} | {before[name]:.3f} | {after[name]:.3f} |")
-    print(f"model saved to {args.output_dir}")
+    publish_dir = args.output_dir
+    if model_args.use_lora and model_args.merge_lora and trainer.is_world_process_zero():
+        publish_dir = os.path.join(args.output_dir, "merged")
+        merge_lora(trainer.model).save_pretrained(publish_dir)
+        processor.save_pretrained(publish_dir)
+        trainer.create_model_card(output_dir=publish_dir)
+    print(f"model saved to {publish_dir}")
+    if push and trainer.is_world_process_zero():
+        files = push_folder(publish_dir, args.hub_model_id, token=token, private=args.hub_private_repo)
+        print(f"pushed {len(files)} files to https://huggingface.co/{args.hub_model_id}")
 
 
 if __name__ == "__main__":

@@ -48,3 +48,20 @@ def test_missing_token_says_how_to_log_in(monkeypatch, tmp_path):
     with mock.patch("hf_finegrained.hub.get_token", return_value=None):
         with pytest.raises(HubLoginError, match="hf auth login"):
             require_token()
+
+
+def test_example_without_token_fails_before_training(tmp_path):
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "examples" / "train.py"
+    spec = importlib.util.spec_from_file_location("train_example", path)
+    train = importlib.util.module_from_spec(spec)
+    with mock.patch.dict(sys.modules, {"train_example": train}):  # dataclasses look their module up
+        spec.loader.exec_module(train)
+    out = tmp_path / "never"
+    with mock.patch("hf_finegrained.hub.get_token", return_value=None):
+        with pytest.raises(HubLoginError, match="nothing has been trained yet"):
+            train.main(["--output_dir", str(out), "--push_to_hub", "--hub_model_id", "me/ce-clip"])
+    assert not out.exists()
