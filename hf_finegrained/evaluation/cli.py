@@ -1,0 +1,52 @@
+"""`hf-finegrained-eval`: run benchmarks on a model folder or Hub id, write results.json and results.md."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from .runner import BENCHMARKS, run_benchmarks
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="hf-finegrained-eval",
+        description="Score a CLIPModel on compositionality, retrieval and zero-shot benchmarks.",
+        epilog="Benchmarks: " + ", ".join(BENCHMARKS) + ". Default paths live under --data-root; see "
+               "docs/BENCHMARKS.md for the layout.",
+    )
+    parser.add_argument("model", help="model folder or Hub id (loaded with CLIPModel/CLIPProcessor.from_pretrained)")
+    parser.add_argument("--benchmarks", default="all", help="comma-separated names, or 'all' (default)")
+    parser.add_argument("--data-root", default="data", help="folder holding each benchmark's files (default: data)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME.KEY=VALUE", dest="overrides",
+                        help="override a path, e.g. sugarcrepe.images=/coco/val2017 or zeroshot.dataset=cifar10")
+    parser.add_argument("--output-dir", default="eval_results", help="where results.json and results.md go")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default: cuda if available)")
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    return parser.parse_args(argv)
+
+
+def _overrides(items: Sequence[str]) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        name, dot, field = key.partition(".")
+        if not sep or not dot:
+            raise SystemExit(f"--set expects NAME.KEY=VALUE, got {item!r}")
+        out.setdefault(name, {})[field] = value
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    names = list(BENCHMARKS) if args.benchmarks == "all" else [n.strip() for n in args.benchmarks.split(",")]
+    document = run_benchmarks(
+        args.model, names, data_root=args.data_root, paths=_overrides(args.overrides), output_dir=args.output_dir,
+        batch_size=args.batch_size, device=args.device, progress=not args.no_progress,
+    )
+    return 0 if any(entry["status"] == "ok" for entry in document["benchmarks"].values()) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

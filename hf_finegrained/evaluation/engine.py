@@ -1,0 +1,121 @@
+"""The scoring engine: every unique image and every unique caption is encoded once, in batches, without
+gradient, with a progress bar; benchmarks then read scores out of the cached embeddings."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
+
+import torch
+from tqdm.auto import tqdm
+
+from .images import ImageRef
+from .scorer import Scorer
+
+
+@dataclass
+class ChoiceItem:
+    """One image, its candidate captions and the index of the right one; `category` may be a "/" path."""
+
+    image: ImageRef
+    captions: list[str]
+    label: int = 0
+    category: str = ""
+
+
+@dataclass
+class EncodeStats:
+    """How much encoding the engine did: `*_encodes` count forward passes per item, `unique_*` distinct items."""
+
+    image_encodes: int = 0
+    text_encodes: int = 0
+    unique_images: int = 0
+    unique_texts: int = 0
+
+    def work_ratio(self) -> float:
+        """Encodes done / unique items requested (1.0 = nothing encoded twice)."""
+        return (self.image_encodes + self.text_encodes) / max(1, self.unique_images + self.unique_texts)
+
+
+@dataclass
+class ScoringEngine:
+    """Batches and deduplicates encoding for a `Scorer`; `stats` accumulates over calls."""
+
+    scorer: Scorer
+    batch_size: int = 64
+    progress: bool = True
+    stats: EncodeStats = field(default_factory=EncodeStats)
+
+    def embed_images(self, refs: Sequence[ImageRef], desc: str = "images") -> tuple[torch.Tensor, dict[Hashable, int]]:
+        """Encodes the distinct images among `refs`; returns (embeddings (U, D), key -> row)."""
+        unique: dict[Hashable, ImageRef] = {}
+        for ref in refs:
+            unique.setdefault(ref.key, ref)
+        index = {key: row for row, key in enumerate(unique)}
+        todo = list(unique.values())
+        chunks = []
+        for start in tqdm(range(0, len(todo), self.batch_size), desc=f"encoding {desc}", disable=not self.progress,
+                          unit="batch"):
+            batch = todo[start:start + self.batch_size]
+            chunks.append(self.scorer.encode_images([ref.open() for ref in batch]))
+        self.stats.image_encodes += len(todo)
+        self.stats.unique_images += len(todo)
+        return _stack(chunks), index
+
+    def embed_texts(self, texts: Sequence[str], desc: str = "captions") -> tuple[torch.Tensor, dict[str, int]]:
+        """Encodes the distinct strings among `texts`; returns (embeddings (U, D), text -> row)."""
+        unique = list(dict.fromkeys(texts))
+        # Similar lengths in a batch waste less padding; rows are mapped back through `index`.
+        order = sorted(range(len(unique)), key=lambda i: len(unique[i]))
+        chunks = []
+        for start in tqdm(range(0, len(order), self.batch_size), desc=f"encoding {desc}", disable=not self.progress,
+                          unit="batch"):
+            chunks.append(self.scorer.encode_texts([unique[i] for i in order[start:start + self.batch_size]]))
+        index = {unique[i]: row for row, i in enumerate(order)}
+        self.stats.text_encodes += len(unique)
+        self.stats.unique_texts += len(unique)
+        return _stack(chunks), index
+
+    def score_choices(self, items: Sequence[ChoiceItem]) -> list[list[float]]:
+        """Cosine score of each item's image with each of its captions: one list per item."""
+        images, image_row = self.embed_images([item.image for item in items])
+        texts, text_row = self.embed_texts([c for item in items for c in item.captions])
+        scores = []
+        for item in items:
+            image = images[image_row[item.image.key]]
+            rows = torch.tensor([text_row[c] for c in item.captions])
+            scores.append((texts[rows] @ image).tolist())
+        return scores
+
+    def embed_pair(
+        self, refs: Sequence[ImageRef], texts: Sequence[str]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Embeddings aligned with the inputs: ((len(refs), D), (len(texts), D)); duplicates encoded once."""
+        images, image_row = self.embed_images(refs)
+        captions, text_row = self.embed_texts(texts)
+        return (images[torch.tensor([image_row[r.key] for r in refs], dtype=torch.long)],
+                captions[torch.tensor([text_row[t] for t in texts], dtype=torch.long)])
+
+
+def _stack(chunks: list[torch.Tensor]) -> torch.Tensor:
+    return torch.cat(chunks) if chunks else torch.empty(0, 0)
+
+
+def rank_top_k(scores: torch.Tensor, right: Sequence[Sequence[int]], k: int, chunk: int = 1024) -> list[list[int]]:
+    """Candidate ids ranked best first, top `k` per query, ties broken against the right candidates.
+
+    scores: (Q, C) query-by-candidate scores; right[q]: the right candidate ids of query q. A right
+    candidate that ties a wrong one is ranked after it, so a tie never counts as a hit.
+    """
+    k = min(k, scores.shape[1])
+    ranked: list[list[int]] = []
+    for start in range(0, scores.shape[0], chunk):
+        block = scores[start:start + chunk]
+        is_right = torch.zeros_like(block, dtype=torch.int8)
+        for row, ids in enumerate(right[start:start + chunk]):
+            is_right[row, list(ids)] = 1
+        # Two stable sorts: wrong before right, then by descending score keeping that order among equals.
+        first = torch.argsort(is_right, dim=1, stable=True)
+        second = torch.argsort(-block.gather(1, first), dim=1, stable=True)
+        ranked.extend(first.gather(1, second)[:, :k].tolist())
+    return ranked

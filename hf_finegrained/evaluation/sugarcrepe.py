@@ -1,0 +1,42 @@
+"""SugarCrepe (Hsieh et al., NeurIPS 2023): 7 category files of {idx: {filename, caption, negative_caption}} on
+COCO val2017 images; strict per-category accuracy and the mean of the 7 categories."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+
+from .choice import ChoiceSet, score_choice_set
+from .engine import ChoiceItem, ScoringEngine
+from .images import FileImage, find_image
+from .results import BenchmarkResult
+
+CATEGORIES = ("add_att", "add_obj", "replace_att", "replace_obj", "replace_rel", "swap_att", "swap_obj")
+
+
+def load_sugarcrepe(annotation_dir: str | os.PathLike, image_root: str | os.PathLike) -> ChoiceSet:
+    """Reads the 7 category files (`<category>.json`) under `annotation_dir`; images are `image_root/<filename>`.
+    A category file that is absent is listed in `notes["absent_files"]` (and so left out of the mean)."""
+    items, total, missing, absent = [], 0, Counter(), []
+    for category in CATEGORIES:
+        path = os.path.join(annotation_dir, f"{category}.json")
+        if not os.path.isfile(path):
+            absent.append(f"{category}.json")
+            continue
+        with open(path, encoding="utf-8") as f:
+            entries = json.load(f)
+        for entry in entries.values():
+            total += 1
+            path = find_image(entry["filename"], [image_root])
+            if path is None:
+                missing[category] += 1
+                continue
+            items.append(ChoiceItem(FileImage(path), [entry["caption"], entry["negative_caption"]], 0, category))
+    return ChoiceSet(items=items, total=total, missing_images=sum(missing.values()),
+                     missing_by_category=dict(missing), notes={"absent_files": absent} if absent else {})
+
+
+def evaluate_sugarcrepe(engine: ScoringEngine, annotations: str, images: str) -> BenchmarkResult:
+    """Headline `macro` = mean of the 7 category accuracies (the paper reports the categories separately)."""
+    return score_choice_set(engine, "sugarcrepe", load_sugarcrepe(annotations, images), average="macro")

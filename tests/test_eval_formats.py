@@ -1,0 +1,114 @@
+"""Loaders on small fixtures in each format (ARO, Winoground, Karpathy retrieval, zero-shot), scored with the
+stand-in scorer whose answers are worked out in eval_helpers."""
+
+import pytest
+from eval_helpers import (
+    ORDER_CAPTIONS, StandInScorer, write_aro_vg, write_karpathy, write_order, write_winoground, zeroshot_dataset,
+)
+
+from hf_finegrained.evaluation import ScoringEngine
+from hf_finegrained.evaluation.aro import evaluate_order, evaluate_vg, load_order
+from hf_finegrained.evaluation.order_perturbations import clean_caption, perturb
+from hf_finegrained.evaluation.retrieval import evaluate_retrieval
+from hf_finegrained.evaluation.winoground import evaluate_winoground
+from hf_finegrained.evaluation.zeroshot import evaluate_zeroshot
+
+
+def _engine():
+    return ScoringEngine(StandInScorer(), batch_size=4, progress=False)
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    write_aro_vg(root)
+    write_winoground(root)
+    write_karpathy(root)
+    write_order(root)
+    return root
+
+
+def test_vg_relation_macro_on_crops(root):
+    engine = _engine()
+    result = evaluate_vg(engine, root / "aro/visual_genome_relation.json", root / "aro/images", "relation")
+    assert result.counts == {"items": 6, "scored": 5, "missing_images": 1}
+    assert result.details["per_group"] == {"on": pytest.approx(2 / 3), "wearing": 1.0}
+    assert result.details["left_out_groups"] == ["next to"]
+    assert result.metrics["macro"] == pytest.approx((2 / 3 + 1) / 2)
+    assert result.metrics["micro"] == pytest.approx(3 / 5)
+    assert engine.stats.image_encodes == 1  # five items, one crop
+
+
+def test_vg_attribution_keeps_pairs_with_25_items(root):
+    result = evaluate_vg(_engine(), root / "aro/visual_genome_attribution.json", root / "aro/images", "attribution")
+    assert result.metrics["macro"] == 1.0 and result.metrics["micro"] == pytest.approx(25 / 28)
+    assert result.details["left_out_groups"] == ["big_small"]
+
+
+def test_order_items_are_caption_plus_four_seeded_word_perturbations(root):
+    pytest.importorskip("spacy")
+    files = (root / "flickr30k/flickr30k_test.json", root / "flickr30k")
+    choice_set = load_order(*files, seed=0)
+    assert len(choice_set.items) == choice_set.total == 4
+    for item, caption in zip(choice_set.items, ORDER_CAPTIONS * 2):
+        assert len(item.captions) == 5 and item.captions[0] == clean_caption(caption)
+        assert all(sorted(p.split()) == sorted(item.captions[0].split()) for p in item.captions[1:])
+        assert any(p != item.captions[0] for p in item.captions[1:])
+    assert [i.captions for i in load_order(*files, seed=0).items] == [i.captions for i in choice_set.items]
+    assert [i.captions for i in load_order(*files, seed=1).items] != [i.captions for i in choice_set.items]
+
+
+def test_order_noun_shuffle_moves_only_nouns_and_adjectives():
+    from hf_finegrained.evaluation.order_perturbations import ADJ_TAGS, NOUN_TAGS, load_spacy
+
+    import random
+
+    doc = load_spacy()(ORDER_CAPTIONS[0])
+    shuffled = perturb(doc, random.Random(3))[0].split()
+    for token, word in zip(doc, shuffled):
+        if token.tag_ not in NOUN_TAGS | ADJ_TAGS:
+            assert word == token.text
+
+
+def test_order_ties_count_wrong(root):
+    pytest.importorskip("spacy")
+    # the stand-in scores by length and every option has the same length: all ties, so none right (ARO's
+    # argmax would have counted them all right)
+    result = evaluate_order(_engine(), root / "flickr30k/flickr30k_test.json", root / "flickr30k", "aro_flickr_order")
+    assert result.metrics["micro"] == 0.0 and result.details["num_ties"] == 4
+
+
+def test_winoground_scores_and_missing_images(root):
+    result = evaluate_winoground(_engine(), root / "winoground/examples.jsonl", root / "winoground/images")
+    assert result.counts == {"items": 3, "scored": 2, "missing_images": 1}
+    assert result.metrics == {"text": 1.0, "image": 0.5, "group": 0.5}
+    assert result.details["per_category"]["Relation"]["image_score"] == 0.0
+
+
+def test_retrieval_recalls_with_ties_against_the_right_image(root):
+    engine = _engine()
+    result = evaluate_retrieval(engine, root / "coco/coco_karpathy_test.json", root / "coco", "retrieval_coco")
+    assert result.counts == {"items": 4, "scored": 3, "missing_images": 1, "captions": 6}
+    assert result.metrics["i2t_recall@1"] == 1.0
+    assert result.metrics["t2i_recall@1"] == pytest.approx(4 / 6)
+    assert result.metrics["t2i_recall@5"] == 1.0
+    assert engine.stats.image_encodes == 3 and engine.stats.text_encodes == 6
+
+
+def test_karpathy_original_layout_keeps_test_split(tmp_path):
+    import json
+
+    from hf_finegrained.evaluation.karpathy import load_karpathy_test
+
+    (tmp_path / "dataset_coco.json").write_text(json.dumps({"images": [
+        {"filepath": "val2014", "filename": "a.jpg", "split": "test", "sentences": [{"raw": "one"}, {"raw": "two"}]},
+        {"filepath": "val2014", "filename": "b.jpg", "split": "train", "sentences": [{"raw": "three"}]},
+    ]}))
+    assert load_karpathy_test(tmp_path / "dataset_coco.json") == [("val2014/a.jpg", ["one", "two"])]
+
+
+def test_zeroshot_top1_top5():
+    engine = _engine()
+    result = evaluate_zeroshot(engine, zeroshot_dataset())
+    assert result.metrics == {"top1": 0.5, "top5": 0.75}
+    assert result.details["num_classes"] == 6 and engine.stats.text_encodes == 6
