@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Sequence
+import os
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from PIL import Image
@@ -125,3 +126,17 @@ def negative_coverage(dataset: Any, negative_types: Sequence[str]) -> dict[str, 
         for name, negative in zip(negative_types, row_negatives(value, negative_types)):
             counts[name] += negative is not None
     return counts
+
+
+def find_bad_image_files(paths: Iterable[str | os.PathLike]) -> list[tuple[str, str]]:
+    """(path, problem) for every image file among `paths` that is missing or whose header cannot be read.
+
+    Each distinct path is opened once, header only; dataset builders call this before building so every bad
+    file is listed at once, long before training.
+    """
+    bad = []
+    for path in dict.fromkeys(str(p) for p in paths):
+        problem = _image_problem(path)
+        if problem:
+            bad.append((path, problem))
+    return bad

@@ -1,0 +1,57 @@
+"""Adding the `hard_negatives` column to any `datasets.Dataset` with a caption column."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import datasets
+
+from ..collator import CAPTION_COLUMN, NEGATIVES_COLUMN
+from ..negatives import HardNegativeGenerator
+from .features import negatives_feature
+
+
+class _NegativesMap:
+    """The picklable batched map function; each worker process loads the spaCy model once."""
+
+    def __init__(self, generator: HardNegativeGenerator, caption_column: str, column: str) -> None:
+        self.generator = generator
+        self.caption_column = caption_column
+        self.column = column
+
+    def __call__(self, batch: dict[str, list[Any]]) -> dict[str, list[dict[str, str | None]]]:
+        return {self.column: self.generator.generate(batch[self.caption_column], progress=False)}
+
+
+def add_hard_negatives(
+    dataset: datasets.Dataset,
+    negative_types: Sequence[str] | None = None,
+    seed: int = 0,
+    caption_column: str = CAPTION_COLUMN,
+    column: str = NEGATIVES_COLUMN,
+    generator: HardNegativeGenerator | None = None,
+    batch_size: int = 1000,
+    num_proc: int | None = None,
+    desc: str = "hard negatives",
+) -> datasets.Dataset:
+    """`dataset` plus a `hard_negatives` struct column ({type: negative or None}) made from `caption_column`.
+
+    Runs `dataset.map(batched=True, num_proc=num_proc)`; results do not depend on `batch_size` or `num_proc`
+    (each negative is a function of seed, type and caption). An existing `column` is replaced.
+    """
+    if caption_column not in dataset.column_names:
+        raise ValueError(f"no caption column {caption_column!r}; columns are {dataset.column_names}")
+    generator = generator or HardNegativeGenerator(types=negative_types, seed=seed)
+    if negative_types is not None and list(negative_types) != generator.types:
+        raise ValueError(f"negative_types {list(negative_types)} differ from the generator's {generator.types}")
+    features = dataset.features.copy()
+    features[column] = negatives_feature(generator.types)
+    return dataset.map(
+        _NegativesMap(generator, caption_column, column),
+        batched=True,
+        batch_size=batch_size,
+        num_proc=num_proc,
+        features=features,
+        desc=desc,
+    )

@@ -1,0 +1,42 @@
+"""Turning image file lists into a dataset, after a pass that lists every missing or unreadable file."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import datasets
+
+from ..negatives import HardNegativeGenerator
+from ..validation import DataValidationError, find_bad_image_files
+from .add_negatives import add_hard_negatives
+from .features import caption_features
+
+
+def check_image_files(paths: Sequence[str], source: str) -> None:
+    """Raises `DataValidationError` listing every missing or unreadable file among `paths`."""
+    bad = find_bad_image_files(paths)
+    if bad:
+        raise DataValidationError(
+            f"{source} (build with check_images=False to skip this check)",
+            [(None, problem) for _, problem in bad],
+            len(set(paths)),
+        )
+
+
+def rows_to_dataset(
+    columns: dict[str, list[Any]],
+    extra_features: dict[str, Any],
+    add_negatives: bool,
+    negative_types: Sequence[str] | None,
+    seed: int,
+    generator: HardNegativeGenerator | None,
+    num_proc: int | None,
+    batch_size: int,
+) -> datasets.Dataset:
+    """A dataset of `image` (paths, decoded lazily), `caption`, extra columns and, optionally, negatives."""
+    dataset = datasets.Dataset.from_dict(columns, features=caption_features(None, extra_features))
+    if not add_negatives:
+        return dataset
+    return add_hard_negatives(dataset, negative_types=negative_types, seed=seed, generator=generator,
+                              num_proc=num_proc, batch_size=batch_size)

@@ -1,0 +1,32 @@
+"""Rule-based hard negatives (swap/replace of objects, attributes and relations) from a spaCy tagger."""
+
+from .generator import GenerationStats, HardNegativeGenerator
+from .lexicon import Lexicon, load_lexicon
+from .phrases import ParsedCaption, parse_caption
+from .rules import RULES, replace_attribute, replace_object, replace_relation, swap_attribute, swap_object
+from .screening import SKIP_REASONS, screen_caption
+from .seeding import CaptionRandom, caption_seed
+from .spacy_model import load_spacy_model
+from .text import normalize, word_multiset
+
+__all__ = [
+    "CaptionRandom",
+    "GenerationStats",
+    "HardNegativeGenerator",
+    "Lexicon",
+    "ParsedCaption",
+    "RULES",
+    "SKIP_REASONS",
+    "caption_seed",
+    "load_lexicon",
+    "load_spacy_model",
+    "normalize",
+    "parse_caption",
+    "replace_attribute",
+    "replace_object",
+    "replace_relation",
+    "screen_caption",
+    "swap_attribute",
+    "swap_object",
+    "word_multiset",
+]

@@ -1,0 +1,161 @@
+"""Word lists shipped as package data (`hf_finegrained/data/negatives_*.txt`) and their lookup tables.
+
+Each list is grouped into categories (colour, material, animal, vehicle, spatial, ...) and, inside a category,
+into clusters of near-synonyms. A replacement is drawn from the same category but another cluster, so
+"red" becomes "blue" (never "maroon" for "red", never "sofa" for "couch").
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+DATA_PACKAGE = "hf_finegrained"
+LIST_FILES = {
+    "adjectives": "negatives_adjectives.txt",
+    "nouns": "negatives_nouns.txt",
+    "relations": "negatives_relations.txt",
+    "verbs": "negatives_verbs.txt",
+}
+VERB_SLOTS = ("base", "third", "past", "gerund", "participle")
+# Penn Treebank verb tag -> the slot of the verb's forms it takes.
+VERB_TAG_SLOT = {"VB": "base", "VBP": "base", "VBZ": "third", "VBD": "past", "VBN": "participle", "VBG": "gerund"}
+_VOWELS = set("aeiou")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A word or phrase of a list: its category, its synonym cluster (an int) and its forms."""
+
+    category: str
+    cluster: int
+    forms: tuple[str, ...]
+
+
+@dataclass
+class WordList:
+    """One list: `lookup` maps a lower-case form to (entry, slot); `clusters` holds entries per category."""
+
+    name: str
+    slots: tuple[str, ...]
+    lookup: dict[str, tuple[Entry, int]] = field(default_factory=dict)
+    clusters: dict[str, list[list[Entry]]] = field(default_factory=dict)
+
+    _alternatives: dict[Entry, list[Entry]] = field(default_factory=dict, repr=False)
+
+    def alternatives(self, entry: Entry) -> list[Entry]:
+        """The entries of the same category outside `entry`'s cluster, in file order (cached)."""
+        found = self._alternatives.get(entry)
+        if found is None:
+            found = self._alternatives[entry] = [
+                other for index, cluster in enumerate(self.clusters[entry.category]) if index != entry.cluster
+                for other in cluster]
+        return found
+
+
+@dataclass
+class Lexicon:
+    """The four lists the rules use."""
+
+    adjectives: WordList
+    nouns: WordList
+    relations: WordList
+    verbs: WordList
+
+    @functools.cached_property
+    def max_relation_words(self) -> int:
+        return max(len(form.split()) for form in self.relations.lookup)
+
+    @functools.cached_property
+    def relation_first_words(self) -> frozenset[str]:
+        return frozenset(form.split()[0] for form in self.relations.lookup)
+
+
+def pluralize(noun: str) -> str:
+    """Regular English plural of a noun (or of the last word of a phrase)."""
+    if noun.endswith(("s", "x", "z", "ch", "sh")):
+        return noun + "es"
+    if noun.endswith("y") and len(noun) > 1 and noun[-2] not in _VOWELS:
+        return noun[:-1] + "ies"
+    return noun + "s"
+
+
+def inflect_verb(base: str) -> tuple[str, str, str, str, str]:
+    """Regular forms (base, 3rd singular, past, gerund, participle) of a verb."""
+    if base.endswith(("s", "x", "z", "ch", "sh")):
+        third = base + "es"
+    elif base.endswith("y") and base[-2] not in _VOWELS:
+        third = base[:-1] + "ies"
+    else:
+        third = base + "s"
+    double = (len(base) >= 3 and base[-1] not in _VOWELS | set("wxy") and base[-2] in _VOWELS
+              and base[-3] not in _VOWELS and sum(ch in _VOWELS for ch in base) == 1)
+    stem = base + base[-1] if double else base
+    if base.endswith("e") and not base.endswith(("ee", "ye", "oe")):
+        gerund, past = base[:-1] + "ing", base + "d"
+    elif base.endswith("y") and base[-2] not in _VOWELS:
+        gerund, past = base + "ing", base[:-1] + "ied"
+    else:
+        gerund, past = stem + "ing", stem + "ed"
+    return base, third, past, gerund, past
+
+
+def _forms(item: str, list_name: str) -> tuple[str, ...]:
+    parts = tuple(part.strip().lower() for part in item.split("/"))
+    if list_name == "nouns":
+        if len(parts) > 2:
+            raise ValueError(f"noun entry {item!r}: expected `singular` or `singular/plural`")
+        return parts if len(parts) == 2 else (parts[0], pluralize(parts[0]))
+    if list_name == "verbs":
+        if len(parts) not in (1, 5):
+            raise ValueError(f"verb entry {item!r}: expected `base` or five forms joined by `/`")
+        return parts if len(parts) == 5 else inflect_verb(parts[0])
+    return (parts[0],)
+
+
+def parse_word_list(text: str, name: str, source: str = "<text>") -> WordList:
+    """Parses `category: a=b | c | d` lines (comments start with #) into a `WordList`."""
+    slots = {"nouns": ("singular", "plural"), "verbs": VERB_SLOTS}.get(name, ("word",))
+    words = WordList(name=name, slots=slots)
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        category, sep, body = line.partition(":")
+        if not sep or not body.strip():
+            raise ValueError(f"{source} line {number}: expected `category: word | word ...`, got {raw!r}")
+        category = category.strip()
+        clusters = words.clusters.setdefault(category, [])
+        for cluster_text in body.split("|"):
+            cluster: list[Entry] = []
+            for item in cluster_text.split("="):
+                if not item.strip():
+                    continue
+                entry = Entry(category, len(clusters), _forms(item, name))
+                for slot, form in enumerate(entry.forms):
+                    known = words.lookup.get(form)
+                    if known is not None and known[0].category != category:
+                        raise ValueError(f"{source} line {number}: {form!r} is already in category "
+                                         f"{known[0].category!r}")
+                    words.lookup.setdefault(form, (entry, slot))
+                cluster.append(entry)
+            if cluster:
+                clusters.append(cluster)
+    return words
+
+
+@functools.lru_cache(maxsize=4)
+def load_lexicon(folder: str | None = None) -> Lexicon:
+    """The shipped lists, or same-named files from `folder` (to extend or translate them)."""
+    lists = {}
+    for name, filename in LIST_FILES.items():
+        if folder is None:
+            text = resources.files(DATA_PACKAGE).joinpath("data", filename).read_text(encoding="utf-8")
+            source = f"package data {filename}"
+        else:
+            path = Path(folder) / filename
+            text, source = path.read_text(encoding="utf-8"), str(path)
+        lists[name] = parse_word_list(text, name, source)
+    return Lexicon(**lists)

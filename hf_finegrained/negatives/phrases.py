@@ -1,0 +1,179 @@
+"""A parsed caption reduced to plain tuples: tokens, noun groups and relation candidates.
+
+Only the tagger is needed: noun groups are read from Penn Treebank tags (determiner, modifiers, a run of
+nouns) rather than from the dependency parser, which is the slowest component of the spaCy pipeline. This
+is an approximation of spaCy's `noun_chunks` that is good enough for short, literal captions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from .lexicon import VERB_SLOTS, VERB_TAG_SLOT, Lexicon
+
+NOUN_TAGS = frozenset({"NN", "NNS"})
+MODIFIER_TAGS = frozenset({"JJ", "JJR", "JJS", "VBN", "HYPH"})
+DETERMINER_TAGS = frozenset({"DT", "PRP$", "CD"})
+LINK_TAGS = frozenset({"CC", ","})  # "a red and white bus", "a big, brown dog"
+PREPOSITION_TAGS = frozenset({"IN", "RP", "RB", "TO"})
+GERUND_SLOT = VERB_SLOTS.index("gerund")
+# Quantifiers tagged JJ stop the modifier span: they are not attributes of the object.
+QUANTIFIERS = frozenset({"many", "several", "few", "other", "various", "different", "same", "such", "own",
+                         "numerous", "multiple", "much", "more", "most", "next", "last", "first", "only",
+                         "single", "double", "lots", "couple", "whole", "entire", "half"})
+# Heads that name a part, a view or an amount rather than an object: never swapped or replaced.
+NON_OBJECT_NOUNS = frozenset({
+    "picture", "photo", "photograph", "image", "view", "shot", "close", "closeup", "group", "couple", "pair",
+    "bunch", "lot", "lots", "side", "top", "front", "back", "middle", "left", "right", "bottom", "center",
+    "centre", "edge", "corner", "kind", "type", "piece", "pieces", "variety", "number", "plenty", "herd",
+    "flock", "row", "line", "pile", "stack", "set", "team", "crowd", "way", "day", "time", "area", "part",
+    "distance", "background", "foreground", "air", "display", "scene", "sort", "other", "something", "each",
+})
+
+
+class Token(NamedTuple):
+    """One token: its text, lower-case text, tag and character span in the caption."""
+
+    text: str
+    lower: str
+    tag: str
+    start: int
+    end: int
+
+
+class NounGroup(NamedTuple):
+    """A noun phrase as token indices: optional determiner, modifier span [mod_start, noun_start), nouns."""
+
+    det: int | None
+    mod_start: int
+    noun_start: int
+    noun_end: int  # exclusive; the head noun is noun_end - 1
+
+    @property
+    def head(self) -> int:
+        return self.noun_end - 1
+
+    @property
+    def has_modifiers(self) -> bool:
+        return self.mod_start < self.noun_start
+
+
+@dataclass
+class ParsedCaption:
+    """Everything the rules read about one caption; built once per caption from a spaCy `Doc`."""
+
+    text: str
+    tokens: list[Token]
+    groups: list[NounGroup] = field(default_factory=list)
+    relations: list[tuple[int, int]] = field(default_factory=list)  # token spans [start, end)
+    words: frozenset[str] = frozenset()
+
+    def span_text(self, start: int, end: int) -> str:
+        return self.text[self.tokens[start].start:self.tokens[end - 1].end]
+
+    def char_span(self, start: int, end: int) -> tuple[int, int]:
+        return self.tokens[start].start, self.tokens[end - 1].end
+
+
+def parse_caption(doc, lexicon: Lexicon, text: str | None = None) -> ParsedCaption:
+    """Reads tokens, relation phrases and noun groups out of a spaCy `Doc` (tagger output only).
+
+    `text` is `doc.text` when the caller has it (spaCy rebuilds `doc.text` from the tokens on every access).
+    """
+    nouns, adjectives = lexicon.nouns.lookup, lexicon.adjectives.lookup
+    tokens = [Token(t.text, t.lower_, _tag(t.tag_, t.lower_, nouns, adjectives), t.idx, t.idx + len(t.text))
+              for t in doc if not t.is_space]
+    relations, in_relation = _relation_spans(tokens, lexicon)
+    groups = _noun_groups(tokens, in_relation, lexicon)
+    text = doc.text if text is None else text
+    return ParsedCaption(text, tokens, groups, relations, frozenset(t.lower for t in tokens))
+
+
+def _tag(tag: str, lower: str, nouns: dict, adjectives: dict) -> str:
+    """The tag the rules use: spaCy's small model tags some listed words as proper nouns ("A Dog",
+    "a steep snowy hill"); those become ordinary nouns or adjectives. A noun must be a plain word (spaCy
+    tags a lone "-" as NN)."""
+    if tag in ("NNP", "NNPS"):
+        if lower in nouns:
+            return "NN" if tag == "NNP" else "NNS"
+        if lower in adjectives:
+            return "JJ"
+    if tag in NOUN_TAGS and not lower.isalpha():
+        return "XX"
+    return tag
+
+
+def _relation_spans(tokens: list[Token], lexicon: Lexicon) -> tuple[list[tuple[int, int]], list[bool]]:
+    """Spatial phrases from the relation list (longest match first) and verbs from the verb list."""
+    spans: list[tuple[int, int]] = []
+    taken = [False] * len(tokens)
+    lookup, longest = lexicon.relations.lookup, lexicon.max_relation_words
+    starts = lexicon.relation_first_words
+    index = 0
+    while index < len(tokens):
+        matched = 0
+        for width in range(min(longest, len(tokens) - index) if tokens[index].lower in starts else 0, 0, -1):
+            phrase = " ".join(t.lower for t in tokens[index:index + width])
+            if phrase in lookup and (width > 1 or tokens[index].tag in PREPOSITION_TAGS):
+                matched = width
+                break
+        if matched:
+            spans.append((index, index + matched))
+            for offset in range(matched):
+                taken[index + offset] = True
+            index += matched
+            continue
+        token = tokens[index]
+        if _is_listed_verb(tokens, index, lexicon):
+            spans.append((index, index + 1))
+            taken[index] = True
+        index += 1
+    return spans, taken
+
+
+def _is_listed_verb(tokens: list[Token], index: int, lexicon: Lexicon) -> bool:
+    """A listed verb form tagged as a verb, or a listed gerund mistagged as a noun right after a noun
+    ("a shirt and tie standing in a room")."""
+    token = tokens[index]
+    known = lexicon.verbs.lookup.get(token.lower)
+    if known is None:
+        return False
+    if token.tag in VERB_TAG_SLOT:
+        return True
+    return (token.tag == "NN" and known[1] == GERUND_SLOT and index > 0 and tokens[index - 1].tag in NOUN_TAGS)
+
+
+def _noun_groups(tokens: list[Token], taken: list[bool], lexicon: Lexicon) -> list[NounGroup]:
+    groups = []
+    adjectives = lexicon.adjectives.lookup
+    index, count = 0, len(tokens)
+    while index < count:
+        if tokens[index].tag not in NOUN_TAGS or taken[index]:
+            index += 1
+            continue
+        end = index
+        while end + 1 < count and tokens[end + 1].tag in NOUN_TAGS and not taken[end + 1]:
+            end += 1
+        noun_start = index
+        # A colour or material tagged as a noun ("orange cat", "wood table") is a modifier, not the object.
+        while noun_start < end and tokens[noun_start].lower in adjectives:
+            noun_start += 1
+        mod_start = index
+        while mod_start > 0 and not taken[mod_start - 1]:
+            previous = tokens[mod_start - 1]
+            if previous.lower in QUANTIFIERS:
+                break
+            if previous.tag in MODIFIER_TAGS:
+                mod_start -= 1
+            elif (previous.tag in LINK_TAGS and mod_start >= 2 and tokens[mod_start - 2].tag in MODIFIER_TAGS
+                  and mod_start < noun_start):
+                mod_start -= 1
+            else:
+                break
+        while mod_start < noun_start and tokens[mod_start].tag in LINK_TAGS | {"HYPH"}:
+            mod_start += 1
+        det = mod_start - 1 if mod_start > 0 and tokens[mod_start - 1].tag in DETERMINER_TAGS else None
+        groups.append(NounGroup(det, mod_start, noun_start, end + 1))
+        index = end + 1
+    return groups

@@ -1,0 +1,52 @@
+"""Per-(caption, type) random draws that do not depend on batching, order or processes."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import MutableSequence, Sequence
+from typing import TypeVar
+
+T = TypeVar("T")
+_MASK = (1 << 64) - 1
+
+
+def caption_seed(seed: int, negative_type: str, caption: str) -> int:
+    """The seed of one (caption, type): a hash of the three, never a shared stream."""
+    digest = hashlib.blake2b(f"{seed}\x1f{negative_type}\x1f{caption}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
+
+
+class CaptionRandom:
+    """A tiny SplitMix64 generator with `choice`, `shuffle` and `randrange`.
+
+    `random.Random` spends a few microseconds seeding its Mersenne Twister state, which would be paid five
+    times per caption; this one costs nothing to create. Its draws are for picking edits, not statistics
+    (the modulo bias of `randrange` is n / 2**64, negligible).
+    """
+
+    __slots__ = ("state",)
+
+    def __init__(self, seed: int) -> None:
+        self.state = seed & _MASK
+
+    def next64(self) -> int:
+        self.state = (self.state + 0x9E3779B97F4A7C15) & _MASK
+        z = self.state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
+        return z ^ (z >> 31)
+
+    def randrange(self, n: int) -> int:
+        if n <= 0:
+            raise ValueError("randrange() needs n > 0")
+        return self.next64() % n
+
+    def choice(self, items: Sequence[T]) -> T:
+        if not items:
+            raise IndexError("cannot choose from an empty sequence")
+        return items[self.randrange(len(items))]
+
+    def shuffle(self, items: MutableSequence) -> None:
+        for index in range(len(items) - 1, 0, -1):
+            other = self.randrange(index + 1)
+            items[index], items[other] = items[other], items[index]

@@ -1,0 +1,68 @@
+"""String helpers: edits on character offsets, casing, the a/an article, and the never-equal comparison."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+_NON_WORD = re.compile(r"[^\w\s]+")
+_SPACES = re.compile(r"\s+")
+# Words read with a vowel sound despite their spelling, and vice versa (enough for captions).
+_AN_EXCEPTIONS = ("hour", "honest", "honor", "honour", "heir")
+_A_EXCEPTIONS = ("uni", "use", "usu", "uten", "euro", "one", "once", "ufo")
+
+Edit = tuple[int, int, str]  # (start, end, replacement) in character offsets of the caption
+
+
+def normalize(text: str) -> str:
+    """Lower case, punctuation removed, whitespace collapsed: the form in which a negative must differ."""
+    return _SPACES.sub(" ", _NON_WORD.sub(" ", text.lower())).strip()
+
+
+def word_multiset(text: str) -> list[str]:
+    """Sorted normalized words (a swap must keep this unchanged)."""
+    return sorted(normalize(text).split())
+
+
+def apply_edits(text: str, edits: Iterable[Edit]) -> str:
+    """Replaces non-overlapping character spans; everything outside them (spacing, punctuation) is kept."""
+    pieces, cursor = [], 0
+    for start, end, replacement in sorted(edits):
+        if start < cursor:
+            raise ValueError(f"overlapping edits at offset {start} in {text!r}")
+        pieces.append(text[cursor:start])
+        pieces.append(replacement)
+        cursor = end
+    pieces.append(text[cursor:])
+    return "".join(pieces)
+
+
+def _is_acronym(word: str) -> bool:
+    return 1 < len(word) <= 3 and word.isupper()
+
+
+def match_case(new: str, old: str) -> str:
+    """`new` written in the casing pattern of the word it replaces (ALL CAPS, Capitalized or lower).
+
+    Short all-caps words ("TV") are taken as acronyms: they keep their casing when moved, and a word taking
+    their place is written in lower case.
+    """
+    if _is_acronym(new) and not old.isupper():
+        return new
+    if _is_acronym(old):
+        return new.lower()
+    if len(old) > 1 and old.isupper():
+        return new.upper()
+    if old[:1].isupper():
+        return new[:1].upper() + new[1:].lower()
+    return new.lower()
+
+
+def indefinite_article(word: str) -> str:
+    """'a' or 'an' for the word that follows the article."""
+    lower = word.lower()
+    if lower.startswith(_AN_EXCEPTIONS):
+        return "an"
+    if lower.startswith(_A_EXCEPTIONS):
+        return "a"
+    return "an" if lower[:1] in "aeiou" else "a"
