@@ -186,3 +186,12 @@ def write_model_card(output_dir: str, args: Any, log_history: list[dict[str, flo
     except Exception as error:  # a card must never break a save
         logger.warning("Could not write the model card in %s: %s: %s", output_dir, type(error).__name__, error)
         return False
+
+
+def results_from_report(report: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """`CardInfo.results` from a results JSON of `hf_finegrained.evaluation.run_benchmarks` (skipped ones left out)."""
+    return {
+        name: dict(entry["metrics"])
+        for name, entry in report.get("benchmarks", {}).items()
+        if entry.get("status") == "ok" and entry.get("metrics")
+    }

@@ -26,18 +26,42 @@ def test_ci_runs_the_readme_test_command():
 
 
 @pytest.mark.slow
-def test_example_trains_and_saves_a_plain_clip_folder(tmp_path):
+def test_example_runs_under_accelerate_and_publishes_a_plain_clip_folder(tmp_path):
     out = tmp_path / "run"
-    command = [sys.executable, str(ROOT / "examples" / "train.py"), "--output_dir", str(out),
-               "--train_rows", "64", "--eval_rows", "32", "--max_steps", "4", "--logging_steps", "2"]
-    result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"},
-                            timeout=600, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "| swap_object |" in result.stdout and "eval loss after training" in result.stdout
+
+    def command(output_dir):
+        return [
+            sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "1", "--cpu",
+            str(ROOT / "examples" / "train.py"), "--output_dir", str(output_dir), "--synthetic_train", "192",
+            "--synthetic_test", "48", "--base_max_steps", "10", "--max_steps", "6", "--logging_steps", "2",
+            "--base_cache_dir", str(tmp_path / "cache"),
+        ]
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(command(out), capture_output=True, text=True, env=env, timeout=900, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert "| swap_obj |" in result.stdout and "| replace_rel |" in result.stdout
+    assert list((tmp_path / "cache").glob("synthetic-base-*/model.safetensors")), "the base model was not cached"
+
     check = (
+        "import sys\n"
         "from transformers import CLIPModel, CLIPProcessor\n"
+        "from huggingface_hub import ModelCard\n"
         f"CLIPModel.from_pretrained({str(out)!r}); CLIPProcessor.from_pretrained({str(out)!r})\n"
+        f"card = ModelCard.load({str(out / 'README.md')!r})\n"
+        "assert 'hf_finegrained' not in sys.modules\n"
+        "print(sorted(r.metric_name for r in card.data.eval_results))\n"
     )
-    loaded = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True)
+    loaded = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, env=env)
     assert loaded.returncode == 0, loaded.stderr[-3000:]
-    assert (out / "model.safetensors").is_file() and (out / "finegrained_state.json").is_file()
+    assert "swap_obj" in loaded.stdout and "replace_rel" in loaded.stdout
+    for name in ("model.safetensors", "loss_curves.png", "threshold_curves.png", "finegrained_state.json"):
+        assert (out / name).is_file(), name
+    card = (out / "README.md").read_text()
+    assert str(tmp_path) not in card and "![Per-type thresholds over steps](threshold_curves.png)" in card
+
+    # A second run reuses the cached base instead of training it again.
+    again = subprocess.run(command(tmp_path / "run2"), capture_output=True, text=True, env=env, timeout=900,
+                           cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "Reusing the cached plain-contrastive base model" in again.stdout + again.stderr
