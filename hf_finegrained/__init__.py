@@ -8,6 +8,24 @@ from .validation import DataValidationError, validate_dataset
 
 __version__ = "0.1.0"
 
+# Heavier pieces (spaCy, evaluate) load on first use: `from hf_finegrained import HardNegativeGenerator`.
+_LAZY = {
+    "HardNegativeGenerator": "hf_finegrained.negatives",
+    "add_hard_negatives": "hf_finegrained.builders",
+    "build_synthetic_world": "hf_finegrained.builders",
+    "export_parquet": "hf_finegrained.builders",
+    "evaluate_choice": "hf_finegrained.evaluation",
+    "run_benchmarks": "hf_finegrained.evaluation",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'hf_finegrained' has no attribute {name!r}")
+
 __all__ = [
     "DEFAULT_NEGATIVE_TYPES",
     "DataValidationError",
@@ -16,4 +34,5 @@ __all__ = [
     "FineGrainedTrainer",
     "FineGrainedTrainingArguments",
     "validate_dataset",
+    *_LAZY,
 ]

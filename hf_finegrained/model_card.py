@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -21,6 +22,7 @@ logger = logging.getLogger(__name__)
 TEMPLATE = Path(__file__).parent / "templates" / "model_card.md"
 LOSS_PLOT = "loss_curves.png"
 THRESHOLD_PLOT = "threshold_curves.png"
+_HUB_ID = re.compile(r"[\w.-]+/[\w.-]+")  # only a Hub id may go into the card's `base_model` metadata
 _PRIVATE_ARGS = {"output_dir", "logging_dir", "hub_token", "hub_model_id", "push_to_hub", "run_name",
                  "resume_from_checkpoint", "deepspeed", "accelerator_config",
                  "dataloader_pin_memory"}  # the last one is switched off by TrainingArguments on CPU
@@ -142,7 +144,7 @@ def render_model_card(args: Any, log_history: list[dict[str, float]], negative_t
     ]
     card_data = ModelCardData(
         model_name=info.model_name,
-        base_model=info.base_model if info.base_model and "/" in info.base_model else None,
+        base_model=info.base_model if info.base_model and _HUB_ID.fullmatch(info.base_model) else None,
         library_name="transformers",
         pipeline_tag="zero-shot-image-classification",
         tags=["clip", "ce-clip", "hard-negatives", "hf_finegrained", "compositionality"],
