@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -65,3 +66,33 @@ def test_example_runs_under_accelerate_and_publishes_a_plain_clip_folder(tmp_pat
                            cwd=tmp_path)
     assert again.returncode == 0, again.stderr[-3000:]
     assert "Reusing the cached plain-contrastive base model" in again.stdout + again.stderr
+
+
+@pytest.mark.slow
+def test_real_path_with_a_local_pretrained_folder_lora_and_benchmarks(tiny_clip_dir, tmp_path):
+    """The --model_name_or_path path (same from_pretrained code as a Hub id) on an exported dataset folder."""
+    from hf_finegrained.builders import SyntheticWorld, export_parquet
+
+    world = SyntheticWorld(num_train=32, num_test=8, image_size=32)
+    data = world.build()
+    export_parquet(data["train"].select_columns(["image", "caption", "hard_negatives"]), tmp_path / "data")
+    out = tmp_path / "run"
+    command = [
+        sys.executable, str(ROOT / "examples" / "train.py"), "--model_name_or_path", tiny_clip_dir,
+        "--dataset_path", str(tmp_path / "data"), "--output_dir", str(out), "--max_steps", "2",
+        "--per_device_train_batch_size", "8", "--use_lora", "--lora_r", "4", "--merge_lora",
+        "--eval_benchmarks", "valse", "--benchmark_data_root", str(tmp_path / "no-benchmarks"),
+    ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_DATASETS_CACHE": str(tmp_path / "ds-cache")}
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert "[valse] skipped" in result.stdout + result.stderr  # absent data: skipped with a message
+    assert (out / "adapter_model.safetensors").is_file() and not (out / "model.safetensors").exists()
+    check = (
+        "from transformers import CLIPModel, CLIPProcessor\n"
+        f"m = CLIPModel.from_pretrained({str(out / 'merged')!r}); CLIPProcessor.from_pretrained({str(out / 'merged')!r})\n"
+        "assert not any('lora' in n for n, _ in m.named_parameters())\n"
+    )
+    loaded = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, env=env)
+    assert loaded.returncode == 0, loaded.stderr[-3000:]
+    assert json.loads((out / "results.json").read_text())["benchmarks"]["valse"]["status"] == "skipped"
