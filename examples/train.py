@@ -14,8 +14,8 @@ attribute/relation combinations) is scored before and after, and the table print
 
 Flag defaults are the paper's fine-tuning hyperparameters (lr 5e-6 cosine, 50 warm-up steps, AdamW
 betas (0.9, 0.98), eps 1e-6, weight decay 0.1, 5 epochs, IMC 0.3, CMR 0.2, threshold bound 10). The
-embedded default swaps in settings sized for its small model (see SYNTHETIC_DEFAULTS) for any flag
-not given on the command line.
+embedded default swaps in settings sized for its small model (FINETUNE_DEFAULTS of
+hf_finegrained.synthetic_recipe) for any flag not given on the command line.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from hf_finegrained import FineGrainedTrainer, FineGrainedTrainingArguments
 from hf_finegrained.hub import push_folder, require_token
 from hf_finegrained.lora import DEFAULT_LORA_TARGETS, add_lora, merge_lora
 from hf_finegrained.model_card import results_from_report
+from hf_finegrained.synthetic_recipe import FINETUNE_DEFAULTS
 
 logger = logging.getLogger("train")
 
@@ -52,11 +53,8 @@ PAPER_DEFAULTS = dict(
     report_to="none",
 )
 SYNTHETIC_DEFAULTS = dict(
+    FINETUNE_DEFAULTS,
     output_dir="outputs/synthetic-ce-clip",
-    learning_rate=2e-4,
-    warmup_steps=20,
-    max_steps=300,
-    per_device_train_batch_size=64,
     save_strategy="no",
     logging_steps=10,
 )

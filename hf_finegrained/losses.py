@@ -28,6 +28,8 @@ class FineGrainedLoss(nn.Module):
     - Thresholds (the curriculum), in training mode only and without gradient, after the loss is formed:
       ``theta_k <- clamp(mean_i pos_i - mean_{i valid} neg_ik, 0, threshold_upper_bound)``. A type with no
       valid negative in the batch keeps its previous value.
+    - Fixed thresholds (``fixed_threshold`` set, the paper's Figure 4 baseline): every ``theta_k`` equals
+      that value for the whole run and is never updated.
 
     Differences from the reference implementation (also in ``docs/LOSS.md``): the reference keeps
     invalid negatives (empty captions) inside ITC and IMC, divides the CMR sum by B*K instead of the
@@ -40,6 +42,8 @@ class FineGrainedLoss(nn.Module):
         imc_weight: weight of the intra-modal contrastive term.
         cmr_weight: weight of the cross-modal rank term.
         threshold_upper_bound: ceiling of every adaptive threshold.
+        fixed_threshold: None (default) for the adaptive curriculum; a number >= 0 (logit units, like
+            ``pos_i``) fixes every threshold at that value instead.
         use_hard_negatives: False gives the plain CLIP loss (IMC and CMR are 0, negatives ignored).
         gather_across_devices: under torch.distributed with several processes, gather every input
             from every rank (with gradient) so the loss and thresholds are those of the global batch.
@@ -64,25 +68,30 @@ class FineGrainedLoss(nn.Module):
         threshold_upper_bound: float = 10.0,
         use_hard_negatives: bool = True,
         gather_across_devices: bool = False,
+        fixed_threshold: float | None = None,
     ) -> None:
         super().__init__()
         if num_negative_types < 0:
             raise ValueError(f"num_negative_types must be >= 0, got {num_negative_types}.")
         if threshold_upper_bound < 0:
             raise ValueError(f"threshold_upper_bound must be >= 0, got {threshold_upper_bound}.")
+        if fixed_threshold is not None and not fixed_threshold >= 0:
+            raise ValueError(f"fixed_threshold must be None (adaptive) or >= 0, got {fixed_threshold}.")
         self.num_negative_types = num_negative_types
         self.imc_weight = imc_weight
         self.cmr_weight = cmr_weight
         self.threshold_upper_bound = threshold_upper_bound
         self.use_hard_negatives = use_hard_negatives
         self.gather_across_devices = gather_across_devices
-        self.register_buffer("thresholds", torch.zeros(num_negative_types))
+        self.fixed_threshold = fixed_threshold
+        self.register_buffer("thresholds", torch.full((num_negative_types,), float(fixed_threshold or 0.0)))
 
     def extra_repr(self) -> str:
         return (
             f"num_negative_types={self.num_negative_types}, imc_weight={self.imc_weight}, "
             f"cmr_weight={self.cmr_weight}, threshold_upper_bound={self.threshold_upper_bound}, "
-            f"use_hard_negatives={self.use_hard_negatives}, gather_across_devices={self.gather_across_devices}"
+            f"use_hard_negatives={self.use_hard_negatives}, gather_across_devices={self.gather_across_devices}, "
+            f"fixed_threshold={self.fixed_threshold}"
         )
 
     def _check_shapes(
@@ -156,7 +165,7 @@ class FineGrainedLoss(nn.Module):
         cmr = torch.where(negative_mask, hinge, torch.zeros_like(hinge)).sum() / num_valid.clamp(min=1)
 
         used = self.thresholds.clone()
-        if self.training:
+        if self.training and self.fixed_threshold is None:
             self._update_thresholds(pos.detach(), neg_own.detach(), negative_mask)
         return self._result(itc, i2t, t2i, imc, cmr, num_valid, used)
 

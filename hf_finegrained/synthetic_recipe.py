@@ -32,6 +32,21 @@ def default_cache_dir() -> str:
     return os.environ.get("HF_FINEGRAINED_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "hf_finegrained"))
 
 
+# Fine-tuning settings of the embedded default, sized for the small base (examples/train.py and
+# examples/ablation.py): any `FineGrainedTrainingArguments` field not given keeps its usual default.
+FINETUNE_DEFAULTS: dict[str, Any] = dict(
+    learning_rate=2e-4,
+    lr_scheduler_type="cosine",
+    warmup_steps=20,
+    adam_beta1=0.9,
+    adam_beta2=0.98,
+    adam_epsilon=1e-6,
+    weight_decay=0.1,
+    max_steps=300,
+    per_device_train_batch_size=64,
+)
+
+
 @dataclass(frozen=True)
 class BaseModelSettings:
     """Size and plain-contrastive pre-training of the small base `CLIPModel`."""
@@ -50,7 +65,8 @@ class BaseModelSettings:
 
 def world_settings(world: SyntheticWorld) -> dict[str, Any]:
     return {"num_train": world.num_train, "num_test": world.num_test, "image_size": world.image_size,
-            "seed": world.seed, "negative_types": list(world.negative_types)}
+            "seed": world.seed, "negative_types": list(world.negative_types),
+            "exclude_held_out_negatives": world.exclude_held_out_negatives}
 
 
 def synthetic_choice_rows(test: datasets.Dataset) -> list[dict[str, Any]]:

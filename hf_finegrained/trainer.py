@@ -138,6 +138,7 @@ class FineGrainedTrainer(Trainer):
             threshold_upper_bound=args.threshold_upper_bound,
             use_hard_negatives=args.use_hard_negatives,
             gather_across_devices=args.gather_across_devices,
+            fixed_threshold=args.fixed_threshold,
         )
         if self.loss_fn.num_negative_types != len(types):
             raise ValueError(f"loss_fn has {self.loss_fn.num_negative_types} types but args name {len(types)}.")

@@ -43,6 +43,13 @@ class FineGrainedTrainingArguments(TrainingArguments):
     threshold_upper_bound: float = field(
         default=10.0, metadata={"help": "Ceiling of the adaptive per-type CMR thresholds."}
     )
+    fixed_threshold: float | None = field(
+        default=None,
+        metadata={
+            "help": "None (default): the paper's adaptive per-type CMR thresholds. A number >= 0 fixes every "
+            "threshold at that value (logit units) for the whole run, the paper's fixed-threshold ablation."
+        },
+    )
     use_hard_negatives: bool = field(
         default=True,
         metadata={"help": "False trains with the plain CLIP loss (no negatives encoded, IMC and CMR off)."},
@@ -89,6 +96,8 @@ class FineGrainedTrainingArguments(TrainingArguments):
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
                 problems.append(f"{name} must be a finite number >= 0; got {value}.")
+        if self.fixed_threshold is not None and not (math.isfinite(self.fixed_threshold) and self.fixed_threshold >= 0):
+            problems.append(f"fixed_threshold must be None (adaptive) or a finite number >= 0; got {self.fixed_threshold}.")
         if self.max_text_length is not None and self.max_text_length < 2:
             problems.append(f"max_text_length must be >= 2 (start and end tokens); got {self.max_text_length}.")
         if problems:

@@ -3,13 +3,13 @@ stand-in scorer whose answers are worked out in eval_helpers."""
 
 import pytest
 from eval_helpers import (
-    ORDER_CAPTIONS, StandInScorer, write_aro_vg, write_karpathy, write_order, write_winoground, zeroshot_dataset,
+    ORDER_CAPTIONS, StandInScorer, solid, write_aro_vg, write_karpathy, write_order, write_winoground, zeroshot_dataset,
 )
 
 from hf_finegrained.evaluation import ScoringEngine
 from hf_finegrained.evaluation.aro import evaluate_order, evaluate_vg, load_order
 from hf_finegrained.evaluation.order_perturbations import clean_caption, perturb
-from hf_finegrained.evaluation.retrieval import evaluate_retrieval
+from hf_finegrained.evaluation.retrieval import evaluate_retrieval, evaluate_retrieval_pairs
 from hf_finegrained.evaluation.winoground import evaluate_winoground
 from hf_finegrained.evaluation.zeroshot import evaluate_zeroshot
 
@@ -93,6 +93,22 @@ def test_retrieval_recalls_with_ties_against_the_right_image(root):
     assert result.metrics["t2i_recall@1"] == pytest.approx(4 / 6)
     assert result.metrics["t2i_recall@5"] == 1.0
     assert engine.stats.image_encodes == 3 and engine.stats.text_encodes == 6
+
+
+def test_retrieval_of_in_memory_pairs_treats_a_repeated_caption_as_right_for_both_images():
+    engine = _engine()
+    # Images red 0, 10, 30 (the stand-in prefers captions of 0, 10, 30 characters). The 10-character caption
+    # belongs to red 0 and red 10: one candidate, right for both, so its best image (red 10) is a hit.
+    images = [solid(0), solid(10), solid(30)]
+    captions = [["", "t" * 10], "t" * 10, "u" * 30]
+    result = evaluate_retrieval_pairs(engine, images, captions, name="pairs")
+    assert result.counts["captions"] == 3 and engine.stats.text_encodes == 3
+    assert result.metrics["i2t_recall@1"] == 1.0
+    assert result.metrics["t2i_recall@1"] == 1.0
+    swapped = evaluate_retrieval_pairs(_engine(), images, ["t" * 10, "", "u" * 30], name="pairs")
+    assert swapped.metrics["i2t_recall@1"] == pytest.approx(1 / 3)
+    with pytest.raises(ValueError, match="one per image"):
+        evaluate_retrieval_pairs(engine, images, ["only one"])
 
 
 def test_karpathy_original_layout_keeps_test_split(tmp_path):

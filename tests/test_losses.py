@@ -171,3 +171,19 @@ def test_shape_errors_are_explicit():
         loss_fn(v, v)
     with pytest.raises(ValueError, match="must both be"):
         loss_fn(v, torch.randn(3, 8))
+
+
+def test_fixed_threshold_is_used_and_never_moves():
+    generator = torch.Generator().manual_seed(7)
+    loss_fn = FineGrainedLoss(4, fixed_threshold=2.5).train()
+    fixed = torch.full((4,), 2.5, dtype=torch.float64)
+    for _ in range(3):
+        v, t, n, mask = _inputs(generator, closeness=3.0)
+        out = loss_fn(v, t, n, mask, 10.0)
+        expected, adaptive_update = reference(v, t, n, mask, 10.0, fixed, 10.0)
+        for key, value in expected.items():
+            torch.testing.assert_close(out[key], value, rtol=1e-6, atol=1e-6, msg=key)
+        assert torch.equal(loss_fn.thresholds, torch.full((4,), 2.5))
+        assert not torch.allclose(adaptive_update.float(), loss_fn.thresholds), "adaptive would have moved"
+    with pytest.raises(ValueError, match="fixed_threshold"):
+        FineGrainedLoss(4, fixed_threshold=-1.0)

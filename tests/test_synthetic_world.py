@@ -15,6 +15,7 @@ from hf_finegrained.builders import (
     build_synthetic_world,
     caption_features,
     ground_truth_negatives,
+    held_out_in_caption,
     render,
 )
 from hf_finegrained.builders.synthetic_drawing import COLORS
@@ -96,9 +97,40 @@ def test_deterministic_for_a_seed():
     assert other["train"]["caption"] != first["train"]["caption"]
 
 
-def test_train_negatives_come_from_the_spacy_generator():
-    world = build_synthetic_world(num_train=40, num_test=5, seed=2)
-    expected = HardNegativeGenerator(seed=2).generate(world["train"]["caption"])
-    assert world["train"]["hard_negatives"] == expected
+def test_train_negatives_come_from_the_spacy_generator_without_held_out_combinations():
+    kept = SyntheticWorld(num_train=60, num_test=5, seed=2, exclude_held_out_negatives=False)
+    expected = HardNegativeGenerator(seed=2).generate(kept.build()["train"]["caption"])
+    assert kept.build()["train"]["hard_negatives"] == expected and kept.masked_negatives == {}
     coverage = sum(row["swap_attribute"] is not None for row in expected) / len(expected)
     assert coverage > 0.8
+
+    world = SyntheticWorld(num_train=60, num_test=5, seed=2)
+    masked = world.build()["train"]["hard_negatives"]
+    counts = dict.fromkeys(DEFAULT_NEGATIVE_TYPES, 0)
+    for before, after in zip(expected, masked):
+        for name in DEFAULT_NEGATIVE_TYPES:
+            if before[name] is not None and held_out_in_caption(before[name]):
+                assert after[name] is None
+                counts[name] += 1
+            else:
+                assert after[name] == before[name]
+    assert world.masked_negatives == counts
+    assert counts["swap_object"] > 10, "the swaps of this world often state held-out bindings"
+
+
+def test_reading_held_out_combinations_from_words_agrees_with_the_scenes(world):
+    for row in world["test"]:
+        assert sorted(held_out_in_caption(row["caption"])) == sorted(row["held_out"])
+    assert not any(held_out_in_caption(caption) for caption in world["train"]["caption"])
+    assert held_out_in_caption("A blue square sits right of a large white circle") == [
+        "arrangement: circle left of square"]
+    assert held_out_in_caption("a red triangle on top of a square") == ["binding: red triangle"]
+
+
+def test_validation_split_is_drawn_like_test_but_differs():
+    world = SyntheticWorld(num_train=10, num_validation=30, num_test=30, seed=1, train_negatives=False).build()
+    assert list(world) == ["train", "validation", "test"]
+    validation = world["validation"]
+    assert all(row["held_out"] for row in validation)
+    assert all(None not in row["hard_negatives"].values() for row in validation)
+    assert validation["caption"] != world["test"]["caption"]

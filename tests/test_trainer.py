@@ -162,6 +162,16 @@ def test_arguments_are_validated(tmp_path):
     with pytest.raises(ValueError, match="duplicates"):
         make_args(tmp_path, negative_types=["a", "a"])
     assert make_args(tmp_path, remove_unused_columns=True).remove_unused_columns is False
+    with pytest.raises(ValueError, match="fixed_threshold must be None"):
+        make_args(tmp_path, fixed_threshold=-0.5)
+
+
+def test_fixed_threshold_reaches_the_loss_and_stays_put(tiny_clip_dir, tmp_path):
+    trainer = make_trainer(tiny_clip_dir, make_args(tmp_path, max_steps=2, fixed_threshold=1.5))
+    trainer.train()
+    logs = [entry for entry in trainer.state.log_history if "loss" in entry]
+    assert logs and all(entry[f"threshold/{name}"] == 1.5 for entry in logs for name in NEGATIVE_TYPES)
+    assert trainer.loss_fn.fixed_threshold == 1.5
 
 
 def test_checkpoint_loads_as_plain_clip_in_a_fresh_process(tiny_clip_dir, tmp_path):

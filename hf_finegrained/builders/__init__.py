@@ -16,6 +16,7 @@ from .synthetic_world import (
     SyntheticWorld,
     build_synthetic_world,
     ground_truth_negatives,
+    held_out_in_caption,
     render,
 )
 
@@ -36,6 +37,7 @@ __all__ = [
     "draw_scene",
     "export_parquet",
     "ground_truth_negatives",
+    "held_out_in_caption",
     "negative_types_of",
     "negatives_feature",
     "negatives_report",

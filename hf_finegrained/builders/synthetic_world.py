@@ -5,7 +5,15 @@ Captions name both objects and the relation through varied templates. The test s
 combinations never seen in training: colour-shape bindings (`HELD_OUT_BINDINGS`) or spatial arrangements
 (`HELD_OUT_ARRANGEMENTS`); its `hard_negatives` are ground truth, one per category, made by editing the
 scene and re-rendering the caption with the same template. Training negatives come from the spaCy
-`HardNegativeGenerator`, as for real data.
+`HardNegativeGenerator`, as for real data. An optional validation split is drawn like the test split
+(same held-out combinations, other examples) for choosing settings without touching the test split.
+
+Held-out combinations stay out of training entirely, negatives included: a spaCy swap of "a red circle
+left of a blue triangle" is "a red triangle left of a blue circle", which holds the held-out binding
+"red triangle". Left in, about 60% of the swap negatives would teach the text encoder that held-out
+bindings only ever appear in false captions, which is exactly wrong on the test split (where the true
+caption holds them). Such negatives are set to None (masked by the loss) and counted in
+`SyntheticWorld.masked_negatives`; `exclude_held_out_negatives=False` keeps them (docs/RESULTS.md).
 
 Why a bag-of-words model fails it: the swap negatives have exactly the words of the positive, and the
 replace_relation negative ("A right of B" for "A left of B") has exactly the words of a *true* caption of
@@ -16,7 +24,9 @@ words absent from the picture and are the easy ones.
 
 from __future__ import annotations
 
+import logging
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -27,6 +37,8 @@ from ..training_args import DEFAULT_NEGATIVE_TYPES
 from .add_negatives import add_hard_negatives
 from .features import caption_features
 from .synthetic_drawing import COLORS, OPPOSITE, SHAPES, SIZES, Scene, draw_scene
+
+logger = logging.getLogger(__name__)
 
 HELD_OUT_BINDINGS: tuple[tuple[str, str], ...] = (
     ("red", "triangle"), ("green", "circle"), ("blue", "diamond"),
@@ -53,6 +65,8 @@ RELATION_PHRASES: dict[str, tuple[str, ...]] = {
     "above": ("above", "over", "above"),
     "below": ("below", "under", "beneath"),
 }
+SPLITS = ("train", "validation", "test", "validation_seen", "test_seen")
+HELD_OUT_SPLITS = ("validation", "test")  # every scene holds a held-out combination; other splits none
 # The names the SugarCrepe-style categories use, for reports.
 CATEGORY_NAMES = {"swap_attribute": "swap_att", "swap_object": "swap_obj", "replace_attribute": "replace_att",
                   "replace_object": "replace_obj", "replace_relation": "replace_rel"}
@@ -86,11 +100,43 @@ def render(scene: Scene, style: Style) -> str:
 def held_out_combinations(scene: Scene, bindings: Sequence[tuple[str, str]],
                           arrangements: Sequence[tuple[str, str, str]]) -> list[str]:
     """The held-out combinations a scene contains, e.g. ["binding: red triangle", "arrangement: ..."]."""
-    found = [f"binding: {c} {s}" for c, s in zip(scene.colors, scene.shapes) if (c, s) in bindings]
-    first, axis, second = scene.arrangement()
-    if (first, axis, second) in arrangements:
+    return _held_out(list(zip(scene.colors, scene.shapes)), scene.arrangement(), bindings, arrangements)
+
+
+def _held_out(pairs: Sequence[tuple[str, str]], arrangement: tuple[str, str, str] | None,
+              bindings: Sequence[tuple[str, str]], arrangements: Sequence[tuple[str, str, str]]) -> list[str]:
+    found = [f"binding: {c} {s}" for c, s in pairs if (c, s) in bindings]
+    if arrangement in arrangements:
+        first, axis, second = arrangement
         found.append(f"arrangement: {first} {'left of' if axis == 'horizontal' else 'above'} {second}")
     return found
+
+
+_COLOR_SHAPE = re.compile(rf"\b({'|'.join(COLORS)}) ({'|'.join(SHAPES)})\b")
+_SHAPE = re.compile(rf"\b({'|'.join(SHAPES)})\b")
+# The world's relation words; True when the first-named object is the left / upper one.
+_RELATION_WORDS = {"left": True, "right": False, "above": True, "over": True, "below": False, "under": False,
+                   "beneath": False}
+_RELATION = re.compile(rf"\b({'|'.join(_RELATION_WORDS)})\b")
+
+
+def held_out_in_caption(text: str, bindings: Sequence[tuple[str, str]] = HELD_OUT_BINDINGS,
+                        arrangements: Sequence[tuple[str, str, str]] = HELD_OUT_ARRANGEMENTS) -> list[str]:
+    """The held-out combinations a caption *states*, read from its words (any caption, edited ones too).
+
+    Bindings are "<colour> <shape>" word pairs; the arrangement needs two shape words and one of the
+    world's relation words between them (a relation word from outside the world states none).
+    """
+    lowered = text.lower()
+    shapes = _SHAPE.findall(lowered)
+    relation = _RELATION.findall(lowered)
+    arrangement = None
+    if len(shapes) == 2 and len(relation) == 1:
+        first_leads = _RELATION_WORDS[relation[0]]
+        axis = "horizontal" if relation[0] in ("left", "right") else "vertical"
+        first, second = shapes if first_leads else shapes[::-1]
+        arrangement = (first, axis, second)
+    return _held_out(_COLOR_SHAPE.findall(lowered), arrangement, bindings, arrangements)
 
 
 def ground_truth_negatives(scene: Scene, style: Style, rng: random.Random) -> dict[str, str]:
@@ -142,7 +188,13 @@ class SyntheticWorld:
         seed: the world's seed (default 0); also the negative generator's seed for the train split.
         negative_types: the types (and struct fields) of `hard_negatives`; default all five.
         train_negatives: False leaves the train split's negatives None (no spaCy needed).
-        held_out_bindings, held_out_arrangements: what only the test split contains.
+        held_out_bindings, held_out_arrangements: what only the test (and validation) split contains.
+        num_validation: examples of a "validation" split drawn like the test split (default 0: none).
+        num_seen: examples of each of "validation_seen" and "test_seen" (default 0: none): new images of
+            the training distribution (no held-out combination) with ground-truth negatives, to tell
+            in-distribution compositional accuracy from generalisation to held-out combinations.
+        exclude_held_out_negatives: set training negatives that state a held-out combination to None
+            (default True; see the module docstring). `masked_negatives` counts them per type.
     """
 
     num_train: int = 2000
@@ -154,14 +206,21 @@ class SyntheticWorld:
     held_out_bindings: Sequence[tuple[str, str]] = HELD_OUT_BINDINGS
     held_out_arrangements: Sequence[tuple[str, str, str]] = HELD_OUT_ARRANGEMENTS
     generator: HardNegativeGenerator | None = field(default=None, repr=False)
+    num_validation: int = 0
+    exclude_held_out_negatives: bool = True
+    num_seen: int = 0
+    masked_negatives: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def example(self, split: str, index: int) -> dict:
-        """Row `index` of `split`: image, caption, scene metadata and (for test) ground-truth negatives."""
+        """Row `index` of `split` (train, validation, test, validation_seen or test_seen): image, caption,
+        scene metadata and (except for train) ground-truth negatives."""
+        if split not in SPLITS:
+            raise ValueError(f"unknown split {split!r}; the world has {SPLITS}")
         rng = random.Random(f"{self.seed}/{split}/{index}")
         while True:  # rejection sampling: test scenes need a held-out combination, train scenes none
             scene, style = _sample(rng)
             held = held_out_combinations(scene, self.held_out_bindings, self.held_out_arrangements)
-            if bool(held) == (split == "test"):
+            if bool(held) == (split in HELD_OUT_SPLITS):
                 break
         truth = ground_truth_negatives(scene, style, rng)
         return {
@@ -172,7 +231,7 @@ class SyntheticWorld:
             "sizes": list(scene.sizes),
             "relation": scene.relation,
             "held_out": held,
-            "hard_negatives": {name: truth[name] if split == "test" else None for name in self.negative_types},
+            "hard_negatives": {name: truth[name] if split != "train" else None for name in self.negative_types},
         }
 
     def features(self) -> datasets.Features:
@@ -182,7 +241,8 @@ class SyntheticWorld:
         return caption_features(self.negative_types, extra)
 
     def build_split(self, split: str) -> datasets.Dataset:
-        count = self.num_test if split == "test" else self.num_train
+        count = {"train": self.num_train, "validation": self.num_validation, "test": self.num_test,
+                 "validation_seen": self.num_seen, "test_seen": self.num_seen}[split]
         rows = [self.example(split, index) for index in range(count)]
         columns = {name: [row[name] for row in rows] for name in rows[0]} if rows else {}
         features = self.features()
@@ -191,12 +251,40 @@ class SyntheticWorld:
         return datasets.Dataset.from_dict(columns, features=features, info=info)
 
     def build(self) -> datasets.DatasetDict:
-        """{"train": spaCy negatives (or None), "test": ground-truth negatives}."""
+        """{"train": spaCy negatives (or None), ["validation"], "test", ["validation_seen", "test_seen"]}."""
         train = self.build_split("train")
+        self.masked_negatives = {}
         if self.train_negatives and len(train):
             generator = self.generator or HardNegativeGenerator(types=self.negative_types, seed=self.seed)
             train = add_hard_negatives(train, generator=generator, desc="synthetic train negatives")
-        return datasets.DatasetDict({"train": train, "test": self.build_split("test")})
+            if self.exclude_held_out_negatives:
+                train = self._mask_held_out_negatives(train)
+        splits = {"train": train}
+        if self.num_validation:
+            splits["validation"] = self.build_split("validation")
+        splits["test"] = self.build_split("test")
+        if self.num_seen:
+            splits.update({name: self.build_split(name) for name in ("validation_seen", "test_seen")})
+        return datasets.DatasetDict(splits)
+
+    def _mask_held_out_negatives(self, train: datasets.Dataset) -> datasets.Dataset:
+        counts = dict.fromkeys(self.negative_types, 0)
+
+        def mask(negatives: dict[str, str | None]) -> dict[str, str | None]:
+            kept = {}
+            for name, text in negatives.items():
+                if text is not None and held_out_in_caption(text, self.held_out_bindings, self.held_out_arrangements):
+                    counts[name] += 1
+                    text = None
+                kept[name] = text
+            return kept
+
+        column = [mask(negatives) for negatives in train["hard_negatives"]]
+        train = train.remove_columns("hard_negatives").add_column("hard_negatives", column,
+                                                                   feature=train.features["hard_negatives"])
+        self.masked_negatives = counts
+        logger.info("synthetic world: training negatives stating a held-out combination, set to None: %s", counts)
+        return train
 
 
 def build_synthetic_world(

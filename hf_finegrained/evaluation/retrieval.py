@@ -1,45 +1,85 @@
-"""Zero-shot image-text retrieval on the Karpathy test splits (COCO 5k images / 25k captions, Flickr30k 1k /
-5k): image->text and text->image recall@1/5/10 through the `retrieval_recall` metric; every caption of an
-image is a right answer for it."""
+"""Image-text retrieval: image->text and text->image recall@1/5/10 through the `retrieval_recall` metric.
+
+`evaluate_retrieval` runs the Karpathy test splits (COCO 5k images / 25k captions, Flickr30k 1k / 5k);
+`evaluate_retrieval_pairs` runs any in-memory list of images and captions (e.g. a `datasets` split).
+Every caption of an image is a right answer for it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from ..metrics import load_metric
 from .engine import ScoringEngine, rank_top_k
-from .images import FileImage, find_image
+from .images import FileImage, ImageRef, MemoryImage, find_image
 from .karpathy import load_karpathy_test
 from .results import BenchmarkResult
 
 K_VALUES = (1, 5, 10)
 
 
-def evaluate_retrieval(engine: ScoringEngine, annotations: str, images: str, name: str) -> BenchmarkResult:
-    """Headline `mean_recall` (mean of the six recalls); captions are used raw (the tokenizer truncates).
-    An image that is missing is left out with its captions (`missing_images` counts images)."""
-    entries = load_karpathy_test(annotations)
-    found = [(find_image(path, [images]), captions) for path, captions in entries]
-    kept = [(path, captions) for path, captions in found if path is not None]
-    counts = {"items": len(entries), "scored": len(kept), "missing_images": len(entries) - len(kept)}
-    if not kept:
-        return BenchmarkResult.skipped(name, f"no image found under {images}")
-    texts, owner = [], []
-    for i, (_, captions) in enumerate(kept):
-        texts += captions
-        owner += [i] * len(captions)
-    image_emb, text_emb = engine.embed_pair([FileImage(p) for p, _ in kept], texts)
+def retrieval_result(
+    engine: ScoringEngine, images: Sequence[ImageRef], captions: Sequence[Sequence[str]], name: str,
+    counts: dict[str, int] | None = None,
+) -> BenchmarkResult:
+    """Recalls of `images` against their `captions` (captions[i]: the right captions of image i).
+
+    A caption string given for several images is one candidate, right for each of them (a retrieval
+    can not tell identical texts apart). Headline `mean_recall` (mean of the six recalls).
+    """
+    texts: list[str] = list(dict.fromkeys(c for own in captions for c in own))
+    row = {text: t for t, text in enumerate(texts)}
+    i2t_right = [sorted({row[c] for c in own}) for own in captions]
+    t2i_right: list[list[int]] = [[] for _ in texts]
+    for i, own in enumerate(i2t_right):
+        for t in own:
+            t2i_right[t].append(i)
+    image_emb, text_emb = engine.embed_pair(list(images), texts)
     k = max(K_VALUES)
-    i2t_right = [[] for _ in kept]
-    for t, i in enumerate(owner):
-        i2t_right[i].append(t)
     similarity = image_emb @ text_emb.T  # (images, captions), built once and read both ways
-    i2t = rank_top_k(similarity, i2t_right, k)
-    t2i_right = [[i] for i in owner]
-    t2i = rank_top_k(similarity.T, t2i_right, k)
     recall = load_metric("retrieval_recall")
     metrics = {}
-    for direction, ranked, right in (("i2t", i2t, i2t_right), ("t2i", t2i, t2i_right)):
+    for direction, scores, right in (("i2t", similarity, i2t_right), ("t2i", similarity.T, t2i_right)):
+        ranked = rank_top_k(scores, right, k)
         out = recall.compute(predictions=ranked, references=right, k_values=list(K_VALUES))
         metrics.update({f"{direction}_recall@{kk}": out[f"recall@{kk}"] for kk in K_VALUES})
     metrics["mean_recall"] = sum(metrics.values()) / len(metrics)
-    return BenchmarkResult(name=name, headline="mean_recall", metrics=metrics,
-                           counts={**counts, "captions": len(texts)})
+    counts = {"items": len(images), "scored": len(images), **(counts or {}), "captions": len(texts)}
+    return BenchmarkResult(name=name, headline="mean_recall", metrics=metrics, counts=counts)
+
+
+def evaluate_retrieval(engine: ScoringEngine, annotations: str, images: str, name: str) -> BenchmarkResult:
+    """Karpathy-split retrieval; captions are used raw (the tokenizer truncates). An image that is missing
+    is left out with its captions (`missing_images` counts images)."""
+    entries = load_karpathy_test(annotations)
+    found = [(find_image(path, [images]), captions) for path, captions in entries]
+    kept = [(path, captions) for path, captions in found if path is not None]
+    if not kept:
+        return BenchmarkResult.skipped(name, f"no image found under {images}")
+    counts = {"items": len(entries), "scored": len(kept), "missing_images": len(entries) - len(kept)}
+    return retrieval_result(engine, [FileImage(p) for p, _ in kept], [c for _, c in kept], name, counts)
+
+
+def evaluate_retrieval_pairs(
+    model: Any,
+    images: Sequence[Any],
+    captions: Sequence[str | Sequence[str]],
+    *,
+    name: str = "retrieval",
+    processor: Any = None,
+    batch_size: int = 64,
+    device: str | None = None,
+    progress: bool = True,
+) -> BenchmarkResult:
+    """Retrieval over in-memory pairs: `images[i]` (PIL) with its caption `captions[i]` (or a list of them).
+
+    `model` is a model folder or Hub id, a `CLIPModel` (with `processor`), a `Scorer` or a `ScoringEngine`.
+    """
+    from .runner import make_engine
+
+    if len(images) != len(captions):
+        raise ValueError(f"got {len(images)} images but {len(captions)} caption entries; give one per image")
+    engine = make_engine(model, processor=processor, batch_size=batch_size, device=device, progress=progress)
+    refs = [MemoryImage(image, name=("pair", i)) for i, image in enumerate(images)]
+    own = [[c] if isinstance(c, str) else list(c) for c in captions]
+    return retrieval_result(engine, refs, own, name)

@@ -1,0 +1,315 @@
+"""The paper's ablation (Table 4, Figure 4) on the synthetic compositional world, end to end on a CPU.
+
+    python examples/ablation.py                    # the full study: 6 variants x 5 seeds (<= 60 min, 2 cores)
+    python examples/ablation.py --quick            # a tiny world and a few steps: checks the pipeline (CI)
+    python examples/ablation.py --eval_split validation --variants itc,ce_clip --seeds 0
+
+Every variant fine-tunes the same cached plain-contrastive base (see hf_finegrained.synthetic_recipe) on
+the same data, for the same steps, with the same seeds; only the loss changes:
+
+    itc            plain CLIP loss, no hard negatives
+    itc_hn         ITC with hard negatives (every image also sees every negative of the batch)
+    itc_hn+imc     + intra-modal contrastive loss (--imc_weight, default 0.3 as in the paper)
+    itc_hn+cmr     + cross-modal rank loss with adaptive thresholds (--cmr_weight, default 0.2)
+    ce_clip        all three: the paper's method
+    ce_clip_fixed  all three, CMR thresholds fixed at --fixed_threshold instead of adaptive
+
+Each run is scored on one held-out split of the world (default test; choose settings on `--eval_split
+validation`, never on test), whose every image holds a colour-shape binding or spatial arrangement never
+seen in training: accuracy per category and their average, and image-text retrieval R@1 as a check that
+general alignment is kept. Two diagnostics sit beside it: the same categories on new images of *seen*
+combinations (`<split>_seen`), and how well the training hard negatives themselves are told apart
+(`train_negatives`, on up to 500 training rows). The output folder gets `results.json` (every run,
+written after each one: an interrupted study resumes where it stopped), `table.md` (mean +- sample
+standard deviation over seeds) and `threshold_curves.png`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import os
+import statistics
+import sys
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from transformers import CLIPModel, CLIPProcessor, PrinterCallback, set_seed
+
+from hf_finegrained import FineGrainedTrainer, FineGrainedTrainingArguments
+from hf_finegrained.builders import SyntheticWorld
+from hf_finegrained.evaluation.retrieval import evaluate_retrieval_pairs
+from hf_finegrained.synthetic_recipe import (
+    FINETUNE_DEFAULTS,
+    BaseModelSettings,
+    evaluate_synthetic,
+    prepare_base_model,
+)
+
+# Which terms each variant switches on: (hard negatives in ITC, IMC, CMR, fixed instead of adaptive thresholds).
+VARIANTS: dict[str, tuple[bool, bool, bool, bool]] = {
+    "itc": (False, False, False, False),
+    "itc_hn": (True, False, False, False),
+    "itc_hn+imc": (True, True, False, False),
+    "itc_hn+cmr": (True, False, True, False),
+    "ce_clip": (True, True, True, False),
+    "ce_clip_fixed": (True, True, True, True),
+}
+CATEGORIES = ("swap_att", "swap_obj", "replace_att", "replace_obj", "replace_rel")
+# Score groups of a run and their columns (fractions in [0, 1]).
+GROUPS: dict[str, tuple[str, ...]] = {
+    "held_out": CATEGORIES + ("average", "i2t_R@1", "t2i_R@1"),
+    "seen": CATEGORIES + ("average",),
+    "train_negatives": CATEGORIES + ("average",),
+}
+TRAIN_NEGATIVE_ROWS = 500
+
+
+@dataclass
+class StudySettings:
+    """Everything a run depends on; results.json is reused only when these are unchanged."""
+
+    num_train: int = 2000
+    num_validation: int = 500
+    num_test: int = 500
+    num_seen: int = 500
+    world_seed: int = 0
+    exclude_held_out_negatives: bool = True
+    base_steps: int = 600
+    max_steps: int = FINETUNE_DEFAULTS["max_steps"]
+    batch_size: int = FINETUNE_DEFAULTS["per_device_train_batch_size"]
+    learning_rate: float = FINETUNE_DEFAULTS["learning_rate"]
+    warmup_steps: int = FINETUNE_DEFAULTS["warmup_steps"]
+    imc_weight: float = 0.3
+    cmr_weight: float = 0.2
+    fixed_threshold: float = 3.0
+    eval_split: str = "test"
+    logging_steps: int = 10
+
+
+QUICK = dict(num_train=128, num_validation=32, num_test=32, num_seen=32, base_steps=20, max_steps=6, batch_size=16,
+             warmup_steps=1, logging_steps=2)
+
+
+def parse(argv: list[str]) -> tuple[StudySettings, argparse.Namespace]:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="tiny world and few steps (CI; <= 3 min)")
+    parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated subset of the variants")
+    parser.add_argument("--seeds", default="0,1,2,3,4", help="comma-separated fine-tuning seeds")
+    parser.add_argument("--output_dir", default="outputs/ablation")
+    parser.add_argument("--base_cache_dir", default=None, help="where the base is cached (default ~/.cache/...)")
+    for name, default in asdict(StudySettings()).items():
+        kind = (lambda v: v.lower() in ("1", "true", "yes")) if isinstance(default, bool) else type(default)
+        parser.add_argument(f"--{name}", type=kind, default=None, help=f"default {default}")
+    args = parser.parse_args(argv)
+    values = asdict(StudySettings())
+    if args.quick:
+        values.update(QUICK)
+    values.update({k: getattr(args, k) for k in values if getattr(args, k) is not None})
+    settings = StudySettings(**values)
+    if settings.eval_split not in ("validation", "test"):
+        parser.error("--eval_split must be validation or test")
+    unknown = [v for v in args.variants.split(",") if v not in VARIANTS]
+    if unknown:
+        parser.error(f"unknown variants {unknown}; known: {', '.join(VARIANTS)}")
+    return settings, args
+
+
+def training_arguments(settings: StudySettings, variant: str, seed: int, output_dir: str):
+    hard_negatives, imc, cmr, fixed = VARIANTS[variant]
+    loss = dict(use_hard_negatives=hard_negatives, imc_weight=settings.imc_weight if imc else 0.0,
+                cmr_weight=settings.cmr_weight if cmr else 0.0,
+                fixed_threshold=settings.fixed_threshold if fixed else None)
+    hyper = dict(FINETUNE_DEFAULTS, max_steps=settings.max_steps, per_device_train_batch_size=settings.batch_size,
+                 learning_rate=settings.learning_rate, warmup_steps=settings.warmup_steps)
+    return FineGrainedTrainingArguments(
+        output_dir=output_dir, seed=seed, data_seed=seed, save_strategy="no", report_to="none",
+        logging_steps=settings.logging_steps, disable_tqdm=True, dataloader_num_workers=0, **hyper, **loss,
+    )
+
+
+def _categories(model, processor, rows) -> dict[str, float]:
+    metrics = evaluate_synthetic(model, processor, rows).metrics
+    scores = {name: metrics.get(name, float("nan")) for name in CATEGORIES}
+    scores["average"] = statistics.fmean(v for v in scores.values() if not math.isnan(v))
+    return scores
+
+
+def score(model, processor, held_out, seen, train) -> dict[str, dict[str, float]]:
+    """{"held_out": categories, their mean and retrieval R@1 both ways, "seen": ..., "train_negatives": ...}.
+
+    A category with no negative in the rows (possible for training rows) is NaN and left out of the mean.
+    """
+    retrieval = evaluate_retrieval_pairs(model, held_out["image"], held_out["caption"], processor=processor,
+                                         progress=False).metrics
+    main = _categories(model, processor, held_out)
+    main.update({"i2t_R@1": retrieval["i2t_recall@1"], "t2i_R@1": retrieval["t2i_recall@1"]})
+    fit_rows = train.select(range(min(TRAIN_NEGATIVE_ROWS, len(train))))
+    return {"held_out": main, "seen": _categories(model, processor, seen),
+            "train_negatives": _categories(model, processor, fit_rows)}
+
+
+def curves(log_history: list[dict[str, float]]) -> dict[str, list[list[float]]]:
+    """{"threshold/<type>": [[step, value], ...], "loss": [...], ...} from a trainer's log history."""
+    out: dict[str, list[list[float]]] = {}
+    for entry in log_history:
+        for key, value in entry.items():
+            if key.startswith("threshold/") or key in ("loss", "itc_loss", "imc_loss", "cmr_loss"):
+                out.setdefault(key, []).append([entry["step"], value])
+    return out
+
+
+def run_one(settings, variant, seed, base, train, splits, scratch) -> dict[str, Any]:
+    model = CLIPModel.from_pretrained(base)
+    processor = CLIPProcessor.from_pretrained(base)
+    args = training_arguments(settings, variant, seed, os.path.join(scratch, f"{variant}-{seed}"))
+    set_seed(seed)
+    columns = ["image", "caption"] + (["hard_negatives"] if args.use_hard_negatives else [])
+    trainer = FineGrainedTrainer(model=model, args=args, train_dataset=train.select_columns(columns),
+                                 processing_class=processor)
+    trainer.remove_callback(PrinterCallback)  # the log history keeps every value; no dict per log line
+    start = time.perf_counter()
+    trainer.train()
+    seconds = time.perf_counter() - start
+    return {"variant": variant, "seed": seed, "scores": score(trainer.model, processor, *splits, train),
+            "train_seconds": round(seconds, 1), "curves": curves(trainer.state.log_history)}
+
+
+def aggregate(runs: list[dict[str, Any]], variant: str, group: str) -> dict[str, tuple[float, float, int]]:
+    """column -> (mean, sample std (0 with one seed), number of seeds), in %, for one score group."""
+    mine = [r["scores"][group] for r in runs if r["variant"] == variant]
+    out = {}
+    for column in GROUPS[group]:
+        values = [100 * s[column] for s in mine]
+        out[column] = (statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0, len(values))
+    return out
+
+
+def markdown_table(document: dict[str, Any], group: str = "held_out") -> str:
+    """One row per variant (and the base): `mean ± std` over seeds of each column of `group`, in %."""
+    runs, base, columns = document["runs"], document["base_scores"][group], GROUPS[group]
+    split = document["settings"]["eval_split"]
+    title = {"held_out": f"{split} split (held-out combinations)", "seen": f"{split}_seen split (seen combinations)",
+             "train_negatives": f"{min(TRAIN_NEGATIVE_ROWS, document['settings']['num_train'])} training rows vs "
+                                "their spaCy negatives"}[group]
+    lines = [f"| variant: {title}, % | seeds | " + " | ".join(columns) + " |", "|---|---|" + "---|" * len(columns)]
+    lines.append("| base, no fine-tuning | - | " + " | ".join(f"{100 * base[c]:.1f}" for c in columns) + " |")
+    for variant in document["variants"]:
+        if not any(r["variant"] == variant for r in runs):
+            continue
+        stats = aggregate(runs, variant, group)
+        seeds = stats[columns[0]][2]
+        cells = [f"{mean:.1f} ± {std:.1f}" for mean, std, _ in (stats[c] for c in columns)]
+        lines.append(f"| {variant} | {seeds} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot_thresholds(runs: list[dict[str, Any]], path: str) -> str | None:
+    """Mean over seeds of each type's threshold per step: adaptive (ce_clip, solid) vs fixed (dashed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    drawn = False
+    for variant, style in (("ce_clip", "-"), ("ce_clip_fixed", "--")):
+        mine = [r["curves"] for r in runs if r["variant"] == variant]
+        keys = sorted({k for c in mine for k in c if k.startswith("threshold/")})
+        for n, key in enumerate(keys):
+            series = [dict(map(tuple, c[key])) for c in mine if key in c]
+            steps = sorted(set.intersection(*(set(s) for s in series)))
+            means = [statistics.fmean(s[step] for s in series) for step in steps]
+            label = key.split("/", 1)[1] + (" (fixed)" if variant.endswith("fixed") else "")
+            ax.plot(steps, means, style, color=f"C{n}", label=label)
+            drawn = True
+    if not drawn:
+        plt.close(fig)
+        return None
+    ax.set_xlabel("step")
+    ax.set_ylabel("CMR threshold (logit units)")
+    ax.set_title("Per-type CMR thresholds, mean over seeds: adaptive (ce_clip) vs fixed")
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def load_previous(path: str, settings: dict[str, Any]) -> list[dict[str, Any]]:
+    """Runs of an earlier, interrupted study with the same settings (nothing already computed is redone)."""
+    if not os.path.isfile(path):
+        return []
+    with open(path) as handle:
+        previous = json.load(handle)
+    if previous.get("settings") != settings:
+        backup = path + ".previous"
+        os.replace(path, backup)
+        print(f"{path} was written with other settings; moved to {backup}")
+        return []
+    return previous.get("runs", [])
+
+
+def write_document(output_dir: str, document: dict[str, Any]) -> None:
+    path = os.path.join(output_dir, "results.json")
+    with open(path + ".tmp", "w") as handle:
+        json.dump(document, handle, indent=1)
+    os.replace(path + ".tmp", path)  # a crash mid-write never loses the runs already done
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    settings, args = parse(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    variants = args.variants.split(",")
+    seeds = [int(s) for s in args.seeds.split(",")]
+    if args.quick and args.seeds == "0,1,2,3,4":
+        seeds = [0, 1]
+    os.makedirs(args.output_dir, exist_ok=True)
+    started = time.perf_counter()
+
+    world = SyntheticWorld(num_train=settings.num_train, num_validation=settings.num_validation,
+                           num_test=settings.num_test, num_seen=settings.num_seen, seed=settings.world_seed,
+                           exclude_held_out_negatives=settings.exclude_held_out_negatives)
+    splits = world.build()
+    if world.masked_negatives:
+        print(f"training negatives stating a held-out combination, masked: {world.masked_negatives} "
+              f"(of {settings.num_train} rows)")
+    base = prepare_base_model(world, splits["train"], BaseModelSettings(max_steps=settings.base_steps),
+                              cache_dir=args.base_cache_dir)
+    evaluated = (splits[settings.eval_split], splits[settings.eval_split + "_seen"])
+    processor = CLIPProcessor.from_pretrained(base)
+    document = {
+        "settings": asdict(settings), "variants": variants, "seeds": seeds,
+        "masked_negatives": world.masked_negatives,
+        "base_scores": score(CLIPModel.from_pretrained(base), processor, *evaluated, splits["train"]),
+        "runs": load_previous(os.path.join(args.output_dir, "results.json"), asdict(settings)),
+    }
+    done = {(r["variant"], r["seed"]) for r in document["runs"]}
+    scratch = os.path.join(args.output_dir, "runs")
+    for variant in variants:
+        for seed in seeds:
+            if (variant, seed) in done:
+                continue
+            run = run_one(settings, variant, seed, base, splits["train"], evaluated, scratch)
+            document["runs"].append(run)
+            write_document(args.output_dir, document)
+            shown = ", ".join(f"{c} {100 * run['scores']['held_out'][c]:.1f}" for c in GROUPS["held_out"])
+            print(f"[{variant} seed {seed}] {run['train_seconds']:.0f} s training; {shown}", flush=True)
+    document["runs"] = [r for r in document["runs"] if r["variant"] in variants and r["seed"] in seeds]
+    document["total_minutes"] = round((time.perf_counter() - started) / 60, 2)
+    write_document(args.output_dir, document)
+    table = "\n".join(markdown_table(document, group) for group in GROUPS)
+    with open(os.path.join(args.output_dir, "table.md"), "w") as handle:
+        handle.write(table)
+    plot = plot_thresholds(document["runs"], os.path.join(args.output_dir, "threshold_curves.png"))
+    print("\n" + table)
+    print(f"wrote {args.output_dir}/results.json, table.md" + (", threshold_curves.png" if plot else "")
+          + f" in {document['total_minutes']:.1f} min (this invocation)")
+    return document
+
+
+if __name__ == "__main__":
+    main()
