@@ -33,10 +33,12 @@ import math
 import os
 import statistics
 import sys
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import datasets
 from transformers import CLIPModel, CLIPProcessor, PrinterCallback, set_seed
 
 from hf_finegrained import FineGrainedTrainer, FineGrainedTrainingArguments
@@ -162,7 +164,9 @@ def curves(log_history: list[dict[str, float]]) -> dict[str, list[list[float]]]:
     return out
 
 
-def run_one(settings, variant, seed, base, train, splits, scratch) -> dict[str, Any]:
+def run_one(settings: StudySettings, variant: str, seed: int, base: str, train: datasets.Dataset,
+            splits: tuple[datasets.Dataset, datasets.Dataset], scratch: str) -> dict[str, Any]:
+    """Fine-tunes the base with one variant and seed, then scores it (see `score`) and keeps its curves."""
     model = CLIPModel.from_pretrained(base)
     processor = CLIPProcessor.from_pretrained(base)
     args = training_arguments(settings, variant, seed, os.path.join(scratch, f"{variant}-{seed}"))
@@ -288,16 +292,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "runs": load_previous(os.path.join(args.output_dir, "results.json"), asdict(settings)),
     }
     done = {(r["variant"], r["seed"]) for r in document["runs"]}
-    scratch = os.path.join(args.output_dir, "runs")
-    for variant in variants:
-        for seed in seeds:
-            if (variant, seed) in done:
-                continue
-            run = run_one(settings, variant, seed, base, splits["train"], evaluated, scratch)
-            document["runs"].append(run)
-            write_document(args.output_dir, document)
-            shown = ", ".join(f"{c} {100 * run['scores']['held_out'][c]:.1f}" for c in GROUPS["held_out"])
-            print(f"[{variant} seed {seed}] {run['train_seconds']:.0f} s training; {shown}", flush=True)
+    with tempfile.TemporaryDirectory() as scratch:  # the trainers' output_dir; no checkpoint is kept
+        for variant in variants:
+            for seed in seeds:
+                if (variant, seed) in done:
+                    continue
+                run = run_one(settings, variant, seed, base, splits["train"], evaluated, scratch)
+                document["runs"].append(run)
+                write_document(args.output_dir, document)
+                shown = ", ".join(f"{c} {100 * run['scores']['held_out'][c]:.1f}" for c in GROUPS["held_out"])
+                print(f"[{variant} seed {seed}] {run['train_seconds']:.0f} s training; {shown}", flush=True)
     document["runs"] = [r for r in document["runs"] if r["variant"] in variants and r["seed"] in seeds]
     document["total_minutes"] = round((time.perf_counter() - started) / 60, 2)
     write_document(args.output_dir, document)

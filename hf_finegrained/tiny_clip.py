@@ -6,9 +6,10 @@ Used by the embedded default run (nothing downloaded) and by the tests. The resu
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 
-from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+from tokenizers import normalizers, pre_tokenizers
 from tokenizers import Regex
 from transformers import CLIPConfig, CLIPModel, CLIPProcessor, CLIPTokenizer
 from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
@@ -21,41 +22,64 @@ _CLIP_SPLIT = r"""<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{
 def train_clip_tokenizer(texts: Iterable[str], vocab_size: int = 1000, model_max_length: int = 77) -> CLIPTokenizer:
     """Trains a byte-level BPE with CLIP's pre-tokenisation and `</w>` word ends; returns a `CLIPTokenizer`.
 
-    The start and end tokens get ids 0 and 1, so a `CLIPTextConfig` using them pools at the end token
-    (an `eos_token_id` of 2 would select CLIP's legacy argmax pooling).
+    Deterministic: the same texts give the same vocabulary ids and merges in every process (the
+    `tokenizers` BPE trainer does not: its alphabet order, hence its ids and tie-breaks, vary from run to
+    run, and so would every model built on it). Merges take the most frequent adjacent pair, ties going to
+    the smallest pair, until `vocab_size` entries (special tokens, the 256 byte symbols, the word-end
+    symbols seen in `texts`, merges) or until every word is one token. The start and end tokens get ids 0
+    and 1, so a `CLIPTextConfig` using them pools at the end token (an `eos_token_id` of 2 would select
+    CLIP's legacy argmax pooling). Every byte symbol also exists as a word end ("a</w>"), as in CLIP.
     """
-    backend = Tokenizer(models.BPE(end_of_word_suffix="</w>", continuing_subword_prefix=""))
-    backend.normalizer = normalizers.Sequence(
+    normalizer = normalizers.Sequence(
         [normalizers.NFC(), normalizers.Replace(Regex(r"\s+"), " "), normalizers.Lowercase()]
     )
-    backend.pre_tokenizer = pre_tokenizers.Sequence(
+    pre_tokenizer = pre_tokenizers.Sequence(
         [
             pre_tokenizers.Split(Regex(_CLIP_SPLIT), behavior="removed", invert=True),
             pre_tokenizers.ByteLevel(add_prefix_space=False),
         ]
     )
-    backend.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size,
-        special_tokens=[BOS, EOS],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        end_of_word_suffix="</w>",
-        show_progress=False,
-    )
-    backend.train_from_iterator(texts, trainer=trainer)
-    vocab = backend.get_vocab()
-    # CLIP's vocabulary also holds each byte symbol as a word end ("a</w>"): add those still missing.
-    for symbol in pre_tokenizers.ByteLevel.alphabet():
-        vocab.setdefault(symbol + "</w>", len(vocab))
-    merges = _merges(backend)
+    words: Counter[tuple[str, ...]] = Counter()
+    for text in texts:
+        for word, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(text)):
+            if word not in (BOS, EOS):
+                words[tuple(word[:-1]) + (word[-1] + "</w>",)] += 1
+    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
+    seen_ends = {word[-1] for word in words}
+    merges = _learn_merges(words, vocab_size - 2 - len(alphabet) - len(seen_ends))
+    vocab: dict[str, int] = {}
+    for token in [BOS, EOS, *alphabet, *(symbol + "</w>" for symbol in alphabet), *(a + b for a, b in merges)]:
+        vocab.setdefault(token, len(vocab))
     return CLIPTokenizer(vocab=vocab, merges=merges, model_max_length=model_max_length)
 
 
-def _merges(backend: Tokenizer) -> list[tuple[str, str]]:
-    import json
+def _learn_merges(words: Counter[tuple[str, ...]], budget: int) -> list[tuple[str, str]]:
+    """Up to `budget` BPE merges over `words` (symbol tuple -> count): most frequent pair, then smallest."""
+    merges: list[tuple[str, str]] = []
+    while len(merges) < budget:
+        pairs: Counter[tuple[str, str]] = Counter()
+        for word, count in words.items():
+            for pair in zip(word, word[1:]):
+                pairs[pair] += count
+        if not pairs:
+            break
+        best = min(pairs, key=lambda pair: (-pairs[pair], pair))
+        merges.append(best)
+        words = Counter({_apply_merge(word, best): count for word, count in words.items()})
+    return merges
 
-    merges = json.loads(backend.to_str())["model"]["merges"]
-    return [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in merges]
+
+def _apply_merge(word: tuple[str, ...], pair: tuple[str, str]) -> tuple[str, ...]:
+    out: list[str] = []
+    i = 0
+    while i < len(word):
+        if i + 1 < len(word) and (word[i], word[i + 1]) == pair:
+            out.append(word[i] + word[i + 1])
+            i += 2
+        else:
+            out.append(word[i])
+            i += 1
+    return tuple(out)
 
 
 def build_clip_model(

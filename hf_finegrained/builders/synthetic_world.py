@@ -10,9 +10,9 @@ scene and re-rendering the caption with the same template. Training negatives co
 
 Held-out combinations stay out of training entirely, negatives included: a spaCy swap of "a red circle
 left of a blue triangle" is "a red triangle left of a blue circle", which holds the held-out binding
-"red triangle". Left in, about 60% of the swap negatives would teach the text encoder that held-out
-bindings only ever appear in false captions, which is exactly wrong on the test split (where the true
-caption holds them). Such negatives are set to None (masked by the loss) and counted in
+"red triangle". Left in, about two thirds of the swap negatives (default world) would teach the model
+that held-out bindings only ever appear in false captions, which is exactly wrong on the test split
+(where the true caption holds them). Such negatives are set to None (masked by the loss) and counted in
 `SyntheticWorld.masked_negatives`; `exclude_held_out_negatives=False` keeps them (docs/RESULTS.md).
 
 Why a bag-of-words model fails it: the swap negatives have exactly the words of the positive, and the
