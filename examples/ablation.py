@@ -218,7 +218,7 @@ def plot_thresholds(runs: list[dict[str, Any]], path: str) -> str | None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = plt.subplots(figsize=(7, 5))
     drawn = False
     for variant, style in (("ce_clip", "-"), ("ce_clip_fixed", "--")):
         mine = [r["curves"] for r in runs if r["variant"] == variant]
@@ -236,7 +236,7 @@ def plot_thresholds(runs: list[dict[str, Any]], path: str) -> str | None:
     ax.set_xlabel("step")
     ax.set_ylabel("CMR threshold (logit units)")
     ax.set_title("Per-type CMR thresholds, mean over seeds: adaptive (ce_clip) vs fixed")
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.13))
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -24,7 +24,7 @@ from .builders.synthetic_world import CATEGORY_NAMES, SyntheticWorld
 from .tiny_clip import build_clip_model, build_processor, train_clip_tokenizer
 
 logger = logging.getLogger(__name__)
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2  # 2: deterministic tokenizer, held-out combinations masked in training negatives
 
 
 def default_cache_dir() -> str:
