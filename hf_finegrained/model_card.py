@@ -33,7 +33,9 @@ class CardInfo:
     """What a card says beyond the training arguments and the log history.
 
     `results` maps a benchmark name to its metrics (name -> value in [0, 1]), e.g.
-    `{"sugarcrepe": {"swap_obj": 0.61, "mean": 0.80}}`.
+    `{"sugarcrepe": {"swap_obj": 0.61, "mean": 0.80}}`. `baselines` maps a model's label (e.g. "base",
+    "plain fine-tune") to results of the same layout, shown as columns beside this model's (the card's
+    metadata holds this model's results only).
     """
 
     model_name: str = "ce-clip"
@@ -43,6 +45,7 @@ class CardInfo:
     num_train_rows: int | None = None
     negative_coverage: dict[str, int] = field(default_factory=dict)
     results: dict[str, dict[str, float]] = field(default_factory=dict)
+    baselines: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
 
 
 def public_name(name_or_path: str | None) -> str | None:
@@ -124,11 +127,17 @@ def plot_training_curves(log_history: list[dict[str, float]], negative_types: li
     return written
 
 
-def results_markdown(results: dict[str, dict[str, float]]) -> str:
-    """One row per (benchmark, metric), values in percent."""
-    rows = ["| benchmark | metric | score |", "|---|---|---|"]
+def results_markdown(results: dict[str, dict[str, float]],
+                     baselines: dict[str, dict[str, dict[str, float]]] | None = None) -> str:
+    """One row per (benchmark, metric), values in percent: one column per baseline, then this model's."""
+    baselines = baselines or {}
+    header = "| benchmark | metric | " + "".join(f"{label} | " for label in baselines) + ("this model |" if baselines else "score |")
+    rows = [header, "|---|---|" + "---|" * (len(baselines) + 1)]
     for benchmark, metrics in results.items():
-        rows += [f"| {benchmark} | {metric} | {100 * value:.1f} |" for metric, value in metrics.items()]
+        for metric, value in metrics.items():
+            others = [baseline.get(benchmark, {}).get(metric) for baseline in baselines.values()]
+            cells = "".join("- | " if v is None else f"{100 * v:.1f} | " for v in others)
+            rows.append(f"| {benchmark} | {metric} | {cells}{100 * value:.1f} |")
     return "\n".join(rows) if len(rows) > 2 else ""
 
 
@@ -164,7 +173,7 @@ def render_model_card(args: Any, log_history: list[dict[str, float]], negative_t
         model_name=info.model_name,
         repo_id=repo_id,
         base_model=info.base_model,
-        results_table=results_markdown(info.results),
+        results_table=results_markdown(info.results, info.baselines),
         dataset_name=info.dataset_name,
         num_train_rows=info.num_train_rows,
         coverage=coverage,

@@ -1,16 +1,21 @@
-"""The embedded default run on the synthetic world: a cached plain-contrastive base and its benchmark.
+"""The embedded default run on the synthetic world: a cached pre-trained base, its fine-tuning stream, and a
+cached plain fine-tune to compare CE-CLIP against.
 
-Everything here runs on a CPU in minutes with nothing downloaded: the world is drawn procedurally, the
-tokenizer is trained on the world's captions, and the base `CLIPModel` is built from a config and
-trained with the plain CLIP loss (`use_hard_negatives=False`). The base is cached on disk, keyed by
-its settings, so later runs (and the ablation) start from the very same weights.
+It mirrors the paper's setting at CPU size. The base `CLIPModel` (built from a config, tokenizer trained on
+the world's words) is pre-trained with the plain CLIP loss on its own "web-like" stream, much longer than
+any fine-tune: layout captions of two objects and single shapes ("a red square on the left and a blue bar
+on the right", "a pink pillar at the top"), the two-object ones in twin pairs that differ only in where the
+objects are. That data makes the image encoder see which object is where, without ever showing a relation
+caption ("a red square left of a blue bar"). Fine-tuning then runs on an unbounded "COCO-like" stream of
+relation captions, new images every step, with or without hard negatives. Base and plain fine-tune are
+cached on disk, keyed by their settings, so later runs (and the ablation) start from the very same weights.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
-import logging
 import os
 import shutil
 import tempfile
@@ -20,11 +25,11 @@ from typing import Any
 
 import datasets
 
-from .builders.synthetic_world import CATEGORY_NAMES, SyntheticWorld
+from .builders.synthetic_world import ZEROSHOT_CLASSES, CaptionMix, SyntheticWorld
+from .synthetic_eval import CATEGORIES
 from .tiny_clip import build_clip_model, build_processor, train_clip_tokenizer
 
-logger = logging.getLogger(__name__)
-RECIPE_VERSION = 2  # 2: deterministic tokenizer, held-out combinations masked in training negatives
+RECIPE_VERSION = 3  # 3: pre-training stream, 12 colours x 4 shapes, 48 px images, sine-cosine positions
 
 
 def default_cache_dir() -> str:
@@ -42,92 +47,242 @@ FINETUNE_DEFAULTS: dict[str, Any] = dict(
     adam_beta2=0.98,
     adam_epsilon=1e-6,
     weight_decay=0.1,
-    max_steps=300,
+    max_steps=400,
     per_device_train_batch_size=64,
 )
+# Sizes of the evaluation splits of the default world (see SyntheticWorld).
+EVAL_SIZES: dict[str, int] = dict(num_seen=1000, num_validation=500, num_test=500, num_zeroshot=960, num_retrieval=500)
+PROBE_FIT_ROWS = 8000  # training-distribution images the relation probe is fitted on ("probe" stream)
 
 
 @dataclass(frozen=True)
 class BaseModelSettings:
-    """Size and plain-contrastive pre-training of the small base `CLIPModel`."""
+    """Size and plain-contrastive pre-training of the small base `CLIPModel` (the world sets the image size)."""
 
+    patch_size: int = 8
     hidden_size: int = 128
     num_layers: int = 3
     num_heads: int = 4
     projection_dim: int = 64
-    patch_size: int = 8
-    vocab_size: int = 600
-    max_steps: int = 600
+    sincos_positions: float = 0.5
+    vocab_size: int = 800
+    max_steps: int = 2000
     batch_size: int = 64
-    learning_rate: float = 1e-3
+    learning_rate: float = 5e-4
+    warmup_steps: int = 100
+    mix: CaptionMix = CaptionMix(layout_twins=0.6, single=0.4)
     seed: int = 0
 
 
+def default_world(seed: int = 0, **sizes: int) -> SyntheticWorld:
+    """The world of the default run and the ablation: no fixed train split (training reads streams), the
+    evaluation splits of `EVAL_SIZES` (any of them overridden by `sizes`)."""
+    return SyntheticWorld(num_train=0, seed=seed, **{**EVAL_SIZES, **sizes})
+
+
 def world_settings(world: SyntheticWorld) -> dict[str, Any]:
-    return {"num_train": world.num_train, "num_test": world.num_test, "image_size": world.image_size,
-            "seed": world.seed, "negative_types": list(world.negative_types),
+    """What of a world a cached model depends on (the held-out lists are part of `RECIPE_VERSION`)."""
+    return {"image_size": world.image_size, "seed": world.seed, "negative_types": list(world.negative_types),
             "exclude_held_out_negatives": world.exclude_held_out_negatives}
 
 
-def synthetic_choice_rows(test: datasets.Dataset) -> list[dict[str, Any]]:
-    """Rows for `evaluate_choice`: image, caption and one ground-truth negative per benchmark category."""
-    rows = []
-    for row in test:
-        negatives = {CATEGORY_NAMES.get(name, name): text for name, text in row["hard_negatives"].items()}
-        rows.append({"image": row["image"], "caption": row["caption"], "negatives": negatives})
-    return rows
+def _cache_folder(kind: str, key: dict[str, Any], cache_dir: str | None) -> tuple[str, str]:
+    text = json.dumps({"recipe": RECIPE_VERSION, **key}, sort_keys=True)
+    folder = os.path.join(cache_dir or default_cache_dir(), f"synthetic-{kind}-" + hashlib.sha1(text.encode()).hexdigest()[:12])
+    return folder, text
 
 
-def evaluate_synthetic(model: Any, processor: Any, test: datasets.Dataset, name: str = "synthetic"):
-    """Per-category (swap_att, swap_obj, replace_att, replace_obj, replace_rel) accuracy, strict `>`."""
-    from .evaluation import evaluate_choice
+def _save_atomically(folder: str, key_text: str, write: Callable[[str], None]) -> None:
+    """Writes into a scratch folder beside `folder`, then renames: a crash never leaves a half-written entry."""
+    os.makedirs(os.path.dirname(folder), exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=os.path.dirname(folder)) as scratch:
+        staged = os.path.join(scratch, "entry")
+        write(staged)
+        with open(os.path.join(staged, "cache_key.json"), "w") as handle:
+            handle.write(key_text)
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(staged, folder)
 
-    return evaluate_choice(model, synthetic_choice_rows(test), name=name, processor=processor, progress=False)
+
+def pretraining_stream(world: SyntheticWorld, settings: BaseModelSettings) -> datasets.IterableDataset:
+    """The base's own stream ("pretrain"): layout twins and shape twins, no relation caption, no negatives."""
+    return world.train_stream(settings.max_steps * settings.batch_size, name="pretrain", negatives=None,
+                              mix=settings.mix)
+
+
+def finetune_stream(world: SyntheticWorld, seed: int, num_examples: int, negatives: str | None = "spacy") -> datasets.IterableDataset:
+    """The fine-tuning stream of `seed` ("finetune-<seed>"): relation captions with `negatives` ("spacy",
+    "ground_truth" or None). The plain fine-tune and CE-CLIP of one seed read the very same images and captions.
+    """
+    return world.train_stream(num_examples, name=f"finetune-{seed}", negatives=negatives)
+
+
+def train_tokenizer(world: SyntheticWorld, settings: BaseModelSettings) -> Any:
+    """A BPE over the world's words: captions of both streams' kinds and their spaCy negatives (their words
+    would be in a real tokenizer's vocabulary too). Drawn from a "tokenizer" stream of its own."""
+    from .negatives import HardNegativeGenerator
+
+    sample = 2000
+    web = world.train_stream(sample, name="tokenizer-web", negatives=None, mix=settings.mix)
+    coco = world.train_stream(sample, name="tokenizer-coco", negatives=None)
+    captions = [row["caption"] for row in itertools.chain(web, coco)]
+    negatives = HardNegativeGenerator(types=world.negative_types, seed=world.seed).generate(captions[sample:])
+    texts = captions + [text for row in negatives for text in row.values() if text]
+    return train_clip_tokenizer(texts, vocab_size=settings.vocab_size)
 
 
 def prepare_base_model(
     world: SyntheticWorld,
-    train: datasets.Dataset,
     settings: BaseModelSettings = BaseModelSettings(),
     cache_dir: str | None = None,
     log: Callable[[str], None] = print,
+    allow_training: bool = True,
 ) -> str:
-    """The folder of the plain-contrastive base for `world`, trained on `train` unless already cached."""
+    """The folder of the pre-trained base for `world`, trained on `pretraining_stream` unless cached.
+
+    `allow_training=False` (e.g. inside a multi-process launch) raises instead of training a missing base.
+    """
     from .trainer import FineGrainedTrainer
     from .training_args import FineGrainedTrainingArguments
 
-    key = json.dumps({"recipe": RECIPE_VERSION, "world": world_settings(world), "base": asdict(settings)},
-                     sort_keys=True)
-    folder = os.path.join(cache_dir or default_cache_dir(), "synthetic-base-" + hashlib.sha1(key.encode()).hexdigest()[:12])
+    folder, key = _cache_folder("base", {"world": world_settings(world), "base": asdict(settings)}, cache_dir)
     if os.path.isfile(os.path.join(folder, "model.safetensors")):
-        log(f"Reusing the cached plain-contrastive base model: {folder}")
+        log(f"Reusing the cached pre-trained base model: {folder}")
         return folder
+    _refuse_unless(allow_training, "base model", folder)
 
-    log(f"Training the plain-contrastive base model ({settings.max_steps} steps); cached in {folder}")
-    texts = list(train["caption"]) + [t for negs in train["hard_negatives"] for t in negs.values() if t]
-    tokenizer = train_clip_tokenizer(texts, vocab_size=settings.vocab_size)
+    log(f"Pre-training the base model ({settings.max_steps} plain-contrastive steps); cached in {folder}")
+    tokenizer = train_tokenizer(world, settings)
     model = build_clip_model(tokenizer, image_size=world.image_size, patch_size=settings.patch_size,
                              hidden_size=settings.hidden_size, num_layers=settings.num_layers,
                              num_heads=settings.num_heads, projection_dim=settings.projection_dim,
-                             seed=settings.seed)
+                             seed=settings.seed, sincos_positions=settings.sincos_positions)
     processor = build_processor(tokenizer, image_size=world.image_size)
-    os.makedirs(os.path.dirname(folder), exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=os.path.dirname(folder)) as scratch:
+    with tempfile.TemporaryDirectory() as scratch:
         args = FineGrainedTrainingArguments(
-            output_dir=os.path.join(scratch, "run"), use_hard_negatives=False, max_steps=settings.max_steps,
+            output_dir=scratch, use_hard_negatives=False, max_steps=settings.max_steps,
             per_device_train_batch_size=settings.batch_size, learning_rate=settings.learning_rate,
-            lr_scheduler_type="cosine", warmup_steps=min(50, settings.max_steps // 10), weight_decay=0.1,
-            save_strategy="no", report_to="none", logging_steps=max(1, settings.max_steps // 10),
+            lr_scheduler_type="cosine", warmup_steps=settings.warmup_steps, weight_decay=0.1, adam_beta2=0.98,
+            adam_epsilon=1e-6, save_strategy="no", report_to="none", logging_steps=max(1, settings.max_steps // 10),
             seed=settings.seed, disable_tqdm=True, dataloader_num_workers=0,
         )
-        trainer = FineGrainedTrainer(model=model, args=args, train_dataset=train.select_columns(["image", "caption"]),
-                                     processing_class=processor)
-        trainer.train()
-        staged = os.path.join(scratch, "base")
+        stream = pretraining_stream(world, settings).select_columns(["image", "caption"])
+        FineGrainedTrainer(model=model, args=args, train_dataset=stream, processing_class=processor).train()
+
+    def write(staged: str) -> None:
         model.save_pretrained(staged)
         processor.save_pretrained(staged)
-        with open(os.path.join(staged, "base_settings.json"), "w") as handle:
-            handle.write(key)
-        shutil.rmtree(folder, ignore_errors=True)
-        os.replace(staged, folder)  # atomic: a crash never leaves a half-written cache entry
+
+    _save_atomically(folder, key, write)
     return folder
+
+
+def finetune_arguments(output_dir: str, seed: int, hard_negatives: bool, overrides: dict[str, Any] | None = None,
+                       **loss: Any) -> Any:
+    """`FineGrainedTrainingArguments` of a synthetic fine-tune: `FINETUNE_DEFAULTS`, then `overrides`."""
+    from .training_args import FineGrainedTrainingArguments
+
+    values = dict(FINETUNE_DEFAULTS, output_dir=output_dir, seed=seed, data_seed=seed, use_hard_negatives=hard_negatives,
+                  save_strategy="no", report_to="none", disable_tqdm=True, dataloader_num_workers=0, logging_steps=25)
+    values.update(overrides or {})
+    values.update(loss)
+    return FineGrainedTrainingArguments(**values)
+
+
+def finetune(base: str, world: SyntheticWorld, args: Any, negatives: str = "spacy", quiet: bool = True) -> Any:
+    """Fine-tunes a copy of `base` on `finetune_stream(world, args.seed, ...)`; returns the trainer.
+
+    The stream holds exactly the rows the run reads: max_steps x per-device batch x processes x accumulation.
+    `negatives` ("spacy" or "ground_truth") applies when `args.use_hard_negatives`.
+    """
+    from transformers import CLIPModel, CLIPProcessor, PrinterCallback, set_seed
+
+    from .trainer import FineGrainedTrainer
+
+    set_seed(args.seed)
+    model = CLIPModel.from_pretrained(base)
+    processor = CLIPProcessor.from_pretrained(base)
+    rows = args.max_steps * args.per_device_train_batch_size * args.world_size * args.gradient_accumulation_steps
+    columns = ["image", "caption"] + (["hard_negatives"] if args.use_hard_negatives else [])
+    stream = finetune_stream(world, args.seed, rows, negatives if args.use_hard_negatives else None)
+    trainer = FineGrainedTrainer(model=model, args=args, train_dataset=stream.select_columns(columns),
+                                 processing_class=processor)
+    if quiet:
+        trainer.remove_callback(PrinterCallback)
+    trainer.train()
+    return trainer
+
+
+def prepare_plain_finetune(
+    world: SyntheticWorld,
+    base: str,
+    seed: int,
+    overrides: dict[str, Any] | None = None,
+    cache_dir: str | None = None,
+    log: Callable[[str], None] = print,
+    allow_training: bool = True,
+) -> str:
+    """The folder of the plain fine-tune (`use_hard_negatives=False`) of `base`: the same stream, steps, seed
+    and hyperparameters as a CE-CLIP run with these `overrides`; trained unless cached (see
+    `prepare_base_model` for `allow_training`)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        args = finetune_arguments(scratch, seed, hard_negatives=False, overrides=overrides)
+        with open(os.path.join(base, "cache_key.json")) as handle:
+            base_key = json.load(handle)
+        folder, key = _cache_folder("plain", {"base": base_key, "seed": seed, "args": finetune_overrides(args)},
+                                    cache_dir)
+        if os.path.isfile(os.path.join(folder, "model.safetensors")):
+            log(f"Reusing the cached plain fine-tune: {folder}")
+            return folder
+        _refuse_unless(allow_training, "plain fine-tune", folder)
+        log(f"Plain fine-tune of the base ({args.max_steps} steps, no hard negatives); cached in {folder}")
+        trainer = finetune(base, world, args)
+
+        def write(staged: str) -> None:
+            trainer.model.save_pretrained(staged)
+            trainer.processing_class.save_pretrained(staged)
+
+        _save_atomically(folder, key, write)
+    return folder
+
+
+def _refuse_unless(allowed: bool, what: str, folder: str) -> None:
+    if not allowed:
+        raise RuntimeError(f"The synthetic {what} is not cached ({folder}) and is not trained inside a multi-process "
+                           "launch: run `python examples/train.py --max_steps 1` once with a single process first.")
+
+
+def finetune_overrides(args: Any) -> dict[str, Any]:
+    """The fine-tuning hyperparameters of `args` that a plain fine-tune must share with it (those of
+    `FINETUNE_DEFAULTS`, plus gradient accumulation)."""
+    names = sorted(set(FINETUNE_DEFAULTS) | {"gradient_accumulation_steps"})
+    return _jsonable({name: getattr(args, name) for name in names})
+
+
+# The rows of the default run's table: (score group, column, label).
+TABLE_ROWS: tuple[tuple[str, str, str], ...] = (
+    *(("seen", name, f"test_seen {name}") for name in CATEGORIES),
+    ("seen", "average", "**test_seen average**"),
+    ("held_out", "average", "held-out test average"),
+    ("general", "zeroshot_top1", f"zero-shot top-1 ({len(ZEROSHOT_CLASSES)} classes)"),
+    ("general", "i2t_R@1", "retrieval image->text R@1"),
+    ("general", "t2i_R@1", "retrieval text->image R@1"),
+)
+COLUMNS = (("base", "base"), ("plain_finetune", "plain fine-tune"), ("ce_clip", "CE-CLIP"))
+
+
+def comparison_table(scores: dict[str, dict[str, dict[str, float]]]) -> str:
+    """The Markdown table of the default run: one row per `TABLE_ROWS` entry, one column per model, in %."""
+    present = [(key, label) for key, label in COLUMNS if key in scores]
+    lines = ["| synthetic world, % | " + " | ".join(label for _, label in present) + " |",
+             "|---|" + "---|" * len(present)]
+    for group, column, label in TABLE_ROWS:
+        cells = [scores[key].get(group, {}).get(column) for key, _ in present]
+        if all(cell is None for cell in cells):
+            continue
+        lines.append(f"| {label} | " + " | ".join("-" if c is None else f"{100 * c:.1f}" for c in cells) + " |")
+    return "\n".join(lines)
+
+
+def _jsonable(values: dict[str, Any]) -> dict[str, Any]:
+    return {key: getattr(value, "value", value) for key, value in values.items()}

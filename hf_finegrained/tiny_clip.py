@@ -92,6 +92,7 @@ def build_clip_model(
     projection_dim: int = 32,
     max_position_embeddings: int = 77,
     seed: int = 0,
+    sincos_positions: float = 0.0,
 ) -> CLIPModel:
     """A randomly initialised `CLIPModel` sized by the arguments, with token ids taken from `tokenizer`."""
     import torch
@@ -117,7 +118,32 @@ def build_clip_model(
     }
     config = CLIPConfig(text_config=text, vision_config=vision, projection_dim=projection_dim)
     torch.manual_seed(seed)
-    return CLIPModel(config)
+    model = CLIPModel(config)
+    if sincos_positions:
+        embeddings = model.vision_model.embeddings
+        grid = image_size // patch_size
+        with torch.no_grad():
+            table = sincos_position_table(grid, hidden_size)
+            embeddings.position_embedding.weight[1:] = table * sincos_positions
+            embeddings.position_embedding.weight[0] = 0.0
+    return model
+
+
+def sincos_position_table(grid: int, dim: int) -> "torch.Tensor":
+    """(grid * grid, dim) 2-D sine-cosine position codes (half the channels for rows, half for columns), as
+    in MAE's ViT; row-major over the patch grid, the order of CLIP's patch tokens."""
+    import torch
+
+    quarter = dim // 4
+    frequencies = 1.0 / (10000 ** (torch.arange(quarter, dtype=torch.float64) / quarter))
+    ys, xs = torch.meshgrid(torch.arange(grid, dtype=torch.float64), torch.arange(grid, dtype=torch.float64),
+                            indexing="ij")
+    parts = []
+    for coordinate in (ys.reshape(-1), xs.reshape(-1)):
+        angles = coordinate[:, None] * frequencies[None, :]
+        parts += [angles.sin(), angles.cos()]
+    table = torch.cat(parts, dim=1)
+    return torch.nn.functional.pad(table, (0, dim - table.shape[1])).float()
 
 
 def build_processor(tokenizer: CLIPTokenizer, image_size: int = 32) -> CLIPProcessor:

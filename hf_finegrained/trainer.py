@@ -121,7 +121,8 @@ class FineGrainedTrainer(Trainer):
                     if data is not None:
                         label = f"{name}[{split!r}]" if split else name
                         rows = validate_dataset(data, types, include_negatives=args.use_hard_negatives, name=label)
-                        logger.info("%s: %d rows validated.", label, rows)
+                        if rows:  # 0: an iterable dataset, not read ahead (validate_dataset warned)
+                            logger.info("%s: %d rows validated.", label, rows)
         super().__init__(
             model=model,
             args=args,

@@ -98,6 +98,15 @@ class FineGrainedTrainingArguments(TrainingArguments):
                 problems.append(f"{name} must be a finite number >= 0; got {value}.")
         if self.fixed_threshold is not None and not (math.isfinite(self.fixed_threshold) and self.fixed_threshold >= 0):
             problems.append(f"fixed_threshold must be None (adaptive) or a finite number >= 0; got {self.fixed_threshold}.")
+        accelerator = self.accelerator_config
+        for name in ("dispatch_batches", "split_batches"):
+            if getattr(accelerator, name, None):
+                problems.append(f"accelerator_config.{name}=True slices every batch tensor along its first axis, "
+                                "but a batch holds B captions plus a varying number of negatives; leave it unset.")
+        if accelerator is not None and not isinstance(accelerator, dict):
+            # accelerate dispatches batches of an IterableDataset by default, which would cut the negatives
+            # off `input_ids`; each process reads its own shards instead (datasets' `IterableDataset.shard`).
+            accelerator.dispatch_batches = False
         if self.max_text_length is not None and self.max_text_length < 2:
             problems.append(f"max_text_length must be >= 2 (start and end tokens); got {self.max_text_length}.")
         if problems:

@@ -33,16 +33,27 @@ def test_example_runs_under_accelerate_and_publishes_a_plain_clip_folder(tmp_pat
     def command(output_dir):
         return [
             sys.executable, "-m", "accelerate.commands.launch", "--num_processes", "1", "--cpu",
-            str(ROOT / "examples" / "train.py"), "--output_dir", str(output_dir), "--synthetic_train", "192",
-            "--synthetic_test", "48", "--base_max_steps", "10", "--max_steps", "6", "--logging_steps", "2",
-            "--base_cache_dir", str(tmp_path / "cache"),
+            str(ROOT / "examples" / "train.py"), "--output_dir", str(output_dir), "--synthetic_test", "48",
+            "--synthetic_probe_rows", "160", "--base_max_steps", "10", "--max_steps", "6", "--logging_steps", "2",
+            "--per_device_train_batch_size", "16", "--base_cache_dir", str(tmp_path / "cache"),
         ]
 
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(command(out), capture_output=True, text=True, env=env, timeout=900, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-4000:]
-    assert "| swap_obj |" in result.stdout and "| replace_rel |" in result.stdout
-    assert list((tmp_path / "cache").glob("synthetic-base-*/model.safetensors")), "the base model was not cached"
+    assert "| synthetic world, % | base | plain fine-tune | CE-CLIP |" in result.stdout
+    for row in ("test_seen swap_obj", "test_seen replace_rel", "held-out test average", "zero-shot top-1",
+                "retrieval text->image R@1"):
+        assert f"| {row}" in result.stdout, row
+    assert "Base relation probe" in result.stdout
+    for kind in ("base", "plain"):
+        assert list((tmp_path / "cache").glob(f"synthetic-{kind}-*/model.safetensors")), f"{kind} not cached"
+    results = json.loads((out / "results.json").read_text())
+    for model in ("base", "plain_finetune", "ce_clip"):
+        assert set(results[model]) == {"seen", "held_out", "general"}
+        assert 0 <= results[model]["seen"]["average"] <= 1
+    assert results["base"] != results["ce_clip"] != results["plain_finetune"]
+    assert results["finetune"]["rows"] == 6 * 16 and 0 <= results["base_relation_probe"]["accuracy"] <= 1
 
     check = (
         "import sys\n"
@@ -60,12 +71,16 @@ def test_example_runs_under_accelerate_and_publishes_a_plain_clip_folder(tmp_pat
         assert (out / name).is_file(), name
     card = (out / "README.md").read_text()
     assert str(tmp_path) not in card and "![Per-type thresholds over steps](threshold_curves.png)" in card
+    assert "| benchmark | metric | base | plain fine-tune | this model |" in card
+    seen_average = f"| synthetic_seen | average | {100 * results['base']['seen']['average']:.1f} | "
+    assert seen_average in card
 
-    # A second run reuses the cached base instead of training it again.
+    # A second run reuses the cached base and plain fine-tune instead of training them again.
     again = subprocess.run(command(tmp_path / "run2"), capture_output=True, text=True, env=env, timeout=900,
                            cwd=tmp_path)
     assert again.returncode == 0, again.stderr[-3000:]
-    assert "Reusing the cached plain-contrastive base model" in again.stdout + again.stderr
+    logs = again.stdout + again.stderr
+    assert "Reusing the cached pre-trained base model" in logs and "Reusing the cached plain fine-tune" in logs
 
 
 @pytest.mark.slow
@@ -73,7 +88,7 @@ def test_real_path_with_a_local_pretrained_folder_lora_and_benchmarks(tiny_clip_
     """The --model_name_or_path path (same from_pretrained code as a Hub id) on an exported dataset folder."""
     from hf_finegrained.builders import SyntheticWorld, export_parquet
 
-    world = SyntheticWorld(num_train=32, num_test=8, image_size=32)
+    world = SyntheticWorld(num_train=32, num_test=8, image_size=32)  # the tiny model's image size
     data = world.build()
     export_parquet(data["train"].select_columns(["image", "caption", "hard_negatives"]), tmp_path / "data")
     out = tmp_path / "run"

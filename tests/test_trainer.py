@@ -228,3 +228,18 @@ def test_a_failing_card_never_breaks_a_save(tiny_clip_dir, tmp_path, monkeypatch
     trainer.save_model(str(tmp_path / "final"))
     assert (tmp_path / "final" / "model.safetensors").is_file()
     assert not (tmp_path / "final" / "README.md").exists()
+
+
+def test_trains_on_an_iterable_dataset_with_hard_negatives(tiny_clip_dir, tmp_path):
+    """Streaming rows: every negative reaches the loss (accelerate must not dispatch and slice the batches)."""
+    stream = make_dataset(16).to_iterable_dataset(num_shards=4)
+    trainer = make_trainer(tiny_clip_dir, make_args(tmp_path), train=stream)
+    assert trainer.args.accelerator_config.dispatch_batches is False
+    trainer.train()
+    logs = [entry for entry in trainer.state.log_history if "loss" in entry]
+    assert len(logs) == 3 and all(entry["imc_loss"] > 0 for entry in logs)
+
+
+def test_batch_slicing_accelerator_options_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="dispatch_batches"):
+        make_args(tmp_path, accelerator_config={"dispatch_batches": True})

@@ -25,7 +25,7 @@ class _NegativesMap:
 
 
 def add_hard_negatives(
-    dataset: datasets.Dataset,
+    dataset: datasets.Dataset | datasets.IterableDataset,
     negative_types: Sequence[str] | None = None,
     seed: int = 0,
     caption_column: str = CAPTION_COLUMN,
@@ -34,21 +34,28 @@ def add_hard_negatives(
     batch_size: int = 1000,
     num_proc: int | None = None,
     desc: str = "hard negatives",
-) -> datasets.Dataset:
+) -> datasets.Dataset | datasets.IterableDataset:
     """`dataset` plus a `hard_negatives` struct column ({type: negative or None}) made from `caption_column`.
 
     Runs `dataset.map(batched=True, num_proc=num_proc)`; results do not depend on `batch_size` or `num_proc`
-    (each negative is a function of seed, type and caption). An existing `column` is replaced.
+    (each negative is a function of seed, type and caption). An existing `column` is replaced. An
+    `IterableDataset` gets the same map, run lazily as rows are read (in the dataloader workers, if any);
+    `num_proc` and `desc` do not apply to it.
     """
-    if caption_column not in dataset.column_names:
-        raise ValueError(f"no caption column {caption_column!r}; columns are {dataset.column_names}")
+    columns = dataset.column_names
+    if columns is not None and caption_column not in columns:
+        raise ValueError(f"no caption column {caption_column!r}; columns are {columns}")
     generator = generator or HardNegativeGenerator(types=negative_types, seed=seed)
     if negative_types is not None and list(negative_types) != generator.types:
         raise ValueError(f"negative_types {list(negative_types)} differ from the generator's {generator.types}")
-    features = dataset.features.copy()
-    features[column] = negatives_feature(generator.types)
+    function = _NegativesMap(generator, caption_column, column)
+    features = dataset.features.copy() if dataset.features is not None else None
+    if features is not None:
+        features[column] = negatives_feature(generator.types)
+    if isinstance(dataset, datasets.IterableDataset):
+        return dataset.map(function, batched=True, batch_size=batch_size, features=features)
     return dataset.map(
-        _NegativesMap(generator, caption_column, column),
+        function,
         batched=True,
         batch_size=batch_size,
         num_proc=num_proc,

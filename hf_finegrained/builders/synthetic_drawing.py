@@ -7,16 +7,26 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageDraw
 
+# Twelve colours and four shapes: two scenes of a batch of 64 seldom hold the same two objects (about 2.5
+# pairs a batch; 11 with the six colours and four shapes of the first world). The colours are words the spaCy
+# tagger reads as adjectives and the negatives lexicon knows, so the generator can swap and replace them;
+# the shapes differ at the scale of the patch grid, which a small ViT learns quickly.
 COLORS: dict[str, tuple[int, int, int]] = {
     "red": (220, 40, 40),
     "green": (40, 175, 60),
     "blue": (50, 90, 235),
     "yellow": (240, 215, 40),
     "purple": (150, 60, 195),
-    "white": (245, 245, 245),
+    "white": (250, 250, 250),
+    "orange": (245, 140, 20),
+    "pink": (250, 150, 200),
+    "brown": (140, 80, 30),
+    "black": (10, 10, 10),
+    "teal": (0, 150, 140),
+    "beige": (215, 190, 140),
 }
-SHAPES: tuple[str, ...] = ("circle", "square", "triangle", "diamond")
-SIZES: dict[str, float] = {"small": 0.25, "large": 0.42}  # side of the shape's box, as a share of the image
+SHAPES: tuple[str, ...] = ("square", "ring", "bar", "pillar")
+SIZES: dict[str, float] = {"small": 0.33, "large": 0.5}  # side of the shape's box, as a share of the image
 AXIS = {"left": "horizontal", "right": "horizontal", "above": "vertical", "below": "vertical"}
 OPPOSITE = {"left": "right", "right": "left", "above": "below", "below": "above"}
 
@@ -29,6 +39,10 @@ class Scene:
     shapes: tuple[str, str]
     sizes: tuple[str, str]
     relation: str
+
+    def moved(self) -> Scene:
+        """The same objects with their places exchanged ("A right of B" for "A left of B")."""
+        return Scene(self.colors, self.shapes, self.sizes, OPPOSITE[self.relation])
 
     def reversed(self) -> Scene:
         """The same picture described from the other object ("B right of A" for "A left of B")."""
@@ -43,16 +57,16 @@ class Scene:
 def _draw_shape(pen: ImageDraw.ImageDraw, shape: str, box: tuple[int, int, int, int], fill: tuple[int, int, int]):
     x0, y0, x1, y1 = box
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    if shape == "circle":
-        pen.ellipse(box, fill=fill)
-    elif shape == "square":
+    if shape == "square":
         pen.rectangle(box, fill=fill)
-    elif shape == "triangle":
-        pen.polygon([(cx, y0), (x0, y1), (x1, y1)], fill=fill)
-    elif shape == "diamond":
-        pen.polygon([(cx, y0), (x1, cy), (cx, y1), (x0, cy)], fill=fill)
+    elif shape == "ring":
+        pen.ellipse(box, outline=fill, width=max(2, round((x1 - x0) / 4)))
+    elif shape == "bar":
+        pen.rectangle((x0, cy - (y1 - y0) / 6, x1, cy + (y1 - y0) / 6), fill=fill)
+    elif shape == "pillar":
+        pen.rectangle((cx - (x1 - x0) / 6, y0, cx + (x1 - x0) / 6, y1), fill=fill)
     else:
-        raise ValueError(f"unknown shape {shape!r}")
+        raise ValueError(f"unknown shape {shape!r}; the world draws {SHAPES}")
 
 
 def _place(rng: random.Random, sides: tuple[int, int], relation: str, size: int) -> list[tuple[int, int]]:
@@ -76,12 +90,40 @@ def _place(rng: random.Random, sides: tuple[int, int], relation: str, size: int)
     return [(along[i], across[i]) if horizontal else (across[i], along[i]) for i in range(2)]
 
 
-def draw_scene(scene: Scene, size: int, rng: random.Random) -> Image.Image:
-    """An RGB image of `size` x `size` pixels on a random dark grey background."""
-    shade = rng.randint(40, 100)
-    image = Image.new("RGB", (size, size), (shade, shade, shade))
+def _background(size: int, rng: random.Random, parity: int) -> Image.Image:
+    """A dark grey canvas; its shade (40-101) is even for `parity` 0 and odd for 1."""
+    shade = 40 + 2 * rng.randint(0, 30) + parity
+    return Image.new("RGB", (size, size), (shade, shade, shade))
+
+
+def draw_scene(scene: Scene, size: int, rng: random.Random, parity: int = 0) -> Image.Image:
+    """An RGB image of `size` x `size` pixels on a random dark grey background of shade parity `parity`.
+
+    The synthetic world draws training images with parity 0 and evaluation images with parity 1, so no
+    evaluation image can ever equal a training image, however long the training stream runs.
+    """
+    image = _background(size, rng, parity)
     pen = ImageDraw.Draw(image)
     sides = tuple(max(4, round(SIZES[name] * size)) for name in scene.sizes)
     for (x, y), side, shape, color in zip(_place(rng, sides, scene.relation, size), sides, scene.shapes, scene.colors):
         _draw_shape(pen, shape, (x, y, x + side - 1, y + side - 1), COLORS[color])
+    return image
+
+
+def draw_object(color: str, shape: str, size_name: str, size: int, rng: random.Random, parity: int = 0,
+                place: str | None = None) -> Image.Image:
+    """One shape alone: anywhere (`place` None), or in the middle of the left, right, top or bottom third
+    (`place` "left", "right", "above" or "below")."""
+    image = _background(size, rng, parity)
+    side = max(4, round(SIZES[size_name] * size))
+    low, high = 1, size - 1 - side
+    if place is None:
+        x, y = rng.randint(low, high), rng.randint(low, high)
+    else:
+        edge = (low, max(low, size // 3 - side // 2))  # the centre lies in the outer third
+        far = (min(high, size - size // 3 - side // 2), high)
+        middle = (max(low, size // 3 - side // 2), min(high, size - size // 3 - side // 2))
+        band = {"left": (edge, middle), "right": (far, middle), "above": (middle, edge), "below": (middle, far)}[place]
+        x, y = rng.randint(*band[0]), rng.randint(*band[1])
+    _draw_shape(ImageDraw.Draw(image), shape, (x, y, x + side - 1, y + side - 1), COLORS[color])
     return image

@@ -1,19 +1,25 @@
-"""The synthetic compositional world: a CPU-sized benchmark and training set, built in seconds, no files.
+"""The synthetic compositional world: a CPU-sized training stream and benchmark, drawn on demand, no files.
 
-Each image shows two shapes (colour x shape x size) with one left of / right of / above / below the other.
-Captions name both objects and the relation through varied templates. The test split holds scenes with
-combinations never seen in training: colour-shape bindings (`HELD_OUT_BINDINGS`) or spatial arrangements
-(`HELD_OUT_ARRANGEMENTS`); its `hard_negatives` are ground truth, one per category, made by editing the
-scene and re-rendering the caption with the same template. Training negatives come from the spaCy
-`HardNegativeGenerator`, as for real data. An optional validation split is drawn like the test split
-(same held-out combinations, other examples) for choosing settings without touching the test split.
+Each image shows two shapes (12 colours x 4 shapes x 2 sizes) with one left of / right of / above / below
+the other. Relation captions name both objects and the relation through varied templates ("a red ring left
+of a blue bar"). Training reads streams of new scenes (`SyntheticWorld.train_stream`); evaluation reads
+fixed splits (`SyntheticWorld.build`): new images of seen combinations (`*_seen`, the headline), images
+holding held-out combinations (`validation` / `test`: colour-shape bindings of `HELD_OUT_BINDINGS` or spatial
+arrangements of `HELD_OUT_ARRANGEMENTS`, never in any training image or caption), single objects for
+zero-shot classification, and pairs for retrieval. Evaluation negatives are ground truth, one per
+category, made by editing the scene and re-rendering the caption in the same words; training negatives
+come from the spaCy `HardNegativeGenerator`, as for real data.
 
-Held-out combinations stay out of training entirely, negatives included: a spaCy swap of "a red circle
-left of a blue triangle" is "a red triangle left of a blue circle", which holds the held-out binding
-"red triangle". Left in, about two thirds of the swap negatives (default world) would teach the model
-that held-out bindings only ever appear in false captions, which is exactly wrong on the test split
-(where the true caption holds them). Such negatives are set to None (masked by the loss) and counted in
-`SyntheticWorld.masked_negatives`; `exclude_held_out_negatives=False` keeps them (docs/RESULTS.md).
+A stream's captions follow a `CaptionMix`: relation captions (the fine-tuning kind, like COCO), or, for
+pre-training, layout captions of twin pairs ("a red ring on the left and a blue bar on the right", then
+the same objects with their places exchanged) and single objects with their place ("a pink pillar at the
+top"). The pre-training kinds make an image encoder keep which object is where while its text side never
+sees a relation caption: the profile of a CLIP pre-trained on web data (docs/RESULTS.md).
+
+Held-out combinations stay out of training entirely, negatives included: a spaCy swap of "a red square
+left of a blue ring" is "a red ring left of a blue square", which states the held-out binding "red ring".
+Such negatives are set to None (masked by the loss) and counted in `SyntheticWorld.masked_negatives`;
+`exclude_held_out_negatives=False` keeps them (docs/RESULTS.md tells what that did to the first study).
 
 Why a bag-of-words model fails it: the swap negatives have exactly the words of the positive, and the
 replace_relation negative ("A right of B" for "A left of B") has exactly the words of a *true* caption of
@@ -27,27 +33,28 @@ from __future__ import annotations
 import logging
 import random
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import datasets
 
+from ..collator import NEGATIVES_COLUMN
 from ..negatives import HardNegativeGenerator
 from ..training_args import DEFAULT_NEGATIVE_TYPES
 from .add_negatives import add_hard_negatives
 from .features import caption_features
-from .synthetic_drawing import COLORS, OPPOSITE, SHAPES, SIZES, Scene, draw_scene
+from .synthetic_drawing import COLORS, OPPOSITE, SHAPES, SIZES, Scene, draw_object, draw_scene
 
 logger = logging.getLogger(__name__)
 
 HELD_OUT_BINDINGS: tuple[tuple[str, str], ...] = (
-    ("red", "triangle"), ("green", "circle"), ("blue", "diamond"),
-    ("yellow", "square"), ("purple", "triangle"), ("white", "diamond"),
+    ("red", "ring"), ("green", "square"), ("blue", "pillar"), ("yellow", "bar"), ("purple", "ring"), ("white", "bar"),
 )
 # (left or upper shape, axis, right or lower shape)
 HELD_OUT_ARRANGEMENTS: tuple[tuple[str, str, str], ...] = (
-    ("circle", "horizontal", "square"), ("triangle", "horizontal", "diamond"),
-    ("square", "vertical", "triangle"), ("diamond", "vertical", "circle"),
+    ("square", "horizontal", "ring"), ("bar", "horizontal", "pillar"),
+    ("ring", "vertical", "bar"), ("pillar", "vertical", "square"),
 )
 TEMPLATES: tuple[str, ...] = (
     "{a} {rel} {b}",
@@ -65,11 +72,47 @@ RELATION_PHRASES: dict[str, tuple[str, ...]] = {
     "above": ("above", "over", "above"),
     "below": ("below", "under", "beneath"),
 }
-SPLITS = ("train", "validation", "test", "validation_seen", "test_seen")
+# Layout captions: where each object is in the picture ("a red ring on the left and a blue bar on the right");
+# only pre-training mixes have them (`CaptionMix`).
+LAYOUT_TEMPLATES: tuple[str, ...] = (
+    "{a} {pa} and {b} {pb}",
+    "{a} is {pa} and {b} is {pb}",
+    "{pa} {a} and {pb} {b}",
+    "{a} {pa}, {b} {pb}",
+)
+SINGLE_TEMPLATES: tuple[str, ...] = ("{a} {p}", "a picture of {a} {p}", "{p} there is {a}", "{a} alone, {p}")
+POSITION_PHRASES = {"left": "on the left", "right": "on the right", "above": "at the top", "below": "at the bottom"}
+SPLITS = ("train", "validation_seen", "test_seen", "validation", "test", "zeroshot", "retrieval")
+EVALUATION_SPLITS = SPLITS[1:]  # drawn with odd background shades, training images with even ones
 HELD_OUT_SPLITS = ("validation", "test")  # every scene holds a held-out combination; other splits none
+ZEROSHOT_CLASSES: tuple[str, ...] = tuple(f"{color} {shape}" for color in COLORS for shape in SHAPES)
+NEGATIVES = ("spacy", "ground_truth", None)  # what a training stream's `hard_negatives` hold
 # The names the SugarCrepe-style categories use, for reports.
 CATEGORY_NAMES = {"swap_attribute": "swap_att", "swap_object": "swap_obj", "replace_attribute": "replace_att",
                   "replace_object": "replace_obj", "replace_relation": "replace_rel"}
+
+
+@dataclass(frozen=True)
+class CaptionMix:
+    """What a training stream's captions are, as shares of its row pairs (2k, 2k + 1); the pairs left over
+    get relation captions. Default: relation captions only (the fine-tuning kind).
+
+    Args:
+        layout_twins: pairs of layout twins: the same two objects with their places exchanged, each with a
+            layout caption (`render_layout`); only where each object is tells the twins apart.
+        single: pairs of single objects, each in the left, right, top or bottom third of the picture and
+            captioned with its place ("a pink pillar at the top").
+        colorless: share of those layout and single captions that leave out the colour words.
+    """
+
+    layout_twins: float = 0.0
+    single: float = 0.0
+    colorless: float = 0.0
+
+    def __post_init__(self) -> None:
+        shares = (self.layout_twins, self.single, self.colorless)
+        if any(not 0.0 <= share <= 1.0 for share in shares) or self.layout_twins + self.single > 1.0:
+            raise ValueError(f"CaptionMix shares must lie in [0, 1], layout_twins + single <= 1; got {self}")
 
 
 @dataclass(frozen=True)
@@ -84,12 +127,20 @@ class Style:
     period: bool
 
 
+def _noun_phrases(scene: Scene, style: Style, colors: bool = True) -> list[str]:
+    """"a red ring", "an orange large square"... for each object (sizes when the style mentions them;
+    "a ring" without `colors`)."""
+    phrases = []
+    for color, shape, size in zip(scene.colors, scene.shapes, scene.sizes):
+        words = (f"{size} " if style.mention_sizes else "") + (f"{color} " if colors else "") + shape
+        article = "an" if style.article == "a" and words[0] in "aeiou" else style.article
+        phrases.append(f"{article} {words}")
+    return phrases
+
+
 def render(scene: Scene, style: Style) -> str:
     """The caption of `scene` in `style`."""
-    objects = [
-        f"{style.article} " + (f"{size} " if style.mention_sizes else "") + f"{color} {shape}"
-        for color, shape, size in zip(scene.colors, scene.shapes, scene.sizes)
-    ]
+    objects = _noun_phrases(scene, style)
     text = TEMPLATES[style.template].format(a=objects[0], rel=RELATION_PHRASES[scene.relation][style.phrase],
                                             b=objects[1])
     if style.capitalize:
@@ -97,9 +148,20 @@ def render(scene: Scene, style: Style) -> str:
     return text + ("." if style.period else "")
 
 
+def render_layout(scene: Scene, style: Style, colors: bool = True) -> str:
+    """A layout caption of `scene`: each object with its place in the picture, objects in scene order."""
+    objects = _noun_phrases(scene, style, colors)
+    places = (POSITION_PHRASES[scene.relation], POSITION_PHRASES[OPPOSITE[scene.relation]])
+    text = LAYOUT_TEMPLATES[style.template % len(LAYOUT_TEMPLATES)].format(
+        a=objects[0], pa=places[0], b=objects[1], pb=places[1])
+    if style.capitalize:
+        text = text[0].upper() + text[1:]
+    return text + ("." if style.period else "")
+
+
 def held_out_combinations(scene: Scene, bindings: Sequence[tuple[str, str]],
                           arrangements: Sequence[tuple[str, str, str]]) -> list[str]:
-    """The held-out combinations a scene contains, e.g. ["binding: red triangle", "arrangement: ..."]."""
+    """The held-out combinations a scene contains, e.g. ["binding: red ring", "arrangement: ..."]."""
     return _held_out(list(zip(scene.colors, scene.shapes)), scene.arrangement(), bindings, arrangements)
 
 
@@ -177,29 +239,43 @@ def _sample(rng: random.Random) -> tuple[Scene, Style]:
 
 @dataclass
 class SyntheticWorld:
-    """Settings of the synthetic world; `build()` makes the `DatasetDict` (train, test).
+    """Settings of the synthetic world; `build()` makes its fixed splits, `train_stream()` its training stream.
 
-    Everything is a function of `seed`: example i of a split is drawn from its own RNG seeded with
-    (seed, split, i), so sizes can change without changing the first examples.
+    Everything is a function of `seed`: row i of a split or stream is drawn from its own RNG seeded with
+    (seed, split or stream name, i), so sizes can change without changing the first rows, and every split
+    and stream draws from its own seeds. Training images (the `train` split and every stream) have an even
+    background shade and evaluation images an odd one, so no evaluation image can equal a training image.
+
+    Splits of `build()` (each only when its size is > 0):
+        train: `num_train` fixed training rows with spaCy negatives (the small fixed world of the first study;
+            the default run trains on `train_stream()` instead).
+        validation_seen, test_seen: `num_seen` new images of combinations seen in training, with one
+            ground-truth negative per category (the SugarCrepe-like headline: new images of the training
+            distribution).
+        validation, test: `num_validation` / `num_test` images that each hold a held-out colour-shape binding
+            or spatial arrangement, with ground-truth negatives (out-of-distribution generalisation).
+        zeroshot: `num_zeroshot` images of one shape alone, labelled with one of the 24 "<colour> <shape>"
+            classes (`ZEROSHOT_CLASSES`), for zero-shot classification.
+        retrieval: `num_retrieval` images of seen combinations with their captions, for image-text retrieval.
 
     Args:
-        num_train, num_test: examples per split (defaults 2,000 and 500).
-        image_size: side in pixels (default 32, the tiny models' input size).
-        seed: the world's seed (default 0); also the negative generator's seed for the train split.
+        num_train, num_test: rows of the fixed train and held-out test splits (defaults 2,000 and 500).
+        image_size: side in pixels (default 48).
+        seed: the world's seed (default 0); also the negative generator's seed.
         negative_types: the types (and struct fields) of `hard_negatives`; default all five.
         train_negatives: False leaves the train split's negatives None (no spaCy needed).
-        held_out_bindings, held_out_arrangements: what only the test (and validation) split contains.
-        num_validation: examples of a "validation" split drawn like the test split (default 0: none).
-        num_seen: examples of each of "validation_seen" and "test_seen" (default 0: none): new images of
-            the training distribution (no held-out combination) with ground-truth negatives, to tell
-            in-distribution compositional accuracy from generalisation to held-out combinations.
+        held_out_bindings, held_out_arrangements: what only the held-out splits contain.
+        num_validation: rows of the held-out "validation" split (default 0: none).
+        num_seen: rows of each of "validation_seen" and "test_seen" (default 0: none).
+        num_zeroshot, num_retrieval: rows of the two general-ability probes (default 0: none).
         exclude_held_out_negatives: set training negatives that state a held-out combination to None
-            (default True; see the module docstring). `masked_negatives` counts them per type.
+            (default True; see the module docstring). `masked_negatives` counts them per type, over the
+            train split and every stream row whose negatives were made in this process.
     """
 
     num_train: int = 2000
     num_test: int = 500
-    image_size: int = 32
+    image_size: int = 48
     seed: int = 0
     negative_types: Sequence[str] = DEFAULT_NEGATIVE_TYPES
     train_negatives: bool = True
@@ -209,30 +285,78 @@ class SyntheticWorld:
     num_validation: int = 0
     exclude_held_out_negatives: bool = True
     num_seen: int = 0
+    num_zeroshot: int = 0
+    num_retrieval: int = 0
     masked_negatives: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
 
-    def example(self, split: str, index: int) -> dict:
-        """Row `index` of `split` (train, validation, test, validation_seen or test_seen): image, caption,
-        scene metadata and (except for train) ground-truth negatives."""
-        if split not in SPLITS:
-            raise ValueError(f"unknown split {split!r}; the world has {SPLITS}")
+    def example(self, split: str, index: int, mix: CaptionMix | None = None, ground_truth: bool = False) -> dict:
+        """Row `index` of `split` (one of `SPLITS` but zeroshot) or of a training stream (any other name):
+        image, caption, scene metadata (single objects: one colour, shape and size, `relation` their
+        place) and `hard_negatives`: ground truth for evaluation splits, None for training rows unless
+        `ground_truth`. `mix` (training streams only) picks the caption kind of the row's pair.
+        """
+        if split == "zeroshot":
+            raise ValueError("zeroshot rows have another layout; use zeroshot_example()")
+        training = split not in EVALUATION_SPLITS
+        if training and mix is not None and mix.layout_twins + mix.single > 0:
+            pair = index // 2
+            rng = random.Random(f"{self.seed}/{split}/pair{pair}/kind")
+            kind, colors = rng.random(), rng.random() >= mix.colorless
+            if kind < mix.layout_twins:
+                return self._layout_twin(split, pair, second=index % 2 == 1, colors=colors)
+            if kind < mix.layout_twins + mix.single:
+                return self._single(split, index, colors=colors)
         rng = random.Random(f"{self.seed}/{split}/{index}")
-        while True:  # rejection sampling: test scenes need a held-out combination, train scenes none
+        scene, style, held = self._draw_scene_and_style(rng, held_out=split in HELD_OUT_SPLITS)
+        truth = ground_truth_negatives(scene, style, rng)
+        image = draw_scene(scene, self.image_size, rng, parity=0 if training else 1)
+        negatives = {name: truth[name] if ground_truth or not training else None for name in self.negative_types}
+        return self._row(scene, render(scene, style), image, held, negatives)
+
+    def _draw_scene_and_style(self, rng: random.Random, held_out: bool, twin: bool = False) -> tuple[Scene, Style, list[str]]:
+        """Rejection sampling: held-out splits need a held-out combination, all others none (nor their twin)."""
+        while True:
             scene, style = _sample(rng)
             held = held_out_combinations(scene, self.held_out_bindings, self.held_out_arrangements)
-            if bool(held) == (split in HELD_OUT_SPLITS):
+            if twin:
+                held += held_out_combinations(scene.moved(), self.held_out_bindings, self.held_out_arrangements)
+            if bool(held) == held_out:
+                return scene, style, held
+
+    def _layout_twin(self, split: str, pair: int, second: bool, colors: bool) -> dict:
+        scene, style, held = self._draw_scene_and_style(random.Random(f"{self.seed}/{split}/pair{pair}"), False, twin=True)
+        if second:
+            scene = scene.moved()
+        image = draw_scene(scene, self.image_size, random.Random(f"{self.seed}/{split}/pair{pair}/{int(second)}"))
+        return self._row(scene, render_layout(scene, style, colors), image, held, dict.fromkeys(self.negative_types))
+
+    def _single(self, split: str, index: int, colors: bool) -> dict:
+        rng = random.Random(f"{self.seed}/{split}/{index}/single")
+        while True:
+            color, shape = rng.choice(sorted(COLORS)), rng.choice(SHAPES)
+            if (color, shape) not in self.held_out_bindings:
                 break
-        truth = ground_truth_negatives(scene, style, rng)
-        return {
-            "image": draw_scene(scene, self.image_size, rng),
-            "caption": render(scene, style),
-            "colors": list(scene.colors),
-            "shapes": list(scene.shapes),
-            "sizes": list(scene.sizes),
-            "relation": scene.relation,
-            "held_out": held,
-            "hard_negatives": {name: truth[name] if split != "train" else None for name in self.negative_types},
-        }
+        size, place = rng.choice(sorted(SIZES)), rng.choice(sorted(OPPOSITE))
+        style = _sample(rng)[1]
+        scene = Scene((color,), (shape,), (size,), place)
+        text = SINGLE_TEMPLATES[style.template % len(SINGLE_TEMPLATES)].format(
+            a=_noun_phrases(scene, style, colors)[0], p=POSITION_PHRASES[place])
+        text = (text[0].upper() + text[1:] if style.capitalize else text) + ("." if style.period else "")
+        image = draw_object(color, shape, size, self.image_size, rng, place=place)
+        return self._row(scene, text, image, [], dict.fromkeys(self.negative_types))
+
+    @staticmethod
+    def _row(scene: Scene, caption: str, image: Any, held: list[str], negatives: dict[str, str | None]) -> dict:
+        return {"image": image, "caption": caption, "colors": list(scene.colors), "shapes": list(scene.shapes),
+                "sizes": list(scene.sizes), "relation": scene.relation, "held_out": held, "hard_negatives": negatives}
+
+    def zeroshot_example(self, index: int) -> dict:
+        """Row `index` of the zeroshot split: one shape alone and its class ("<colour> <shape>")."""
+        rng = random.Random(f"{self.seed}/zeroshot/{index}")
+        label = rng.randrange(len(ZEROSHOT_CLASSES))
+        color, shape = ZEROSHOT_CLASSES[label].split()
+        size = rng.choice(sorted(SIZES))
+        return {"image": draw_object(color, shape, size, self.image_size, rng, parity=1), "label": label}
 
     def features(self) -> datasets.Features:
         strings = datasets.List(datasets.Value("string"))
@@ -241,59 +365,153 @@ class SyntheticWorld:
         return caption_features(self.negative_types, extra)
 
     def build_split(self, split: str) -> datasets.Dataset:
-        count = {"train": self.num_train, "validation": self.num_validation, "test": self.num_test,
-                 "validation_seen": self.num_seen, "test_seen": self.num_seen}[split]
-        rows = [self.example(split, index) for index in range(count)]
-        columns = {name: [row[name] for row in rows] for name in rows[0]} if rows else {}
-        features = self.features()
-        info = datasets.DatasetInfo(description=f"hf_finegrained synthetic world, split {split}: {self!r}",
-                                    features=features)
+        """One split of `SPLITS`, materialised (the train split without negatives)."""
+        if split not in SPLITS:
+            raise ValueError(f"unknown split {split!r}; the world has {SPLITS}")
+        count = self.split_sizes()[split]
+        info = datasets.DatasetInfo(description=f"hf_finegrained synthetic world, split {split}: {self!r}")
+        if split == "zeroshot":
+            features = datasets.Features({"image": datasets.Image(),
+                                          "label": datasets.ClassLabel(names=list(ZEROSHOT_CLASSES))})
+            rows = [self.zeroshot_example(index) for index in range(count)]
+        else:
+            features = self.features()
+            rows = [self.example(split, index) for index in range(count)]
+        columns = {name: [row[name] for row in rows] for name in features}
+        info.features = features
         return datasets.Dataset.from_dict(columns, features=features, info=info)
 
+    def split_sizes(self) -> dict[str, int]:
+        """Rows of each split of `SPLITS`, in that order (0: `build()` leaves it out)."""
+        sizes = {"train": self.num_train, "validation_seen": self.num_seen, "test_seen": self.num_seen,
+                 "validation": self.num_validation, "test": self.num_test, "zeroshot": self.num_zeroshot,
+                 "retrieval": self.num_retrieval}
+        return {split: sizes[split] for split in SPLITS}
+
     def build(self) -> datasets.DatasetDict:
-        """{"train": spaCy negatives (or None), ["validation"], "test", ["validation_seen", "test_seen"]}."""
-        train = self.build_split("train")
+        """Every split of `SPLITS` whose size is > 0, in that order (see the class docstring)."""
         self.masked_negatives = {}
-        if self.train_negatives and len(train):
-            generator = self.generator or HardNegativeGenerator(types=self.negative_types, seed=self.seed)
-            train = add_hard_negatives(train, generator=generator, desc="synthetic train negatives")
-            if self.exclude_held_out_negatives:
-                train = self._mask_held_out_negatives(train)
-        splits = {"train": train}
-        if self.num_validation:
-            splits["validation"] = self.build_split("validation")
-        splits["test"] = self.build_split("test")
-        if self.num_seen:
-            splits.update({name: self.build_split(name) for name in ("validation_seen", "test_seen")})
+        splits = {}
+        for split, count in self.split_sizes().items():
+            if count:
+                splits[split] = self.build_split(split)
+        if "train" in splits and self.train_negatives:
+            splits["train"] = self._with_negatives(splits["train"])
         return datasets.DatasetDict(splits)
 
-    def _mask_held_out_negatives(self, train: datasets.Dataset) -> datasets.Dataset:
-        counts = dict.fromkeys(self.negative_types, 0)
+    def train_stream(
+        self,
+        num_examples: int,
+        name: str = "finetune",
+        negatives: str | None = "spacy",
+        mix: CaptionMix = CaptionMix(),
+        num_shards: int | None = None,
+        batch_size: int = 256,
+    ) -> datasets.IterableDataset:
+        """`num_examples` distinct training rows, drawn on demand, as a `datasets.IterableDataset`.
 
-        def mask(negatives: dict[str, str | None]) -> dict[str, str | None]:
+        Rows are those of `example(name, i, mix)` for i in 0..num_examples-1: the same for the same seed, name
+        and mix, in any process; streams of other names (e.g. "pretrain" and "finetune-0") share no seed with
+        each other or with any split. `negatives`: "spacy" makes hard negatives on the fly with
+        `add_hard_negatives` (the path real data takes), in batches of `batch_size` captions;
+        "ground_truth" gives relation rows the edited-scene negatives the evaluation splits have (a control:
+        the method with perfect negatives); None leaves them None. Either way, negatives that state a
+        held-out combination are set to None and counted in `masked_negatives` (in the process that reads).
+
+        The rows are cut into `num_shards` contiguous shards (default: up to 32; boundaries keep twin pairs
+        together), which `datasets` spreads over dataloader workers and, with
+        `datasets.distributed.split_dataset_by_node` (what accelerate does), over processes: every row is
+        read exactly once per pass. Read in one process the stream is rows 0, 1, 2, ... in order; with
+        several workers the order of batches interleaves, the rows do not change.
+        """
+        if name in SPLITS:
+            raise ValueError(f"a stream needs a name other than the splits {SPLITS}; got {name!r}")
+        if negatives not in NEGATIVES:
+            raise ValueError(f"negatives must be one of {NEGATIVES}; got {negatives!r}")
+        if num_examples < 1:
+            raise ValueError(f"num_examples must be >= 1; got {num_examples}")
+        num_shards = max(1, min(num_shards or 32, (num_examples + 1) // 2))
+        source = _StreamSource(self, name, num_examples, num_shards, mix, negatives == "ground_truth")
+        stream = datasets.IterableDataset.from_generator(
+            _stream_rows, features=self.features(), gen_kwargs={"shards": list(range(num_shards)), "source": source})
+        if negatives is None:
+            return stream
+        return self._with_negatives(stream, batch_size=batch_size, spacy=negatives == "spacy")
+
+    def _with_negatives(self, data: Any, batch_size: int = 1000, spacy: bool = True) -> Any:
+        """`data` (a Dataset or an IterableDataset) with spaCy negatives (`spacy`), held-out ones masked."""
+        if spacy:
+            generator = self.generator or HardNegativeGenerator(types=self.negative_types, seed=self.seed)
+            data = add_hard_negatives(data, generator=generator, batch_size=batch_size,
+                                      desc="synthetic train negatives")
+        if not self.exclude_held_out_negatives:
+            return data
+        self.masked_negatives = self.masked_negatives or dict.fromkeys(self.negative_types, 0)
+        mask = _HeldOutMask(self.held_out_bindings, self.held_out_arrangements, self.masked_negatives)
+        if isinstance(data, datasets.IterableDataset):
+            return data.map(mask, batched=True, batch_size=batch_size, features=data.features)
+        masked = mask({NEGATIVES_COLUMN: data[NEGATIVES_COLUMN]})[NEGATIVES_COLUMN]
+        logger.info("synthetic world: training negatives stating a held-out combination, set to None: %s",
+                    self.masked_negatives)
+        return data.remove_columns(NEGATIVES_COLUMN).add_column(NEGATIVES_COLUMN, masked,
+                                                                feature=data.features[NEGATIVES_COLUMN])
+
+
+@dataclass(frozen=True)
+class _StreamSource:
+    """What a stream's generator needs (picklable, so dataloader workers can rebuild rows)."""
+
+    world: SyntheticWorld
+    name: str
+    num_examples: int
+    num_shards: int
+    mix: CaptionMix
+    ground_truth: bool
+
+    def rows(self, shard: int) -> range:
+        """Shard `shard`'s rows: a contiguous range starting at an even row (twin pairs stay together)."""
+        pairs = (self.num_examples + 1) // 2
+
+        def start(k: int) -> int:
+            return min(self.num_examples, 2 * (k * pairs // self.num_shards))
+
+        return range(start(shard), start(shard + 1))
+
+
+def _stream_rows(shards: list[int], source: _StreamSource) -> Iterator[dict]:
+    for shard in shards:
+        for index in source.rows(shard):
+            yield source.world.example(source.name, index, source.mix, source.ground_truth)
+
+
+class _HeldOutMask:
+    """Batched map: sets negatives that state a held-out combination to None and counts them per type."""
+
+    def __init__(self, bindings: Sequence[tuple[str, str]], arrangements: Sequence[tuple[str, str, str]],
+                 counts: dict[str, int]) -> None:
+        self.bindings, self.arrangements, self.counts = bindings, arrangements, counts
+
+    def __call__(self, batch: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        kept_rows = []
+        for negatives in batch[NEGATIVES_COLUMN]:
             kept = {}
             for name, text in negatives.items():
-                if text is not None and held_out_in_caption(text, self.held_out_bindings, self.held_out_arrangements):
-                    counts[name] += 1
+                if text is not None and held_out_in_caption(text, self.bindings, self.arrangements):
+                    self.counts[name] = self.counts.get(name, 0) + 1
                     text = None
                 kept[name] = text
-            return kept
-
-        column = [mask(negatives) for negatives in train["hard_negatives"]]
-        train = train.remove_columns("hard_negatives").add_column("hard_negatives", column,
-                                                                   feature=train.features["hard_negatives"])
-        self.masked_negatives = counts
-        logger.info("synthetic world: training negatives stating a held-out combination, set to None: %s", counts)
-        return train
+            kept_rows.append(kept)
+        return {**batch, NEGATIVES_COLUMN: kept_rows}
 
 
 def build_synthetic_world(
     num_train: int = 2000,
     num_test: int = 500,
-    image_size: int = 32,
+    image_size: int = 48,
     seed: int = 0,
     negative_types: Sequence[str] = DEFAULT_NEGATIVE_TYPES,
     train_negatives: bool = True,
 ) -> datasets.DatasetDict:
-    """`SyntheticWorld(...).build()`: the embedded CPU dataset (see the module docstring)."""
-    return SyntheticWorld(num_train, num_test, image_size, seed, negative_types, train_negatives).build()
+    """`SyntheticWorld(...).build()`: the fixed train split and the held-out test split."""
+    return SyntheticWorld(num_train=num_train, num_test=num_test, image_size=image_size, seed=seed,
+                          negative_types=negative_types, train_negatives=train_negatives).build()
