@@ -1,6 +1,6 @@
 """The paper's ablation (Table 4, Figure 4) on the synthetic world, beside the plain fine-tune, on a CPU.
 
-    python examples/ablation.py                    # the study: 6 variants x 3 seeds on the test splits (<= 60 min)
+    python examples/ablation.py                    # the study: 7 variants x 3 seeds on the test splits (<= 60 min)
     python examples/ablation.py --eval_split validation --variants plain,ce_clip --seeds 0   # choosing settings
     python examples/ablation.py --quick            # a tiny world and a few steps: checks the pipeline (CI)
 
@@ -21,7 +21,8 @@ seed. Each run is scored (hf_finegrained.synthetic_eval) on new images of seen c
 the headline), on held-out combinations (`<split>`), on zero-shot classification and on retrieval. Choose
 settings with `--eval_split validation`, never on test. The output folder gets `results.json` (every run, written after
 each one: an interrupted study resumes where it stopped), `table.md` (mean +- sample standard deviation over
-seeds) and `threshold_curves.png`.
+seeds, then the protocol's comparisons: `compare`) and `threshold_curves.png`. Run again on a finished
+folder, it only rewrites the tables.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
 import statistics
 import sys
@@ -170,6 +172,45 @@ def markdown_table(document: dict[str, Any], group: str = "seen") -> str:
     return "\n".join(lines) + "\n"
 
 
+# The protocol's questions (docs/RESULTS.md): each hard-negative variant against the plain fine-tune, then
+# what each component, the curriculum and better negatives add.
+COMPARISONS: tuple[tuple[str, str], ...] = (
+    ("ce_clip", "plain"), ("itc_hn", "plain"), ("itc_hn+imc", "plain"), ("itc_hn+cmr", "plain"),
+    ("ce_clip_fixed", "plain"), ("ce_clip_gt", "plain"), ("itc_hn+imc", "itc_hn"), ("itc_hn+cmr", "itc_hn"),
+    ("ce_clip", "itc_hn"), ("ce_clip", "ce_clip_fixed"), ("ce_clip_gt", "ce_clip"),
+)
+
+
+def compare(runs: list[dict[str, Any]], a: str, b: str, group: str, column: str) -> tuple[float, float, str]:
+    """(mean of A - mean of B in points, the bound, verdict) under the protocol's rule: A wins when the
+    difference of means exceeds twice its standard error, 2 * sqrt(s_A^2 / n_A + s_B^2 / n_B); B wins
+    symmetrically; otherwise "tie". Needs >= 2 seeds per variant."""
+    values = [[100 * r["scores"][group][column] for r in runs if r["variant"] == v] for v in (a, b)]
+    if min(map(len, values)) < 2:
+        raise ValueError(f"comparing {a} and {b} needs >= 2 seeds each; got {[len(v) for v in values]}")
+    diff = statistics.fmean(values[0]) - statistics.fmean(values[1])
+    bound = 2 * math.sqrt(sum(statistics.variance(v) / len(v) for v in values))
+    return diff, bound, a if diff > bound else b if -diff > bound else "tie"
+
+
+def wins_table(document: dict[str, Any], group: str = "seen") -> str:
+    """The protocol's comparisons on `group`: difference of means (points) and the verdict per column."""
+    runs, columns = document["runs"], [c for c in GROUPS[group] if c != "replace_att"]
+    seeds = {v: sum(r["variant"] == v for r in runs) for v in document["variants"]}
+    pairs = [(a, b) for a, b in COMPARISONS if seeds.get(a, 0) >= 2 and seeds.get(b, 0) >= 2]
+    if not pairs:
+        return ""
+    title = TITLES[group].format(split=document["settings"]["eval_split"])
+    lines = [f"| A vs B: {title} | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
+    for a, b in pairs:
+        cells = []
+        for column in columns:
+            diff, bound, verdict = compare(runs, a, b, group, column)
+            cells.append(f"{diff:+.2f} " + ("tie" if verdict == "tie" else f"**{verdict}**") + f" (2 SE {bound:.2f})")
+        lines.append(f"| {a} vs {b} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def plot_thresholds(runs: list[dict[str, Any]], path: str) -> str | None:
     """Mean over seeds of each type's threshold per step: adaptive (ce_clip, solid) vs fixed (dashed)."""
     import matplotlib
@@ -259,6 +300,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     document["total_minutes"] = round((time.perf_counter() - started) / 60, 2)
     write_document(args.output_dir, document)
     table = "\n".join(markdown_table(document, group) for group in GROUPS)
+    wins = "\n".join(filter(None, (wins_table(document, group) for group in GROUPS)))
+    table += ("\nDifferences of means in points; a verdict names the winner when the difference exceeds twice its "
+              "standard error (docs/RESULTS.md, protocol).\n\n" + wins) if wins else ""
     with open(os.path.join(args.output_dir, "table.md"), "w") as handle:
         handle.write(table)
     plot = plot_thresholds(document["runs"], os.path.join(args.output_dir, "threshold_curves.png"))

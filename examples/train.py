@@ -1,7 +1,7 @@
 """Fine-tune a CLIPModel with the CE-CLIP loss (ITC with hard negatives + IMC + CMR).
 
     python examples/train.py                         # embedded default: CPU, minutes, nothing downloaded
-    accelerate launch examples/train.py [flags | config.yaml]
+    accelerate launch examples/train.py [flags | config.yaml [flags]]
     accelerate launch examples/train.py --model_name_or_path openai/clip-vit-base-patch32 \\
         --coco_annotations captions_train2014.json --coco_images train2014/ \\
         --eval_benchmarks sugarcrepe,valse --benchmark_data_root data/ --output_dir ce-clip
@@ -19,20 +19,31 @@ Flag defaults are the paper's fine-tuning hyperparameters (lr 5e-6 cosine, 50 wa
 betas (0.9, 0.98), eps 1e-6, weight decay 0.1, 5 epochs, IMC 0.3, CMR 0.2, threshold bound 10). The
 embedded default swaps in settings sized for its small model (FINETUNE_DEFAULTS of
 hf_finegrained.synthetic_recipe) for any flag not given on the command line.
+
+A YAML config holds one `flag_name: value` per line and is read exactly as those flags (so the defaults
+above apply, and a value gets its flag's type: `learning_rate: 1e-3` is a float); flags after it override it.
+Benchmarks (--eval_benchmarks sugarcrepe,valse or sugarcrepe valse) are checked before training: an unknown
+name or a malformed annotation file stops the run before anything is trained, absent data is announced and
+skipped. The model is saved before it is scored, and a benchmark that fails while scoring is reported (and
+recorded under "errors" in results.json) while the others are scored and the run completes.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import json
 import logging
 import os
 import sys
 from dataclasses import dataclass, field
+from typing import Any
 
 import datasets
 from transformers import CLIPModel, CLIPProcessor, HfArgumentParser, set_seed
 
 from hf_finegrained import FineGrainedTrainer, FineGrainedTrainingArguments
+from hf_finegrained.evaluation import UnknownBenchmarkError, benchmark_names, check_benchmarks
 from hf_finegrained.hub import push_folder, require_token
 from hf_finegrained.lora import DEFAULT_LORA_TARGETS, add_lora, merge_lora
 from hf_finegrained.model_card import results_from_report
@@ -114,7 +125,8 @@ class DataArguments:
     synthetic_seed: int = field(default=0, metadata={"help": "Seed of the synthetic world."})
     eval_benchmarks: list[str] = field(
         default_factory=list,
-        metadata={"help": "Benchmarks scored after training (names of hf_finegrained.evaluation.BENCHMARKS)."},
+        metadata={"help": "Benchmarks scored after training (names of hf_finegrained.evaluation.BENCHMARKS, "
+                  "comma- or space-separated, or 'all'); checked before training."},
     )
     benchmark_data_root: str | None = field(
         default=None, metadata={"help": "Root of the benchmark files (layout: docs/BENCHMARKS.md)."}
@@ -122,15 +134,90 @@ class DataArguments:
 
 
 def parse(argv: list[str]) -> tuple[ModelArguments, DataArguments, FineGrainedTrainingArguments]:
+    """The three argument groups from flags, or from a YAML config (first) read as the same flags."""
     parser = HfArgumentParser((ModelArguments, DataArguments, FineGrainedTrainingArguments))
     parser.set_defaults(**PAPER_DEFAULTS)
-    if len(argv) == 1 and argv[0].endswith((".yaml", ".yml")):
-        return parser.parse_yaml_file(os.path.abspath(argv[0]))
-    model_args, data_args, _ = parser.parse_args_into_dataclasses(args=argv)
-    if model_args.model_name_or_path is None:  # the embedded default: small-model settings for unset flags
-        given = {arg.split("=")[0].lstrip("-") for arg in argv if arg.startswith("--")}
-        parser.set_defaults(**{k: v for k, v in SYNTHETIC_DEFAULTS.items() if k not in given})
-    return parser.parse_args_into_dataclasses(args=argv)
+    config = argv[0] if argv and argv[0].endswith((".yaml", ".yml")) else None
+    if config:
+        argv = yaml_flags(config, parser) + list(argv[1:])
+    try:
+        model_args, data_args, _ = parser.parse_args_into_dataclasses(args=argv)
+        if model_args.model_name_or_path is None:  # the embedded default: small-model settings for unset flags
+            given = {arg.split("=")[0].lstrip("-") for arg in argv if arg.startswith("--")}
+            parser.set_defaults(**{k: v for k, v in SYNTHETIC_DEFAULTS.items() if k not in given})
+        model_args, data_args, args = parser.parse_args_into_dataclasses(args=argv)
+    except SystemExit as error:  # argparse has printed which flag and value; say that they came from the file
+        if config is None or not error.code:
+            raise
+        raise SystemExit(f"{config}: a value above is not valid for its flag (each `key: value` of the file is "
+                         "read as `--key value`).") from None
+    except ValueError as error:
+        if config is None:
+            raise
+        raise SystemExit(f"{config}: {error}") from None
+    data_args.eval_benchmarks = benchmark_names(data_args.eval_benchmarks) if data_args.eval_benchmarks else []
+    return model_args, data_args, args
+
+
+def yaml_flags(path: str, parser: HfArgumentParser) -> list[str]:
+    """The flags a YAML config stands for (`key: value` becomes `--key value`, a list `--key a b`), so a config
+    and the same flags give equal arguments; clear errors naming the file for an empty, unreadable or
+    unknown-key config."""
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            config = yaml.safe_load(handle)
+    except OSError as error:
+        raise SystemExit(f"{path}: the config file cannot be read ({error.strerror or error}).") from None
+    except yaml.YAMLError as error:
+        raise SystemExit(f"{path}: not valid YAML ({error}).") from None
+    usage = "write one `flag_name: value` per line, with the flags of `python examples/train.py --help`"
+    if config is None:
+        raise SystemExit(f"{path} is empty; {usage}.")
+    if not isinstance(config, dict):
+        raise SystemExit(f"{path}: expected `flag_name: value` lines, got a YAML {type(config).__name__}; {usage}.")
+    known = [f.name for dtype in parser.dataclass_types for f in dataclasses.fields(dtype) if f.init]
+    unknown = [key for key in config if key not in known]
+    if unknown:
+        hints = []
+        for key in unknown:
+            close = difflib.get_close_matches(str(key), known, n=1)
+            hints.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        raise SystemExit(f"{path}: unknown keys {', '.join(hints)}; {usage}.")
+    flags = []
+    for key, value in config.items():
+        values = value if isinstance(value, list) else [value]
+        if value is None or not values:
+            raise SystemExit(f"{path}: {key!r} has no value; give one, or leave the key out for its default.")
+        flags += [f"--{key}", *(_flag_value(v) for v in values)]
+    return flags
+
+
+def _flag_value(value: Any) -> str:
+    """A YAML value as the command line writes it."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return json.dumps(value)
+    return str(value)
+
+
+def check_benchmarks_before_training(data_args: DataArguments) -> None:
+    """Stops the run before anything is trained when a benchmark name is unknown or an annotation file is
+    malformed; announces the benchmarks whose data is absent (skipped after training)."""
+    try:
+        checks = check_benchmarks(data_args.eval_benchmarks, data_root=data_args.benchmark_data_root)
+    except UnknownBenchmarkError as error:
+        raise SystemExit(f"--eval_benchmarks: {error}. Nothing has been trained yet.") from None
+    broken = [f"- {name}: {message}" for name, (status, message) in checks.items() if status == "error"]
+    if broken:
+        raise SystemExit("--eval_benchmarks: files of these benchmarks cannot be used; nothing has been trained "
+                         "yet.\n" + "\n".join(broken) + "\nFix or download them again (layout: docs/BENCHMARKS.md), "
+                         "or leave those benchmarks out.")
+    for name, (status, message) in checks.items():
+        if status == "absent":
+            logger.warning("[%s] will be skipped after training: %s", name, message)
 
 
 def synthetic_trainer(model_args: ModelArguments, data_args: DataArguments, args: FineGrainedTrainingArguments):
@@ -206,11 +293,18 @@ def real_trainer(model_args: ModelArguments, data_args: DataArguments, args: Fin
     trainer.card_info.dataset_name = data_name
 
     def score() -> None:
+        """Each benchmark fails alone inside run_benchmarks; anything else is reported, since the model is saved."""
         if data_args.eval_benchmarks:
             from hf_finegrained.evaluation import run_benchmarks
 
-            report = run_benchmarks(trainer.model, data_args.eval_benchmarks, data_root=data_args.benchmark_data_root,
-                                    output_dir=args.output_dir, processor=processor)
+            try:
+                report = run_benchmarks(trainer.model, data_args.eval_benchmarks,
+                                        data_root=data_args.benchmark_data_root, output_dir=args.output_dir,
+                                        processor=processor)
+            except Exception as error:
+                logger.error("Scoring the benchmarks failed (%s: %s); the trained model is saved in %s, score it "
+                             "with hf-finegrained-eval.", type(error).__name__, error, args.output_dir, exc_info=True)
+                return
             trainer.card_info.results = results_from_report(report)
 
     return trainer, processor, score
@@ -235,6 +329,11 @@ def main(argv: list[str] | None = None) -> None:
             raise SystemExit("--push_to_hub needs --hub_model_id <user>/<name>.")
         token = require_token(args.hub_token)  # fails here, before any training, when not logged in
         args.push_to_hub = False  # the finished folder is pushed once, below, with an explicit file list
+    if data_args.eval_benchmarks:
+        if model_args.model_name_or_path is None:
+            raise SystemExit("--eval_benchmarks scores a model given with --model_name_or_path; the embedded default "
+                             "scores the synthetic world instead. Drop --eval_benchmarks or give a model.")
+        check_benchmarks_before_training(data_args)
     set_seed(args.seed)
 
     build = synthetic_trainer if model_args.model_name_or_path is None else real_trainer

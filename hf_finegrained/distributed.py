@@ -6,6 +6,9 @@ ranks before slicing, so that after DDP averages parameter gradients over ``worl
 result equals the gradient of one process that saw the whole batch (the convention of open_clip's
 ``gather_with_grad``). Ranks may hold different batch sizes (the last, partial batch): tensors are
 padded to the largest size for the collective and un-padded afterwards.
+
+Without gathering, ``sum_across_ranks`` lets the loss pool the few sums behind its CMR thresholds, so that
+every rank holds the thresholds of the global batch.
 """
 
 from __future__ import annotations
@@ -63,3 +66,25 @@ def gather_no_grad(tensor: torch.Tensor) -> torch.Tensor:
     if tensor.dtype == torch.bool:
         return _all_gather_padded(tensor.to(torch.uint8))[0].bool()
     return _all_gather_padded(tensor.detach())[0]
+
+
+def all_ranks_true(flag: bool, device: torch.device) -> bool:
+    """True when ``flag`` is True on every rank (an all-reduce of one integer); ``flag`` on one process.
+
+    Ranks that decide alone whether to run a backward pass would leave the others waiting in a collective;
+    deciding together keeps them in step.
+    """
+    if not is_distributed():
+        return flag
+    value = torch.tensor([int(flag)], device=device)
+    dist.all_reduce(value, op=dist.ReduceOp.MIN)
+    return bool(value.item())
+
+
+def sum_across_ranks(tensor: torch.Tensor) -> torch.Tensor:
+    """The element-wise sum of ``tensor`` (any shape, floating point) over every rank, without gradient; a
+    detached copy on one process. Every rank receives the same values."""
+    total = tensor.detach().clone()
+    if is_distributed():
+        dist.all_reduce(total, op=dist.ReduceOp.SUM)
+    return total

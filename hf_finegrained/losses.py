@@ -6,11 +6,15 @@ derivation and for every place where it departs from the reference implementatio
 
 from __future__ import annotations
 
+import logging
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .distributed import gather_no_grad, gather_with_grad
+from .distributed import gather_no_grad, gather_with_grad, sum_across_ranks
+
+logger = logging.getLogger(__name__)
 
 
 class FineGrainedLoss(nn.Module):
@@ -27,7 +31,11 @@ class FineGrainedLoss(nn.Module):
       stood before this call; 0 when no negative is valid.
     - Thresholds (the curriculum), in training mode only and without gradient, after the loss is formed:
       ``theta_k <- clamp(mean_i pos_i - mean_{i valid} neg_ik, 0, threshold_upper_bound)``. A type with no
-      valid negative in the batch keeps its previous value.
+      valid negative in the batch keeps its previous value, and so does a type whose statistic is not finite
+      (a NaN or inf embedding or logit scale): the thresholds never hold a non-finite value. The means are
+      those of the global batch on every rank: gathered inputs already are, and without gathering the sums
+      behind them (``sum_i pos_i``, ``B``, ``sum_{i valid} neg_ik``, the valid counts) are summed over ranks
+      first, so all ranks hold the same thresholds (the reference updates them per process).
     - Fixed thresholds (``fixed_threshold`` set, the paper's Figure 4 baseline): every ``theta_k`` equals
       that value for the whole run and is never updated.
 
@@ -47,6 +55,10 @@ class FineGrainedLoss(nn.Module):
         use_hard_negatives: False gives the plain CLIP loss (IMC and CMR are 0, negatives ignored).
         gather_across_devices: under torch.distributed with several processes, gather every input
             from every rank (with gradient) so the loss and thresholds are those of the global batch.
+            When False each rank's loss is that of its own batch, but the threshold statistics are still
+            summed over ranks (a few floats, one all-reduce per training call), so the thresholds are the
+            same on every rank and the ones rank 0 saves are every rank's. Every rank must then call the
+            loss in training mode equally often, as DDP already requires.
 
     Inputs:
         image_embeds: [B, D]. text_embeds: [B, D]. negative_embeds: [B, K, D] (may be None when
@@ -171,12 +183,35 @@ class FineGrainedLoss(nn.Module):
 
     @torch.no_grad()
     def _update_thresholds(self, pos: torch.Tensor, neg_own: torch.Tensor, mask: torch.Tensor) -> None:
-        """theta_k <- clamp(mean_i pos_i - mean_{i valid} neg_ik, 0, bound); types with no valid row keep theirs."""
-        counts = mask.sum(dim=0)  # [K]
-        neg_mean = torch.where(mask, neg_own, torch.zeros_like(neg_own)).sum(dim=0) / counts.clamp(min=1)
-        proposal = (pos.mean() - neg_mean).clamp(0.0, self.threshold_upper_bound)
-        updated = torch.where(counts > 0, proposal.to(self.thresholds.dtype), self.thresholds)
-        self.thresholds.copy_(updated)
+        """theta_k <- clamp(mean_i pos_i - mean_{i valid} neg_ik, 0, bound), means over the global batch.
+
+        pos: [B]; neg_own: [B, K]; mask: [B, K]. Without gathering, under torch.distributed, the sums and counts
+        behind both means ([2 + 2K] floats) are summed over ranks before dividing, so every rank computes the
+        same thresholds (those of one process holding all ranks' rows); on one process nothing is reduced. A
+        type keeps its value when it has no valid row (on any rank) or when its statistic is non-finite (a
+        NaN/inf embedding or logit scale, on any rank): the check comes before the clamp, which would turn
+        +inf into the bound.
+        """
+        num_types = mask.shape[1]
+        sums = torch.cat([
+            pos.sum()[None],  # [1]
+            pos.new_tensor([pos.shape[0]]),  # [1]
+            torch.where(mask, neg_own, torch.zeros_like(neg_own)).sum(dim=0).to(pos.dtype),  # [K]
+            mask.sum(dim=0).to(pos.dtype),  # [K]
+        ])
+        if not self.gather_across_devices:  # gathered inputs already are the global batch
+            sums = sum_across_ranks(sums)
+        pos_sum, rows, neg_sum, counts = sums.split([1, 1, num_types, num_types])
+        statistic = pos_sum / rows - neg_sum / counts.clamp(min=1)  # [K]
+        usable = (counts > 0) & statistic.isfinite()
+        skipped = (counts > 0) & ~usable
+        if skipped.any():
+            logger.warning(
+                "Non-finite CMR statistics for %d negative type(s): their thresholds keep their previous values.",
+                int(skipped.sum()),
+            )
+        proposal = statistic.nan_to_num(0.0).clamp(0.0, self.threshold_upper_bound)
+        self.thresholds.copy_(torch.where(usable, proposal.to(self.thresholds.dtype), self.thresholds))
 
     def _result(self, itc, i2t, t2i, imc, cmr, num_valid, thresholds) -> dict[str, torch.Tensor]:
         loss = itc + self.imc_weight * imc + self.cmr_weight * cmr

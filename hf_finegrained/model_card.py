@@ -3,18 +3,38 @@
 The card holds the base model, the data and its per-type negative coverage, the loss weights, the
 final thresholds, the hyperparameters that differ from the defaults, benchmark results (also as
 `model-index` entries) and the paper's citation. It never holds tokens or absolute local paths.
+Every file is written atomically (`atomic_write`).
+
+Benchmark results in the `model-index` metadata (`eval_results`):
+
+- Scale: fractions in [0, 1], the values of `results.json` unchanged; only the human table of the card is in %.
+- Metric type: `recall` for retrieval recall@k (`metric_args: {k: ...}`; `mean_recall`, the mean of the six
+  recalls, has no `k`), `text_score` / `image_score` / `group_score` for Winoground's three scores (as the
+  Winoground paper names them: each needs two or four comparisons right, not one), `accuracy` for every other
+  metric: the caption-choice accuracies of SugarCrepe, ARO, VALSE, VL-CheckList and the synthetic world, and
+  zero-shot top-k (`metric_args: {top_k: ...}`). `metric_name` is the metric's key in `results.json`.
+- Task: `zero-shot-image-classification` for caption choice and zero-shot classification (choosing among
+  candidate captions is that pipeline), `image-text-retrieval` for retrieval (the Hub has no task id for it).
+- Dataset (`BENCHMARK_DATASETS`): `dataset.type` is a Hub dataset id where the benchmark's authors publish it
+  there and the runner reads those files (`facebook/winoground`); otherwise the benchmark's own short name
+  (`sugarcrepe`, `aro`, `valse`, `vl-checklist`, `mscoco`, `flickr30k`), never a made-up Hub id.
+  `dataset.name` names the benchmark and its paper, `dataset.config` the subset (ARO's four, the Karpathy
+  split), `dataset.split` the split scored. A benchmark not in the table (`zeroshot`, whose dataset is chosen
+  at run time, or a name of your own) keeps its name as `dataset.type` and `dataset.name`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
 import re
+import secrets
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, Callable
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
@@ -22,6 +42,7 @@ logger = logging.getLogger(__name__)
 TEMPLATE = Path(__file__).parent / "templates" / "model_card.md"
 LOSS_PLOT = "loss_curves.png"
 THRESHOLD_PLOT = "threshold_curves.png"
+CARD_NAME = "README.md"
 _HUB_ID = re.compile(r"[\w.-]+/[\w.-]+")  # only a Hub id may go into the card's `base_model` metadata
 _PRIVATE_ARGS = {"output_dir", "logging_dir", "hub_token", "hub_model_id", "push_to_hub", "run_name",
                  "resume_from_checkpoint", "deepspeed", "accelerator_config",
@@ -32,7 +53,7 @@ _PRIVATE_ARGS = {"output_dir", "logging_dir", "hub_token", "hub_model_id", "push
 class CardInfo:
     """What a card says beyond the training arguments and the log history.
 
-    `results` maps a benchmark name to its metrics (name -> value in [0, 1]), e.g.
+    `results` maps a benchmark name to its metrics (name -> fraction in [0, 1], as in results.json), e.g.
     `{"sugarcrepe": {"swap_obj": 0.61, "mean": 0.80}}`. `baselines` maps a model's label (e.g. "base",
     "plain fine-tune") to results of the same layout, shown as columns beside this model's (the card's
     metadata holds this model's results only).
@@ -44,6 +65,7 @@ class CardInfo:
     dataset_name: str | None = None
     num_train_rows: int | None = None
     negative_coverage: dict[str, int] = field(default_factory=dict)
+    data_checks: dict[str, int] = field(default_factory=dict)  # `ValidationReport.card_entries()` of the train set
     results: dict[str, dict[str, float]] = field(default_factory=dict)
     baselines: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
 
@@ -55,6 +77,27 @@ def public_name(name_or_path: str | None) -> str | None:
     if os.path.isabs(name_or_path) or os.path.exists(name_or_path):
         return Path(name_or_path).name or None
     return name_or_path
+
+
+def atomic_write(path: str, write: Callable[[IO[Any]], None], binary: bool = False) -> None:
+    """Writes `path` through a temporary file of the same folder, then `os.replace`: a kill at any moment leaves
+    either the previous file or the new one whole, never a partial one.
+
+    `write` receives the open temporary file (text: UTF-8, newlines untranslated; or binary). On an error the
+    temporary file is removed and the error raised; the previous file is untouched.
+    """
+    folder, name = os.path.split(os.path.abspath(path))
+    temporary = os.path.join(folder, f".{name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+    try:
+        with open(temporary, "wb") if binary else open(temporary, "w", encoding="utf-8", newline="") as handle:
+            write(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(temporary)
+        raise
 
 
 def _field_defaults(cls: type) -> dict[str, Any]:
@@ -121,15 +164,92 @@ def plot_training_curves(log_history: list[dict[str, float]], negative_types: li
         axis.set_title(title)
         axis.legend(fontsize="small")
         figure.tight_layout()
-        figure.savefig(os.path.join(output_dir, filename), dpi=100)
-        plt.close(figure)
+        try:
+            atomic_write(os.path.join(output_dir, filename),
+                         lambda handle: figure.savefig(handle, format="png", dpi=100), binary=True)
+        finally:
+            plt.close(figure)
         written.append(filename)
     return written
 
 
+@dataclass(frozen=True)
+class BenchmarkDataset:
+    """How a benchmark's results name their dataset in `model-index` (see the module docstring).
+
+    `type`: a Hub dataset id, or the benchmark's short name where it has no Hub dataset; `name`: the benchmark
+    and its paper; `config` and `split`: the subset and split scored, None when not applicable.
+    """
+
+    type: str
+    name: str
+    config: str | None = None
+    split: str | None = "test"
+
+
+_ARO = "(Yuksekgonul et al., ICLR 2023)"
+_KARPATHY = "Karpathy split (Karpathy and Fei-Fei, CVPR 2015)"
+BENCHMARK_DATASETS: dict[str, BenchmarkDataset] = {
+    "sugarcrepe": BenchmarkDataset("sugarcrepe", "SugarCrepe (Hsieh et al., NeurIPS 2023)"),
+    "aro_vg_relation": BenchmarkDataset("aro", f"ARO VG-Relation {_ARO}", "vg_relation"),
+    "aro_vg_attribution": BenchmarkDataset("aro", f"ARO VG-Attribution {_ARO}", "vg_attribution"),
+    "aro_coco_order": BenchmarkDataset("aro", f"ARO COCO-Order {_ARO}", "coco_order"),
+    "aro_flickr_order": BenchmarkDataset("aro", f"ARO Flickr30k-Order {_ARO}", "flickr_order"),
+    "valse": BenchmarkDataset("valse", "VALSE (Parcalabescu et al., ACL 2022)"),
+    "vl_checklist": BenchmarkDataset("vl-checklist", "VL-CheckList (Zhao et al., 2022)"),
+    "winoground": BenchmarkDataset("facebook/winoground", "Winoground (Thrush et al., CVPR 2022)"),
+    "retrieval_coco": BenchmarkDataset("mscoco", f"MS-COCO 5k test images, {_KARPATHY}", "karpathy"),
+    "retrieval_flickr": BenchmarkDataset("flickr30k", f"Flickr30k 1k test images, {_KARPATHY}", "karpathy"),
+}
+# `examples/train.py` scores its synthetic world as "synthetic_<group>" (groups of `synthetic_eval.score_world`).
+_SYNTHETIC = {"synthetic": (None, ""), "synthetic_seen": ("seen", ", seen combinations"),
+              "synthetic_held_out": ("held_out", ", held-out combinations"),
+              "synthetic_general": ("general", ", general probes")}
+_RECALL_AT = re.compile(r"(?:recall|R)@(\d+)$")  # "i2t_recall@1" (retrieval benchmarks), "t2i_R@1" (synthetic)
+_TOP_K = re.compile(r"(?:^|_)top(\d+)$")  # "top1" (zeroshot), "zeroshot_top1" (synthetic)
+_CHOICE_TASK = ("zero-shot-image-classification", "Compositional image-text matching (zero-shot caption choice)")
+_ZERO_SHOT_TASK = ("zero-shot-image-classification", "Zero-shot image classification")
+_RETRIEVAL_TASK = ("image-text-retrieval", "Zero-shot image-text retrieval")
+
+
+def benchmark_dataset(benchmark: str) -> BenchmarkDataset:
+    """The `model-index` dataset of a benchmark name (a key of `CardInfo.results`)."""
+    if benchmark in BENCHMARK_DATASETS:
+        return BENCHMARK_DATASETS[benchmark]
+    if benchmark in _SYNTHETIC:
+        group, label = _SYNTHETIC[benchmark]
+        return BenchmarkDataset("hf_finegrained-synthetic-world", f"hf_finegrained synthetic compositional world{label}",
+                                group, None)
+    return BenchmarkDataset(benchmark, benchmark, None, None)
+
+
+def eval_results(results: dict[str, dict[str, float]]) -> list[EvalResult]:
+    """One `EvalResult` per (benchmark, metric) of `results` (fractions), typed as the module docstring says."""
+    out = []
+    for benchmark, metrics in results.items():
+        dataset = benchmark_dataset(benchmark)
+        for metric, value in metrics.items():
+            metric_type, metric_args, (task_type, task_name) = "accuracy", None, _CHOICE_TASK
+            if match := _RECALL_AT.search(metric):
+                metric_type, metric_args, (task_type, task_name) = "recall", {"k": int(match[1])}, _RETRIEVAL_TASK
+            elif metric == "mean_recall":
+                metric_type, (task_type, task_name) = "recall", _RETRIEVAL_TASK
+            elif match := _TOP_K.search(metric):
+                metric_args, (task_type, task_name) = {"top_k": int(match[1])}, _ZERO_SHOT_TASK
+            elif benchmark == "winoground" and metric in ("text", "image", "group"):
+                metric_type = f"{metric}_score"
+            out.append(EvalResult(
+                task_type=task_type, task_name=task_name, dataset_type=dataset.type, dataset_name=dataset.name,
+                dataset_config=dataset.config, dataset_split=dataset.split, metric_type=metric_type,
+                metric_name=metric, metric_args=metric_args, metric_value=round(float(value), 6),
+            ))
+    return out
+
+
 def results_markdown(results: dict[str, dict[str, float]],
                      baselines: dict[str, dict[str, dict[str, float]]] | None = None) -> str:
-    """One row per (benchmark, metric), values in percent: one column per baseline, then this model's."""
+    """One row per (benchmark, metric), values in percent (the card's metadata holds fractions): one column per
+    baseline, then this model's."""
     baselines = baselines or {}
     header = "| benchmark | metric | " + "".join(f"{label} | " for label in baselines) + ("this model |" if baselines else "score |")
     rows = [header, "|---|---|" + "---|" * (len(baselines) + 1)]
@@ -141,23 +261,17 @@ def results_markdown(results: dict[str, dict[str, float]],
     return "\n".join(rows) if len(rows) > 2 else ""
 
 
-def render_model_card(args: Any, log_history: list[dict[str, float]], negative_types: list[str],
-                      thresholds: dict[str, float], info: CardInfo, plots: list[str]) -> ModelCard:
-    """Fills the package template; `model-index` gets one `EvalResult` per benchmark metric."""
+def render_model_card(args: Any, negative_types: list[str], thresholds: dict[str, float], info: CardInfo,
+                      plots: list[str]) -> ModelCard:
+    """Fills the package template; `model-index` gets one `EvalResult` per benchmark metric (`eval_results`)."""
     repo_id = info.repo_id or info.model_name
-    eval_results = [
-        EvalResult(task_type="zero-shot-image-classification", dataset_type=benchmark, dataset_name=benchmark,
-                   metric_type="accuracy", metric_name=metric, metric_value=round(100 * value, 2))
-        for benchmark, metrics in info.results.items()
-        for metric, value in metrics.items()
-    ]
     card_data = ModelCardData(
         model_name=info.model_name,
         base_model=info.base_model if info.base_model and _HUB_ID.fullmatch(info.base_model) else None,
         library_name="transformers",
         pipeline_tag="zero-shot-image-classification",
         tags=["clip", "ce-clip", "hard-negatives", "hf_finegrained", "compositionality"],
-        eval_results=eval_results or None,
+        eval_results=eval_results(info.results) or None,
     )
     total = info.num_train_rows or 0
     coverage = [
@@ -177,6 +291,7 @@ def render_model_card(args: Any, log_history: list[dict[str, float]], negative_t
         dataset_name=info.dataset_name,
         num_train_rows=info.num_train_rows,
         coverage=coverage,
+        data_checks=info.data_checks,
         imc_weight=args.imc_weight,
         cmr_weight=args.cmr_weight,
         threshold_upper_bound=args.threshold_upper_bound,
@@ -191,8 +306,8 @@ def write_model_card(output_dir: str, args: Any, log_history: list[dict[str, flo
     """Renders README.md and the plots into `output_dir`; logs and returns False on any failure (never raises)."""
     try:
         plots = plot_training_curves(log_history, negative_types, output_dir)
-        card = render_model_card(args, log_history, negative_types, thresholds, info, plots)
-        card.save(os.path.join(output_dir, "README.md"))
+        card = render_model_card(args, negative_types, thresholds, info, plots)
+        atomic_write(os.path.join(output_dir, CARD_NAME), lambda handle: handle.write(str(card)))
         return True
     except Exception as error:  # a card must never break a save
         logger.warning("Could not write the model card in %s: %s: %s", output_dir, type(error).__name__, error)

@@ -5,8 +5,8 @@ Groups of scores (fractions in [0, 1]), each from its own split of `SyntheticWor
     seen      the five categories on new images of seen combinations (`validation_seen` / `test_seen`) and
               their mean, `average`: the headline, like SugarCrepe on COCO images
     held_out  the same on images holding held-out combinations (`validation` / `test`): out of distribution
-    general   zero-shot classification of single objects (`zeroshot_top1`, one class per colour and shape) and image-text
-              retrieval R@1 both ways (`i2t_R@1`, `t2i_R@1`) on the `retrieval` split
+    general   zero-shot classification of single objects (`zeroshot_top1`, one class per colour and shape)
+              and image-text retrieval R@1 both ways (`i2t_R@1`, `t2i_R@1`) on the `retrieval` split
 
 A category counts an item right when the true caption scores strictly above its ground-truth negative.
 `relation_probe` checks that an image encoder sees what the text must bind: logistic regressions on frozen
@@ -26,7 +26,7 @@ import torch
 from .builders.synthetic_drawing import COLORS, OPPOSITE
 from .builders.synthetic_world import CATEGORY_NAMES, ZEROSHOT_CLASSES
 
-CATEGORIES: tuple[str, ...] = ("swap_att", "swap_obj", "replace_att", "replace_obj", "replace_rel")
+CATEGORIES: tuple[str, ...] = tuple(CATEGORY_NAMES.values())  # swap_att, swap_obj, replace_att, replace_obj, replace_rel
 GROUPS: dict[str, tuple[str, ...]] = {
     "seen": CATEGORIES + ("average",),
     "held_out": CATEGORIES + ("average",),
@@ -60,7 +60,7 @@ def category_scores(engine: Any, split: datasets.Dataset) -> dict[str, float]:
 
 
 def general_scores(engine: Any, zeroshot: datasets.Dataset | None, retrieval: datasets.Dataset | None) -> dict[str, float]:
-    """Zero-shot top-1 over the 24 single-object classes, and retrieval R@1 both ways (each when its split is given)."""
+    """Zero-shot top-1 over the `ZEROSHOT_CLASSES` (colour x shape), and retrieval R@1 both ways (each when its split is given)."""
     from .evaluation.images import MemoryImage
     from .evaluation.retrieval import retrieval_result
     from .evaluation.zeroshot import evaluate_zeroshot

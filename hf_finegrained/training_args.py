@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 from transformers import TrainingArguments
 
@@ -25,6 +27,10 @@ class FineGrainedTrainingArguments(TrainingArguments):
 
     Defaults of the loss follow the paper (IMC 0.3, CMR 0.2, threshold bound 10). ``remove_unused_columns``
     is forced to False because the collator reads custom columns (``caption``, ``hard_negatives``).
+
+    Tokens are never pickled: ``Trainer`` writes these arguments with ``torch.save`` as ``training_args.bin``
+    in every checkpoint, in the final save and in the folder it pushes, and every such copy holds None in
+    each ``*_token`` field (``hub_token``). ``copy.copy`` and ``copy.deepcopy`` keep the token in memory.
     """
 
     remove_unused_columns: bool = field(
@@ -58,7 +64,8 @@ class FineGrainedTrainingArguments(TrainingArguments):
         default=True,
         metadata={
             "help": "With several processes, gather embeddings of all ranks (with gradient) so every image "
-            "sees every caption and negative of the global batch. No effect on a single process."
+            "sees every caption and negative of the global batch. No effect on a single process. Either way "
+            "the CMR threshold statistics are pooled over ranks, so every rank holds the same thresholds."
         },
     )
     logit_scale_max: float = field(
@@ -68,13 +75,30 @@ class FineGrainedTrainingArguments(TrainingArguments):
     validate_data: bool = field(
         default=True,
         metadata={
-            "help": "Check every row of the train/eval datasets (columns, captions, negatives, image headers) "
+            "help": "Check every row of the train/eval datasets (columns, captions, negatives, full image decode) "
             "before training and list every bad row."
         },
     )
     max_text_length: int | None = field(
         default=None,
         metadata={"help": "Truncate texts to this many tokens; default: the text model's position embeddings."},
+    )
+    resume_without_loss_state: bool = field(
+        default=False,
+        metadata={
+            "help": "Resuming from a checkpoint without `finegrained_state.json` is an error by default: its CMR "
+            "thresholds would restart from their initial value and the run would diverge from an uninterrupted "
+            "one. True resumes anyway (with a warning)."
+        },
+    )
+    skip_non_finite_steps: bool = field(
+        default=False,
+        metadata={
+            "help": "A non-finite (NaN/inf) training loss stops training with an error naming the step, before "
+            "anything is saved. True skips such optimizer steps instead (no parameter, optimizer-moment or "
+            "threshold update; the step counter and the learning-rate schedule still advance) and counts them in "
+            "the logs as `non_finite_steps_skipped`. Not available with DeepSpeed."
+        },
     )
 
     def __post_init__(self) -> None:
@@ -107,7 +131,29 @@ class FineGrainedTrainingArguments(TrainingArguments):
             # accelerate dispatches batches of an IterableDataset by default, which would cut the negatives
             # off `input_ids`; each process reads its own shards instead (datasets' `IterableDataset.shard`).
             accelerator.dispatch_batches = False
+        for name in ("resume_without_loss_state", "skip_non_finite_steps"):
+            if not isinstance(getattr(self, name), bool):
+                problems.append(f"{name} must be True or False; got {getattr(self, name)!r}.")
         if self.max_text_length is not None and self.max_text_length < 2:
             problems.append(f"max_text_length must be >= 2 (start and end tokens); got {self.max_text_length}.")
         if problems:
             raise ValueError("Invalid FineGrainedTrainingArguments:\n- " + "\n- ".join(problems))
+
+    def __getstate__(self) -> dict[str, Any]:
+        """What pickle (and so ``torch.save`` of ``training_args.bin``) stores: every ``*_token`` field as None."""
+        state = dict(self.__dict__)
+        for key in state:
+            if key.endswith("_token"):
+                state[key] = None
+        return state
+
+    def __copy__(self) -> FineGrainedTrainingArguments:
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        return clone
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> FineGrainedTrainingArguments:
+        clone = object.__new__(type(self))
+        memo[id(self)] = clone
+        clone.__dict__.update(copy.deepcopy(self.__dict__, memo))
+        return clone

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import statistics
@@ -13,6 +14,32 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 VARIANTS = ["plain", "itc_hn", "itc_hn+imc", "itc_hn+cmr", "ce_clip", "ce_clip_fixed", "ce_clip_gt"]
+
+
+def _ablation_module():
+    spec = importlib.util.spec_from_file_location("ablation", ROOT / "examples" / "ablation.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("ablation", module)  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def _runs(values: dict[str, list[float]]) -> list[dict]:
+    return [{"variant": v, "seed": k, "scores": {"seen": {"average": x}}} for v, xs in values.items() for k, x in enumerate(xs)]
+
+
+def test_the_protocols_win_rule():
+    compare = _ablation_module().compare
+    # 2 points apart with spreads of 0.1 (2 SE = 2 * sqrt(2 * 0.01 / 3) = 0.16): a win, in both orders.
+    runs = _runs({"a": [0.951, 0.950, 0.949], "b": [0.931, 0.930, 0.929]})
+    diff, bound, verdict = compare(runs, "a", "b", "seen", "average")
+    assert diff == pytest.approx(2.0) and bound == pytest.approx(2 * (2 * 0.01 / 3) ** 0.5) and verdict == "a"
+    assert compare(runs, "b", "a", "seen", "average")[2] == "a"
+    # the same difference with spreads of 2 points: a tie
+    noisy = _runs({"a": [0.97, 0.95, 0.93], "b": [0.95, 0.93, 0.91]})
+    assert compare(noisy, "a", "b", "seen", "average")[2] == "tie"
+    with pytest.raises(ValueError, match="2 seeds"):
+        compare(_runs({"a": [0.9], "b": [0.8, 0.7]}), "a", "b", "seen", "average")
 
 
 def _run(out: Path, cache: Path) -> subprocess.CompletedProcess:
@@ -51,7 +78,7 @@ def test_quick_ablation_writes_the_table_curves_and_resumes(tmp_path):
     table = (out / "table.md").read_text()
     assert table == result.stdout[result.stdout.index("| variant"):][: len(table)]
     tables = table.split("\n\n")
-    assert [t.split(",")[0] for t in tables] == ["| variant: test_seen (new images of seen combinations)",
+    assert [t.split(",")[0] for t in tables[:3]] == ["| variant: test_seen (new images of seen combinations)",
                                                  "| variant: test (held-out combinations)",
                                                  "| variant: general ability (test-independent splits)"]
     rows = {line.split(" | ")[0].strip("| "): line for line in tables[0].splitlines()[2:]}
@@ -61,6 +88,8 @@ def test_quick_ablation_writes_the_table_curves_and_resumes(tmp_path):
     assert cells[1].strip() == "2" and cells[7].strip() == (
         f"{statistics.fmean(plain_average):.1f} ± {statistics.stdev(plain_average):.1f}")
     assert (out / "threshold_curves.png").stat().st_size > 1000
+    wins = [t for t in tables if t.startswith("| A vs B")]
+    assert len(wins) == 3 and all("| ce_clip vs plain |" in t for t in wins)
 
     again = _run(out, tmp_path / "cache")  # every run is in results.json: nothing is trained again
     assert again.returncode == 0, again.stderr[-4000:]

@@ -11,7 +11,7 @@ from PIL import Image
 from transformers import CLIPModel, CLIPProcessor
 
 from hf_finegrained.evaluation import (
-    ChoiceItem, CLIPScorer, FileImage, MemoryImage, ScoringEngine, evaluate_choice, rank_top_k,
+    ChoiceItem, CLIPScorer, FileImage, MemoryImage, ScoringEngine, UnreadableImageError, evaluate_choice, rank_top_k,
 )
 
 SYNTHETIC = ["swap_att", "swap_obj", "replace_att", "replace_obj", "replace_rel"]
@@ -38,11 +38,32 @@ def test_each_unique_image_and_caption_is_encoded_once_in_batches():
     engine = ScoringEngine(scorer, batch_size=2, progress=False)
     scores = engine.score_choices(items)
     assert scorer.image_calls == [2, 1] and sorted(scorer.text_calls) == [1, 2, 2]
-    assert engine.stats.image_encodes == 3 and engine.stats.text_encodes == 5 and engine.stats.work_ratio() == 1.0
+    # 12 image and 24 caption requests; encodes are counted where the scorer is called, unique from the requests
+    stats = engine.stats
+    assert (stats.requested_images, stats.unique_images, stats.image_encodes) == (12, 3, sum(scorer.image_calls))
+    assert (stats.requested_texts, stats.unique_texts, stats.text_encodes) == (24, 5, sum(scorer.text_calls))
+    assert stats.work_ratio() == 1.0
     reds = [0, 10, 20]
     for i, item_scores in enumerate(scores):
         assert item_scores == pytest.approx([math.cos(math.pi / 1000 * (reds[i % 3] - len(c)))
                                              for c in items[i].captions], abs=1e-6)
+
+
+def test_encodes_count_what_reached_the_scorer_and_unique_what_was_asked(tmp_path):
+    good = tmp_path / "good.png"
+    solid(0).save(good)
+    (tmp_path / "bad.png").write_bytes(b"not a png")
+    refs = [FileImage(str(good)), FileImage(str(tmp_path / "bad.png")), FileImage(str(good), (0, 0, 2, 2))]
+    scorer = CountingScorer()
+    engine = ScoringEngine(scorer, batch_size=1, progress=False)
+    with pytest.raises(UnreadableImageError):
+        engine.embed_images(refs + refs[:1])
+    # the first batch was encoded, the bad image stopped the rest
+    assert scorer.image_calls == [1]
+    assert (engine.stats.requested_images, engine.stats.unique_images, engine.stats.image_encodes) == (4, 3, 1)
+    engine.embed_texts(["a", "b", "a"])
+    engine.embed_texts(["a"])  # a later call encodes again: keys and strings are deduplicated per call
+    assert (engine.stats.requested_texts, engine.stats.unique_texts, engine.stats.text_encodes) == (4, 3, 3)
 
 
 def test_file_images_are_cropped_to_their_box(tmp_path):
@@ -79,6 +100,54 @@ def test_engine_scores_equal_the_models_own_cosine(tiny_clip_dir):
                                    truncation=True)
                 logit = model(**inputs).logits_per_image[0, 0]
                 assert score == pytest.approx((logit / model.logit_scale.exp()).item(), abs=1e-5)
+
+
+def _spy_moves(model, monkeypatch, call_through=True):
+    """Records the devices `model.to` is called with on this model object."""
+    moves, real_to = [], model.to
+
+    def to(*args, **kwargs):
+        moves.append(torch.device(args[0] if args else kwargs["device"]))
+        return real_to(*args, **kwargs) if call_through else model
+
+    monkeypatch.setattr(model, "to", to)
+    return moves
+
+
+def test_clip_scorer_scores_where_the_model_is(tiny_clip_dir, monkeypatch):
+    # on "meta" nothing can be computed or copied: moving the model would fail, and only the model's own device
+    # is right for the inputs; the towers are replaced by recorders of what reaches them
+    model = CLIPModel.from_pretrained(tiny_clip_dir).to("meta")
+    processor = CLIPProcessor.from_pretrained(tiny_clip_dir)
+    moves = _spy_moves(model, monkeypatch, call_through=False)
+    seen = []
+
+    def features(**inputs):
+        seen.append({name: (value.device, value.dtype) for name, value in inputs.items()})
+        return torch.ones(len(next(iter(inputs.values()))), 16)
+
+    monkeypatch.setattr(model, "get_image_features", features)
+    monkeypatch.setattr(model, "get_text_features", features)
+    scorer = CLIPScorer(model, processor)
+    assert moves == [] and scorer.device == torch.device("meta")
+    assert scorer.encode_images([solid(0), solid(9)]).shape == (2, 16)
+    assert scorer.encode_texts(["a red cube"]).shape == (1, 16)
+    meta = torch.device("meta")
+    assert seen == [{"pixel_values": (meta, torch.float32)},
+                    {"input_ids": (meta, torch.long), "attention_mask": (meta, torch.long)}]
+
+
+def test_clip_scorer_moves_the_model_only_when_told(tiny_clip_dir, monkeypatch):
+    processor = CLIPProcessor.from_pretrained(tiny_clip_dir)
+    model = CLIPModel.from_pretrained(tiny_clip_dir)
+    moves = _spy_moves(model, monkeypatch)
+    assert CLIPScorer(model, processor, device="cpu").device == torch.device("cpu")
+    assert moves == [torch.device("cpu")]
+    sharded = CLIPModel.from_pretrained(tiny_clip_dir)
+    sharded.hf_device_map = {"": "cpu"}  # as placed by from_pretrained(device_map=...): never moved
+    moves = _spy_moves(sharded, monkeypatch)
+    CLIPScorer(sharded, processor, device="cpu")
+    assert moves == []
 
 
 def test_evaluate_choice_on_in_memory_rows(tiny_clip_dir):

@@ -11,6 +11,7 @@ from eval_helpers import write_aro_vg, write_karpathy, write_small_text_benchmar
 
 from hf_finegrained.evaluation import BENCHMARKS, run_benchmarks
 from hf_finegrained.evaluation.cli import main
+from hf_finegrained.evaluation.results import without_local_paths
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -51,7 +52,9 @@ def test_all_benchmarks_on_the_tiny_model(tiny_clip_dir, data_root, tmp_path):
     stats = document["settings"]["encode_stats"]
     assert stats["image_encodes"] == stats["unique_images"]
     written = json.loads((tmp_path / "results.json").read_text())
-    assert written["benchmarks"] == entries and written["format"] == "hf_finegrained.eval/1"
+    # the written files are published: the same entries, with local paths shown relative to the data root
+    assert written["benchmarks"] == without_local_paths(entries, [str(data_root)])
+    assert written["format"] == "hf_finegrained.eval/1" and str(data_root) not in json.dumps(written)
     table = (tmp_path / "results.md").read_text()
     assert "| sugarcrepe | **macro** |" in table and "- retrieval_flickr: data absent" in table
     assert any(m.startswith("[retrieval_flickr] skipped") for m in messages)
@@ -71,7 +74,7 @@ def test_command_writes_results(tiny_clip_dir, data_root, tmp_path, capsys):
     assert code == 0
     document = json.loads((tmp_path / "results.json").read_text())
     assert list(document["benchmarks"]) == ["sugarcrepe", "winoground"]
-    assert document["model"] == tiny_clip_dir
+    assert document["model"] == Path(tiny_clip_dir).name  # a local folder is published by its name only
     assert "[winoground] group = " in capsys.readouterr().out
 
 

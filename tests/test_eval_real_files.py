@@ -63,11 +63,15 @@ def test_sugarcrepe_scores_with_stand_in(coco_root, sugarcrepe):
                                                          for e in everything))
     ties = sum(len(e["caption"]) == len(e["negative_caption"]) for e in everything)
     assert ties > 100 and result.details["num_ties"] == ties  # swaps keep the length: ties counted wrong
-    # every unique image and caption encoded exactly once
-    assert engine.stats.image_encodes == len({e["filename"] for e in everything}) == len(scorer.images_seen)
+    # images and captions repeat across items; every unique one is encoded exactly once
+    stats, images = engine.stats, {e["filename"] for e in everything}
     captions = {t for e in everything for t in (e["caption"], e["negative_caption"])}
+    assert stats.requested_images == len(everything) > stats.unique_images == len(images)
+    assert stats.image_encodes == len(scorer.images_seen) == len(images)
+    assert stats.requested_texts == 2 * len(everything) > stats.unique_texts == len(captions)
+    assert stats.text_encodes == len(scorer.texts_seen) == len(captions)
     assert sorted(scorer.texts_seen) == sorted(captions)
-    assert engine.stats.work_ratio() == 1.0
+    assert stats.work_ratio() == 1.0
 
 
 def test_sugarcrepe_missing_images_are_counted_per_category(tmp_path, sugarcrepe):

@@ -187,3 +187,40 @@ def test_fixed_threshold_is_used_and_never_moves():
         assert not torch.allclose(adaptive_update.float(), loss_fn.thresholds), "adaptive would have moved"
     with pytest.raises(ValueError, match="fixed_threshold"):
         FineGrainedLoss(4, fixed_threshold=-1.0)
+
+
+@pytest.mark.parametrize("poison", ["nan image", "inf logit scale", "nan negative of type 0"])
+def test_non_finite_statistics_never_reach_the_thresholds(poison):
+    """The loss may be non-finite (the trainer acts on it); the thresholds keep their last finite value."""
+    generator = torch.Generator().manual_seed(8)
+    v, t, n, mask = _inputs(generator, closeness=3.0)
+    mask[:, :3] = True  # every adaptive type has valid rows, so each would be updated
+    scale = torch.tensor(10.0, dtype=torch.float64)
+    if poison == "nan image":
+        v[0, 0] = float("nan")
+    elif poison == "inf logit scale":
+        scale = torch.tensor(float("inf"), dtype=torch.float64)
+    else:
+        n[1, 0, 0] = float("nan")
+    loss_fn = FineGrainedLoss(4).train()
+    before = torch.tensor([0.5, 1.0, 1.5, 2.0])
+    loss_fn.thresholds.copy_(before)
+    out = loss_fn(v, t, n, mask, scale)
+    assert not torch.isfinite(out["loss"])
+    assert torch.isfinite(loss_fn.thresholds).all()
+    _, proposal = reference(v, t, n, mask, scale, before.double(), 10.0)
+    expected = torch.where(proposal.isfinite(), proposal, before.double())
+    if poison == "nan negative of type 0":
+        assert proposal[1:3].isfinite().all(), "the clean types must still be updated"
+        assert loss_fn.thresholds[0] == before[0]
+    else:
+        expected = before.double()  # every statistic is non-finite (an infinite scale clamps to the bound otherwise)
+    torch.testing.assert_close(loss_fn.thresholds.double(), expected, rtol=1e-6, atol=1e-6)
+
+    # The next clean step is unaffected.
+    v, t, n, mask = _inputs(generator, closeness=3.0)
+    kept = loss_fn.thresholds.double().clone()
+    out = loss_fn(v, t, n, mask, 10.0)
+    expected_out, new = reference(v, t, n, mask, 10.0, kept, 10.0)
+    torch.testing.assert_close(out["loss"], expected_out["loss"], rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(loss_fn.thresholds.double(), new, rtol=1e-6, atol=1e-6)

@@ -170,3 +170,25 @@ def test_sugarcrepe_coverage():
                 assert normalize(negative) != normalize(caption)
                 if name in SWAPS:
                     assert word_multiset(negative) == word_multiset(caption)
+
+
+def test_generation_and_the_order_benchmarks_ask_for_the_same_spacy_models(monkeypatch):
+    spacy = pytest.importorskip("spacy")
+    from hf_finegrained.evaluation import order_perturbations
+    from hf_finegrained.negatives import spacy_model
+
+    asked = []
+
+    def load(name, **kwargs):
+        asked.append(name)
+        raise OSError(f"[E050] Can't find model '{name}'")
+
+    monkeypatch.setattr(spacy, "load", load)
+    for loader in (spacy_model.load_spacy_model, order_perturbations.load_spacy):  # the real model may be cached
+        getattr(loader, "cache_clear", lambda: None)()
+    with pytest.raises(OSError, match="no spaCy English model"):
+        spacy_model.load_spacy_model()
+    generation, asked[:] = list(asked), []
+    with pytest.raises(ImportError, match="COCO-Order/Flickr-Order"):  # what the runner reports as a skip
+        order_perturbations.load_spacy()
+    assert asked == generation == list(spacy_model.DEFAULT_MODELS)

@@ -12,6 +12,7 @@ from transformers import CLIPModel, CLIPProcessor, TrainerCallback
 
 from hf_finegrained import FineGrainedTrainer, FineGrainedTrainingArguments
 from hf_finegrained.trainer import STATE_NAME
+from hf_finegrained.validation import negative_coverage
 
 
 def make_args(output_dir, **overrides) -> FineGrainedTrainingArguments:
@@ -206,14 +207,64 @@ def test_every_save_writes_a_model_card_with_curves(tiny_clip_dir, tmp_path):
     from huggingface_hub import ModelCard
 
     card = ModelCard.load(checkpoint / "README.md")
-    results = {(r.dataset_name, r.metric_name): r.metric_value for r in card.data.eval_results}
-    assert results == {("synthetic", "swap_obj"): 62.5, ("synthetic", "mean"): 50.0}
+    results = {(r.dataset_type, r.metric_type, r.metric_name): r.metric_value for r in card.data.eval_results}
+    assert results == {("hf_finegrained-synthetic-world", "accuracy", "swap_obj"): 0.625,
+                       ("hf_finegrained-synthetic-world", "accuracy", "mean"): 0.5}
     text = card.text
     assert "![Per-type thresholds over steps](threshold_curves.png)" in text
     assert "| swap_object |" in text and "| max_steps | `4` |" in text and "zhang2024contrasting" in text
     assert str(tmp_path) not in card.content, "no absolute local path may appear in a card"
     # The threshold plot has one curve per type, read back from the logged values.
     assert f"`{NEGATIVE_TYPES[0]}` {trainer.loss_fn.thresholds[0].item():.3f}" in text
+
+
+def test_card_metadata_names_metric_types_scale_and_datasets(tmp_path):
+    """The card's `model-index`: accuracy, recall@k and Winoground scores typed apart, values as the fractions of
+    results.json, datasets named as a Hub reader expects; the card links to nothing invented."""
+    from huggingface_hub import ModelCard
+
+    from hf_finegrained.model_card import CardInfo, results_from_report, write_model_card
+
+    results = {
+        "sugarcrepe": {"swap_obj": 0.625, "macro": 0.8125},
+        "retrieval_coco": {"i2t_recall@1": 0.5, "t2i_recall@5": 0.75, "mean_recall": 0.6},
+        "winoground": {"text": 0.25, "group": 0.125},
+        "zeroshot": {"top1": 0.375},  # its dataset is chosen at run time: the benchmark's name stands for it
+    }
+    report = {"benchmarks": {name: {"status": "ok", "metrics": metrics} for name, metrics in results.items()}}
+    info = CardInfo(model_name="me-ce-clip", repo_id="me/ce-clip", results=results_from_report(report))
+    assert write_model_card(str(tmp_path), make_args(tmp_path), [], NEGATIVE_TYPES, {}, info)
+    card = ModelCard.load(tmp_path / "README.md")
+    found = {(r.dataset_type, r.metric_name): r for r in card.data.eval_results}
+    assert len(found) == 8 and len(card.data.eval_results) == 8
+
+    # One scale: the fractions of results.json (its `benchmarks`), never a percentage.
+    values = {key: r.metric_value for key, r in found.items()}
+    expected = {(kind, metric): value for kind, metrics in
+                zip(("sugarcrepe", "mscoco", "facebook/winoground", "zeroshot"), results.values())
+                for metric, value in metrics.items()}
+    assert values == expected
+
+    swap = found["sugarcrepe", "swap_obj"]
+    assert (swap.metric_type, swap.task_type) == ("accuracy", "zero-shot-image-classification")
+    assert "SugarCrepe" in swap.dataset_name and swap.dataset_split == "test"
+    recall = found["mscoco", "i2t_recall@1"]
+    assert (recall.metric_type, recall.metric_args, recall.task_type) == ("recall", {"k": 1}, "image-text-retrieval")
+    assert found["mscoco", "t2i_recall@5"].metric_args == {"k": 5}
+    assert found["mscoco", "mean_recall"].metric_type == "recall"
+    assert "COCO" in recall.dataset_name and "Karpathy" in recall.dataset_name
+    assert (recall.dataset_config, recall.dataset_split) == ("karpathy", "test")
+    group = found["facebook/winoground", "group"]  # the benchmark's own Hub dataset
+    assert (group.metric_type, found["facebook/winoground", "text"].metric_type) == ("group_score", "text_score")
+    assert "Winoground" in group.dataset_name and group.dataset_split == "test"
+    top1 = found["zeroshot", "top1"]
+    assert (top1.metric_type, top1.metric_args, top1.dataset_name) == ("accuracy", {"top_k": 1}, "zeroshot")
+    assert top1.task_type == "zero-shot-image-classification"
+
+    # The human table stays in %, and says so; no link to a home the package does not have.
+    assert "| sugarcrepe | swap_obj | 62.5 |" in card.text and "Scores in %" in card.text
+    assert "](http" not in card.text and "github.com" not in card.content
+    assert card.data.library_name == "transformers"
 
 
 def test_a_failing_card_never_breaks_a_save(tiny_clip_dir, tmp_path, monkeypatch):
@@ -238,6 +289,15 @@ def test_trains_on_an_iterable_dataset_with_hard_negatives(tiny_clip_dir, tmp_pa
     trainer.train()
     logs = [entry for entry in trainer.state.log_history if "loss" in entry]
     assert len(logs) == 3 and all(entry["imc_loss"] > 0 for entry in logs)
+    # the card's coverage of a stream: the negatives of the 12 rows collated (3 steps x 4), counted in training
+    trainer.save_model()
+    read = make_dataset(16).select(range(12))
+    expected = negative_coverage(read, trainer.negative_types)
+    assert 0 < sum(expected.values()) < 12 * len(expected)
+    assert trainer.card_info.num_train_rows == 12 and trainer.card_info.negative_coverage == expected
+    card = (tmp_path / "README.md").read_text()
+    name = trainer.negative_types[0]
+    assert f"| {name} | {expected[name]} | {100 * expected[name] / 12:.1f}% |" in card
 
 
 def test_batch_slicing_accelerator_options_are_refused(tmp_path):

@@ -9,7 +9,7 @@ from pathlib import Path
 import datasets
 
 from ..negatives import HardNegativeGenerator
-from .annotations import read_json, require
+from .annotations import read_json, require, require_int
 from .image_files import check_image_files, rows_to_dataset
 
 LAYOUT = "COCO captions: {'images': [{'id', 'file_name'}], 'annotations': [{'image_id', 'caption'}]}"
@@ -21,9 +21,10 @@ class CocoCaptionsBuilder:
     Args:
         annotation_file: e.g. `annotations/captions_train2014.json`.
         image_dir: the folder holding the `file_name`s (e.g. `train2014/`).
-        check_images: open every image header before building and list every bad file in one error.
+        check_images: decode every image file in full before building and list every bad file in one error.
 
-    A caption that is not a string is stored as None and gets no negatives (counted in the report).
+    A caption that is not a string is stored as None and gets no negatives (counted in the report). Ids must
+    be integers (or strings of digits); any other id raises `AnnotationFileError` naming the entry and key.
     """
 
     def __init__(self, annotation_file: str | os.PathLike, image_dir: str | os.PathLike, check_images: bool = True):
@@ -38,22 +39,24 @@ class CocoCaptionsBuilder:
         require(isinstance(data, dict) and isinstance(data.get("images"), list)
                 and isinstance(data.get("annotations"), list), path, f"expected {LAYOUT}")
         files = {}
-        for image in data["images"]:
+        for number, image in enumerate(data["images"]):
             require(isinstance(image, dict) and "id" in image and "file_name" in image, path,
                     f"image entry without 'id'/'file_name': {image!r}")
-            files[image["id"]] = str(self.image_dir / image["file_name"])
+            files[require_int(image["id"], path, f"images[{number}]", "id")] = str(self.image_dir / image["file_name"])
         columns: dict[str, list] = {"image": [], "caption": [], "image_id": [], "caption_id": []}
         unknown = []
         for number, note in enumerate(data["annotations"]):
             require(isinstance(note, dict) and "image_id" in note, path, f"annotation without 'image_id': {note!r}")
-            if note["image_id"] not in files:
-                unknown.append(note["image_id"])
+            image_id = require_int(note["image_id"], path, f"annotations[{number}]", "image_id")
+            caption_id = require_int(note.get("id", number), path, f"annotations[{number}]", "id")
+            if image_id not in files:
+                unknown.append(image_id)
                 continue
             caption = note.get("caption")
-            columns["image"].append(files[note["image_id"]])
+            columns["image"].append(files[image_id])
             columns["caption"].append(caption if isinstance(caption, str) else None)
-            columns["image_id"].append(int(note["image_id"]))
-            columns["caption_id"].append(int(note.get("id", number)))
+            columns["image_id"].append(image_id)
+            columns["caption_id"].append(caption_id)
         require(not unknown, path, f"{len(unknown)} annotation(s) name image ids missing from 'images' "
                                    f"(first: {unknown[:5]})")
         return columns

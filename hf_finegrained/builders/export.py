@@ -41,7 +41,8 @@ def export_parquet(
 
     The card's YAML holds `configs:` (so `load_dataset(folder)` finds the splits), and under
     `hf_finegrained:` the type names and, per split, the counts of `negatives_report` (negatives and
-    coverage per type, skipped bad captions, rows without negatives). A plain `Dataset` is the `train` split.
+    coverage per type, skipped bad captions, rows without negatives, negatives equal to their caption). A plain
+    `Dataset` is the `train` split.
 
     Note: `load_dataset` caches what it reads, and may serve an earlier export to a folder of the same name
     from that cache; after re-exporting, load with `download_mode="force_redownload"` or a fresh `cache_dir`.
@@ -109,4 +110,8 @@ def dataset_card(
         lines += [f"| {t} | {report['negatives'][t]} | {report['coverage'][t]:.1%} |" for t in report["negatives"]]
         skipped = ", ".join(f"{reason}: {count}" for reason, count in report["skipped_captions"].items())
         lines += ["", f"Captions skipped by the generator (no negatives): {skipped}.", ""]
+        equal = sum(report.get("equal_to_caption", {}).values())
+        if equal:
+            lines += [f"{equal} negatives equal to their caption (ignoring case, punctuation and spacing) are masked "
+                      "at training time and not counted above.", ""]
     return "\n".join(lines) + "\n"

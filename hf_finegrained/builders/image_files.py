@@ -14,7 +14,13 @@ from .features import caption_features
 
 
 def check_image_files(paths: Sequence[str], source: str) -> None:
-    """Raises `DataValidationError` listing every missing or unreadable file among `paths`."""
+    """Raises `DataValidationError` listing every missing, truncated or otherwise undecodable file among `paths`.
+
+    Each distinct file is decoded in full (a JPEG at reduced DCT scale, which still reads every byte): that is
+    what finds truncated files. Measured on 500 files, one process on a shared 2-core machine: 64x64 PNG/JPEG
+    0.16-0.19 ms per file (3x a header read); 640x480 JPEG 1.3 ms (20-35x); 640x480 PNG of noisy content 7 ms
+    (about 300x). At 1.3 ms per file, COCO train2014 (83k JPEGs) takes about 2 minutes.
+    """
     bad = find_bad_image_files(paths)
     if bad:
         raise DataValidationError(

@@ -9,7 +9,7 @@ from pathlib import Path
 import datasets
 
 from ..negatives import HardNegativeGenerator
-from .annotations import read_json, require
+from .annotations import read_json, require, require_int
 from .image_files import check_image_files, rows_to_dataset
 
 LAYOUT = ("Karpathy split: {'images': [{'filename', 'split', 'sentences': [{'raw'}], "
@@ -24,7 +24,7 @@ class KarpathyCaptionsBuilder:
         annotation_file: the Karpathy JSON.
         image_root: the folder under which each image's `filepath/filename` lies (`filepath` may be absent).
         restval_to_train: put the `restval` images into train (the usual 113k-image COCO train split).
-        check_images: open every image header of the requested splits before building.
+        check_images: decode every image file of the requested splits in full before building.
     """
 
     def __init__(
@@ -55,7 +55,8 @@ class KarpathyCaptionsBuilder:
                 require(raw_split in SPLIT_NAMES, path, f"image entry {number} has unknown split {raw_split!r}")
                 split = SPLIT_NAMES[raw_split]
             file = self.image_root / image.get("filepath", "") / image["filename"]
-            image_id = int(image.get("cocoid", image.get("imgid", number)))
+            key = next((k for k in ("cocoid", "imgid") if k in image), None)
+            image_id = require_int(image[key], path, f"images[{number}]", key) if key else number
             columns = splits.setdefault(split, {"image": [], "caption": [], "image_id": []})
             for sentence in image["sentences"]:
                 caption = sentence.get("raw") if isinstance(sentence, dict) else None

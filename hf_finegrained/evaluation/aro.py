@@ -4,11 +4,11 @@ word-order perturbations, strict choice accuracy)."""
 
 from __future__ import annotations
 
-import json
 import os
 import random
 
 from ..metrics import load_metric
+from .annotations import expect, field, read_json
 from .choice import ChoiceSet, score_choice_set
 from .engine import ChoiceItem, ScoringEngine
 from .images import FileImage, find_image
@@ -17,23 +17,39 @@ from .order_perturbations import clean_caption, load_spacy, perturb
 from .results import BenchmarkResult
 
 
+def read_vg(annotation_file: str | os.PathLike, kind: str) -> list[tuple[str, tuple, str, str, str]]:
+    """(image_path, bbox, true_caption, false_caption, group) of every entry of a VG-Relation (`kind="relation"`)
+    or VG-Attribution (`kind="attribution"`) file; `AnnotationError` naming the file and entry when malformed."""
+    entries = expect(read_json(annotation_file), list, annotation_file, "of entries (ARO's layout)")
+    out = []
+    for n, entry in enumerate(entries):
+        where = f"entry {n}"
+        box = tuple(field(entry, f"bbox_{k}", annotation_file, where, (int, float)) for k in "xywh")
+        if kind == "relation":
+            group = field(entry, "relation_name", annotation_file, where)
+        else:
+            attributes = field(entry, "attributes", annotation_file, where, list)
+            group = "_".join(str(a) for a in attributes[:2])
+        out.append((field(entry, "image_path", annotation_file, where), box,
+                    field(entry, "true_caption", annotation_file, where),
+                    field(entry, "false_caption", annotation_file, where), group))
+    return out
+
 
 def load_vg(
     annotation_file: str | os.PathLike, image_root: str | os.PathLike, kind: str
 ) -> tuple[ChoiceSet, list[str]]:
     """VG-Relation (`kind="relation"`) or VG-Attribution (`kind="attribution"`) items on bbox crops; returns the
     items and each item's group (relation name, or "attr1_attr2")."""
-    with open(annotation_file, encoding="utf-8") as f:
-        entries = json.load(f)
+    entries = read_vg(annotation_file, kind)
     items, groups, missing = [], [], 0
-    for entry in entries:
-        path = find_image(entry["image_path"], [image_root])
+    for image_path, box, true_caption, false_caption, group in entries:
+        path = find_image(image_path, [image_root])
         if path is None:
             missing += 1
             continue
-        box = (entry["bbox_x"], entry["bbox_y"], entry["bbox_w"], entry["bbox_h"])
-        items.append(ChoiceItem(FileImage(path, box), [entry["true_caption"], entry["false_caption"]], 0))
-        groups.append(entry["relation_name"] if kind == "relation" else "_".join(entry["attributes"][:2]))
+        items.append(ChoiceItem(FileImage(path, box), [true_caption, false_caption], 0))
+        groups.append(group)
     return ChoiceSet(items=items, total=len(entries), missing_images=missing), groups
 
 

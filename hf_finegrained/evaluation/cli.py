@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from .runner import BENCHMARKS, run_benchmarks
+from .runner import BENCHMARKS, UnknownBenchmarkError, benchmark_names, run_benchmarks
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -39,13 +39,19 @@ def _overrides(items: Sequence[str]) -> dict[str, dict[str, str]]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the command; exit status 0 when every benchmark asked for was scored or skipped for absent data and
+    at least one was scored, 1 otherwise (a benchmark failed, or none could be scored). Results are written
+    in every case."""
     args = parse_args(argv)
-    names = list(BENCHMARKS) if args.benchmarks == "all" else [n.strip() for n in args.benchmarks.split(",")]
-    document = run_benchmarks(
-        args.model, names, data_root=args.data_root, paths=_overrides(args.overrides), output_dir=args.output_dir,
-        batch_size=args.batch_size, device=args.device, progress=not args.no_progress,
-    )
-    return 0 if any(entry["status"] == "ok" for entry in document["benchmarks"].values()) else 1
+    try:
+        document = run_benchmarks(
+            args.model, benchmark_names(args.benchmarks), data_root=args.data_root, paths=_overrides(args.overrides),
+            output_dir=args.output_dir, batch_size=args.batch_size, device=args.device, progress=not args.no_progress,
+        )
+    except UnknownBenchmarkError as error:
+        raise SystemExit(f"hf-finegrained-eval: {error}") from None
+    scored = any(entry["status"] == "ok" for entry in document["benchmarks"].values())
+    return 0 if scored and not document["errors"] else 1
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
 import torch
+from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
 from .images import ImageRef
@@ -25,15 +26,23 @@ class ChoiceItem:
 
 @dataclass
 class EncodeStats:
-    """How much encoding the engine did: `*_encodes` count forward passes per item, `unique_*` distinct items."""
+    """How much encoding the engine did, summed over its calls.
+
+    `requested_*`: items asked for, repeats included; `unique_*`: the distinct items among each call's requests
+    (by image key, by string), counted from the requests; `*_encodes`: items actually sent to the scorer.
+    `unique_*` < `requested_*` is the deduplication at work, `*_encodes` == `unique_*` says it held. Keys only
+    identify an image within one call, so an item asked for again by a later call counts (and is encoded) again.
+    """
 
     image_encodes: int = 0
     text_encodes: int = 0
     unique_images: int = 0
     unique_texts: int = 0
+    requested_images: int = 0
+    requested_texts: int = 0
 
     def work_ratio(self) -> float:
-        """Encodes done / unique items requested (1.0 = nothing encoded twice)."""
+        """Items sent to the scorer / distinct items requested, per call (1.0 = nothing encoded twice)."""
         return (self.image_encodes + self.text_encodes) / max(1, self.unique_images + self.unique_texts)
 
 
@@ -51,29 +60,39 @@ class ScoringEngine:
         unique: dict[Hashable, ImageRef] = {}
         for ref in refs:
             unique.setdefault(ref.key, ref)
+        self.stats.requested_images += len(refs)
+        self.stats.unique_images += len(unique)
         index = {key: row for row, key in enumerate(unique)}
         todo = list(unique.values())
-        chunks = []
+        chunks, unreadable = [], []
         for start in tqdm(range(0, len(todo), self.batch_size), desc=f"encoding {desc}", disable=not self.progress,
                           unit="batch"):
-            batch = todo[start:start + self.batch_size]
-            chunks.append(self.scorer.encode_images([ref.open() for ref in batch]))
-        self.stats.image_encodes += len(todo)
-        self.stats.unique_images += len(todo)
+            batch = [_open(ref, unreadable) for ref in todo[start:start + self.batch_size]]
+            if not unreadable:  # after the first bad image, only look for the others, to list them all at once
+                chunks.append(self.scorer.encode_images(batch))
+                self.stats.image_encodes += len(batch)
+        if unreadable:
+            shown = "; ".join(unreadable[:5]) + (f"; and {len(unreadable) - 5} more" if len(unreadable) > 5 else "")
+            raise UnreadableImageError(
+                f"{len(unreadable)} of {len(todo)} images cannot be read: {shown}. Download them again, or delete "
+                "them to have their items counted as missing images"
+            )
         return _stack(chunks), index
 
     def embed_texts(self, texts: Sequence[str], desc: str = "captions") -> tuple[torch.Tensor, dict[str, int]]:
         """Encodes the distinct strings among `texts`; returns (embeddings (U, D), text -> row)."""
         unique = list(dict.fromkeys(texts))
+        self.stats.requested_texts += len(texts)
+        self.stats.unique_texts += len(unique)
         # Similar lengths in a batch waste less padding; rows are mapped back through `index`.
         order = sorted(range(len(unique)), key=lambda i: len(unique[i]))
         chunks = []
         for start in tqdm(range(0, len(order), self.batch_size), desc=f"encoding {desc}", disable=not self.progress,
                           unit="batch"):
-            chunks.append(self.scorer.encode_texts([unique[i] for i in order[start:start + self.batch_size]]))
+            batch = [unique[i] for i in order[start:start + self.batch_size]]
+            chunks.append(self.scorer.encode_texts(batch))
+            self.stats.text_encodes += len(batch)
         index = {unique[i]: row for row, i in enumerate(order)}
-        self.stats.text_encodes += len(unique)
-        self.stats.unique_texts += len(unique)
         return _stack(chunks), index
 
     def score_choices(self, items: Sequence[ChoiceItem]) -> list[list[float]]:
@@ -95,6 +114,24 @@ class ScoringEngine:
         captions, text_row = self.embed_texts(texts)
         return (images[torch.tensor([image_row[r.key] for r in refs], dtype=torch.long)],
                 captions[torch.tensor([text_row[t] for t in texts], dtype=torch.long)])
+
+
+class UnreadableImageError(ValueError):
+    """Image files that exist but cannot be decoded; the message names them."""
+
+
+def _open(ref: ImageRef, unreadable: list[str]) -> Image.Image | None:
+    """`ref.open()`, or None after adding "<file> (<problem>)" to `unreadable`."""
+    try:
+        return ref.open()
+    except Exception as error:  # PIL raises several types for bad files (UnidentifiedImageError, OSError, ...)
+        name = getattr(ref, "path", None) or repr(ref.key)
+        if isinstance(error, UnidentifiedImageError):
+            problem = "not an image file"
+        else:
+            problem = f"{type(error).__name__}: {error}"
+        unreadable.append(f"{name} ({problem})")
+        return None
 
 
 def _stack(chunks: list[torch.Tensor]) -> torch.Tensor:

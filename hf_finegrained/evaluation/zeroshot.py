@@ -14,16 +14,6 @@ from .images import DatasetImage
 from .results import BenchmarkResult
 
 DEFAULT_TEMPLATES = ("a photo of a {}.",)
-# The 7-template ensemble from CLIP's ImageNet prompt-engineering notebook.
-CLIP_ENSEMBLE_TEMPLATES = (
-    "itap of a {}.",
-    "a bad photo of the {}.",
-    "a origami {}.",
-    "a photo of the large {}.",
-    "a {} in a video game.",
-    "art of the {}.",
-    "a photo of the small {}.",
-)
 
 
 def _columns(dataset: Any, image_column: str | None, label_column: str | None) -> tuple[str, str]:
