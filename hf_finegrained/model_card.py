@@ -43,6 +43,7 @@ TEMPLATE = Path(__file__).parent / "templates" / "model_card.md"
 LOSS_PLOT = "loss_curves.png"
 THRESHOLD_PLOT = "threshold_curves.png"
 CARD_NAME = "README.md"
+PACKAGE_TAGS = ("clip", "ce-clip", "hard-negatives", "hf_finegrained", "compositionality")
 _HUB_ID = re.compile(r"[\w.-]+/[\w.-]+")  # only a Hub id may go into the card's `base_model` metadata
 _PRIVATE_ARGS = {"output_dir", "logging_dir", "hub_token", "hub_model_id", "push_to_hub", "run_name",
                  "resume_from_checkpoint", "deepspeed", "accelerator_config",
@@ -68,6 +69,9 @@ class CardInfo:
     data_checks: dict[str, int] = field(default_factory=dict)  # `ValidationReport.card_entries()` of the train set
     results: dict[str, dict[str, float]] = field(default_factory=dict)
     baselines: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)  # beside the package's own tags (`PACKAGE_TAGS`)
+    language: str | list[str] | None = None
+    license: str | None = None
 
 
 def public_name(name_or_path: str | None) -> str | None:
@@ -270,7 +274,9 @@ def render_model_card(args: Any, negative_types: list[str], thresholds: dict[str
         base_model=info.base_model if info.base_model and _HUB_ID.fullmatch(info.base_model) else None,
         library_name="transformers",
         pipeline_tag="zero-shot-image-classification",
-        tags=["clip", "ce-clip", "hard-negatives", "hf_finegrained", "compositionality"],
+        tags=list(dict.fromkeys(PACKAGE_TAGS + tuple(info.tags))),
+        language=info.language,
+        license=info.license,
         eval_results=eval_results(info.results) or None,
     )
     total = info.num_train_rows or 0

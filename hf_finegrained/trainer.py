@@ -307,13 +307,36 @@ class FineGrainedTrainer(Trainer):
         if self.args.push_to_hub and not _internal_call:
             self.push_to_hub(commit_message="Model save", revision=self.args.hub_revision)
 
-    def create_model_card(self, output_dir: str | None = None, **kwargs: Any) -> None:
-        """Writes the CE-CLIP model card (README.md) and its two plots; `kwargs` of the base method are ignored.
+    def create_model_card(
+        self,
+        output_dir: str | None = None,
+        model_name: str | None = None,
+        finetuned_from: str | None = None,
+        tags: str | list[str] | None = None,
+        language: str | list[str] | None = None,
+        license: str | None = None,
+        dataset: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Writes the CE-CLIP model card (README.md) and its two plots.
 
+        The arguments of `Trainer.create_model_card` that the card can hold go into `trainer.card_info`:
+        `model_name`, `finetuned_from` (the base model), `tags` (added to the package's), `language`, `license`
+        and `dataset` (the data's name). Others (`tasks`, `dataset_tags`, `dataset_args`) are logged as unused.
         Fill `trainer.card_info` (dataset name, benchmark results) before saving to have them in the card. A
         dataset that could not be counted ahead (a stream) gets the coverage of the rows trained on (in this
         process), counted in `compute_loss`.
         """
+        info = self.card_info
+        info.model_name = model_name or info.model_name
+        info.base_model = public_name(finetuned_from) or info.base_model
+        info.dataset_name = dataset or info.dataset_name
+        info.tags = list(dict.fromkeys(info.tags + ([tags] if isinstance(tags, str) else list(tags or []))))
+        info.language = language or info.language
+        info.license = license or info.license
+        unused = sorted(key for key, value in kwargs.items() if value is not None)
+        if unused:
+            logger.warning("create_model_card: %s not used by the CE-CLIP card.", ", ".join(unused))
         if not self.card_info.negative_coverage and self._trained_rows:
             self.card_info.num_train_rows = self._trained_rows
             self.card_info.negative_coverage = dict(zip(self.negative_types, self._trained_negatives.tolist()))

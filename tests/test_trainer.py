@@ -218,6 +218,22 @@ def test_every_save_writes_a_model_card_with_curves(tiny_clip_dir, tmp_path):
     assert f"`{NEGATIVE_TYPES[0]}` {trainer.loss_fn.thresholds[0].item():.3f}" in text
 
 
+def test_create_model_card_honours_the_base_methods_arguments(tiny_clip_dir, tmp_path, caplog):
+    from huggingface_hub import ModelCard
+
+    trainer = make_trainer(tiny_clip_dir, make_args(tmp_path / "out"))
+    with caplog.at_level("WARNING", logger="hf_finegrained.trainer"):
+        trainer.create_model_card(model_name="my-ce-clip", finetuned_from="openai/clip-vit-base-patch32",
+                                  tags=["my-tag", "clip"], language="en", license="mit", dataset="my captions",
+                                  tasks="zero-shot-image-classification")
+    card = ModelCard.load(tmp_path / "out" / "README.md")
+    assert card.data.base_model == "openai/clip-vit-base-patch32" and card.data.license == "mit"
+    assert card.data.language == "en" and card.data.model_name == "my-ce-clip"
+    assert card.data.tags == ["clip", "ce-clip", "hard-negatives", "hf_finegrained", "compositionality", "my-tag"]
+    assert "# my-ce-clip" in card.text and "Data: my captions" in card.text
+    assert "tasks not used" in caplog.text
+
+
 def test_card_metadata_names_metric_types_scale_and_datasets(tmp_path):
     """The card's `model-index`: accuracy, recall@k and Winoground scores typed apart, values as the fractions of
     results.json, datasets named as a Hub reader expects; the card links to nothing invented."""
