@@ -37,7 +37,7 @@ RELATIONS = ("left", "right", "above", "below")
 
 
 def _engine(model: Any, processor: Any = None) -> Any:
-    from .evaluation.runner import make_engine
+    from .evaluation.engine import make_engine
 
     return make_engine(model, processor=processor, progress=False)
 

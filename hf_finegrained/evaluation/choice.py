@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..metrics import load_metric
-from .engine import ChoiceItem, ScoringEngine
+from .engine import ChoiceItem, ScoringEngine, make_engine
 from .images import MemoryImage
 from .results import BenchmarkResult
 
@@ -117,8 +117,6 @@ def evaluate_choice(
     Returns per-category accuracies plus `micro` and `macro` (headline: `average`); `counts["items"]` counts
     (row, category) pairs, `details["no_negative"]` those without a negative.
     """
-    from .runner import make_engine
-
     engine = make_engine(model, processor=processor, batch_size=batch_size, device=device, progress=progress)
     choice_set = choice_set_from_rows(rows, categories, image_key, caption_key, negatives_key)
     return score_choice_set(engine, name, choice_set, average=average)

@@ -3,15 +3,17 @@ gradient, with a progress bar; benchmarks then read scores out of the cached emb
 
 from __future__ import annotations
 
+import os
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
 from .images import ImageRef
-from .scorer import Scorer
+from .scorer import CLIPScorer, Scorer
 
 
 @dataclass
@@ -156,3 +158,18 @@ def rank_top_k(scores: torch.Tensor, right: Sequence[Sequence[int]], k: int, chu
         second = torch.argsort(-block.gather(1, first), dim=1, stable=True)
         ranked.extend(first.gather(1, second)[:, :k].tolist())
     return ranked
+
+
+def make_engine(
+    model: Any, processor: Any = None, batch_size: int = 64, device: str | None = None, progress: bool = True
+) -> ScoringEngine:
+    """A `ScoringEngine` from a model folder / Hub id, a `CLIPModel` (+ `processor`), a `Scorer` or an engine."""
+    if isinstance(model, ScoringEngine):
+        return model
+    if isinstance(model, (str, os.PathLike)):
+        return ScoringEngine(CLIPScorer.from_pretrained(str(model), device), batch_size, progress)
+    if hasattr(model, "encode_images") and hasattr(model, "encode_texts"):
+        return ScoringEngine(model, batch_size, progress)
+    if processor is None:
+        raise ValueError("a CLIPModel needs its processor (processor=CLIPProcessor...)")
+    return ScoringEngine(CLIPScorer(model, processor, device), batch_size, progress)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..metrics import load_metric
-from .engine import ScoringEngine, rank_top_k
+from .engine import ScoringEngine, make_engine, rank_top_k
 from .images import FileImage, ImageRef, MemoryImage, find_image
 from .karpathy import load_karpathy_test
 from .results import BenchmarkResult
@@ -75,8 +75,6 @@ def evaluate_retrieval_pairs(
 
     `model` is a model folder or Hub id, a `CLIPModel` (with `processor`), a `Scorer` or a `ScoringEngine`.
     """
-    from .runner import make_engine
-
     if len(images) != len(captions):
         raise ValueError(f"got {len(images)} images but {len(captions)} caption entries; give one per image")
     engine = make_engine(model, processor=processor, batch_size=batch_size, device=device, progress=progress)

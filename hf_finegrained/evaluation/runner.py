@@ -13,10 +13,9 @@ from typing import Any
 
 from . import aro, retrieval, sugarcrepe, valse, vl_checklist, winoground, zeroshot
 from .annotations import AnnotationError
-from .engine import ScoringEngine, UnreadableImageError
+from .engine import ScoringEngine, UnreadableImageError, make_engine
 from .karpathy import load_karpathy_test
 from .results import BenchmarkResult, results_document, without_local_paths, write_results
-from .scorer import CLIPScorer
 
 logger = logging.getLogger(__name__)
 
@@ -130,21 +129,6 @@ def _load_dataset(name_or_path: str, split: str) -> Any:
     if os.path.isdir(name_or_path) and os.path.exists(os.path.join(name_or_path, "dataset_dict.json")):
         return datasets.load_from_disk(name_or_path)[split]
     return datasets.load_dataset(name_or_path, split=split)
-
-
-def make_engine(
-    model: Any, processor: Any = None, batch_size: int = 64, device: str | None = None, progress: bool = True
-) -> ScoringEngine:
-    """A `ScoringEngine` from a model folder / Hub id, a `CLIPModel` (+ `processor`), a `Scorer` or an engine."""
-    if isinstance(model, ScoringEngine):
-        return model
-    if isinstance(model, (str, os.PathLike)):
-        return ScoringEngine(CLIPScorer.from_pretrained(str(model), device), batch_size, progress)
-    if hasattr(model, "encode_images") and hasattr(model, "encode_texts"):
-        return ScoringEngine(model, batch_size, progress)
-    if processor is None:
-        raise ValueError("a CLIPModel needs its processor (processor=CLIPProcessor...)")
-    return ScoringEngine(CLIPScorer(model, processor, device), batch_size, progress)
 
 
 def resolve_paths(spec: BenchmarkSpec, data_root: str | None, overrides: Mapping[str, str]) -> tuple[dict, str | None]:
