@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
 from PIL import Image
+
+from .negatives.text import normalize
 
 logger = logging.getLogger(__name__)
 
@@ -20,17 +21,6 @@ DEFAULT_MAX_LENGTH = 77
 # Columns that identify a row in error messages when present (the DataLoader gives the collator rows, not
 # dataset indices); the COCO and Karpathy builders write `image_id` (and COCO `caption_id`).
 ROW_ID_COLUMNS = ("id", "image_id", "caption_id")
-
-_NON_WORD = re.compile(r"[^\w\s]+")
-_SPACES = re.compile(r"\s+")
-
-
-def normalize_text(text: str) -> str:
-    """Lower case, punctuation replaced by spaces, whitespace collapsed: the generator's never-equal rule.
-
-    `"  A red circle."` and `"a red circle"` are the same text; `"a 3.5 m pole"` and `"a 35 m pole"` are not.
-    """
-    return _SPACES.sub(" ", _NON_WORD.sub(" ", text.lower())).strip()
 
 
 def describe_image(value: Any) -> str:
@@ -116,7 +106,8 @@ def row_negatives(value: Any, negative_types: Sequence[str]) -> list[str | None]
 
 
 def usable_negatives(value: Any, negative_types: Sequence[str], caption: Any) -> tuple[list[str | None], list[bool]]:
-    """`row_negatives`, with every negative equal to `caption` under `normalize_text` set to None too.
+    """`row_negatives`, with every negative equal to `caption` under `negatives.text.normalize` (the
+    generator's never-equal rule: case, punctuation and spacing ignored) set to None too.
 
     Returns (negatives, masked): `masked[k]` is True where type k's negative was dropped for equalling the
     caption (such a "negative" would teach the model to reject a true caption). Used by the collator, the
@@ -125,8 +116,8 @@ def usable_negatives(value: Any, negative_types: Sequence[str], caption: Any) ->
     negatives = row_negatives(value, negative_types)
     if not isinstance(caption, str):
         return negatives, [False] * len(negatives)
-    key = normalize_text(caption)
-    masked = [negative is not None and normalize_text(negative) == key for negative in negatives]
+    key = normalize(caption)
+    masked = [negative is not None and normalize(negative) == key for negative in negatives]
     return [None if drop else negative for negative, drop in zip(negatives, masked)], masked
 
 

@@ -40,7 +40,7 @@ class ValidationReport:
 
     `negatives`: usable negatives per type (not None, not blank, not equal to their caption);
     `equal_to_caption`: negatives masked per type for equalling their caption (ignoring case, punctuation and
-    spacing, see `collator.normalize_text`); `truncated_captions`: captions longer than `max_length` tokens
+    spacing, see `negatives.text.normalize`); `truncated_captions`: captions longer than `max_length` tokens
     (None when no tokenizer was given); `validated` is False for an iterable dataset, which is not read ahead.
     """
 
