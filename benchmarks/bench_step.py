@@ -5,6 +5,8 @@
     Goal <= 1.05: the loss itself must cost next to nothing beside the encoders.
 (b) our step with texts padded to the longest in the batch (what FineGrainedCollator does) over the
     same step with every text padded to 77 tokens. Goal <= 0.5.
+(c) our step plus the distillation term from a frozen teacher (one more no-gradient forward of the B images
+    and B captions, `distill_weight`) over our step. The teacher's forward is the whole extra cost.
 
 The model is a randomly initialised CLIPModel shaped like ViT-B/32 (224 px, 12+12 layers, 512-d text,
 768-d vision, 49,408 tokens); captions are COCO-length (8 to 16 words). Steps of the variants are
@@ -12,6 +14,7 @@ interleaved and the ratio of medians is printed, so machine noise hits both side
 
     python benchmarks/bench_step.py            # full size (a few minutes on 2 cores)
     python benchmarks/bench_step.py --tiny     # smoke run
+    python benchmarks/bench_step.py --ratios c # only the distillation ratio
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from transformers import CLIPConfig, CLIPModel
 
 from hf_finegrained.collator import FineGrainedCollator
 from hf_finegrained.losses import FineGrainedLoss
+from hf_finegrained.teacher import DistillationTeacher
 from hf_finegrained.tiny_clip import build_processor, train_clip_tokenizer
 from hf_finegrained.trainer import encode_batch
 
@@ -83,10 +87,13 @@ def plain_clip_loss(encoded: dict) -> torch.Tensor:
     return (F.cross_entropy(logits, targets) + F.cross_entropy(logits.T, targets)) / 2
 
 
-def make_step(model, optimizer, batch, loss_fn):
+def make_step(model, optimizer, batch, loss_fn, teacher=None):
     def step() -> float:
         start = time.perf_counter()
         encoded = encode_batch(model, batch)
+        if teacher is not None:
+            encoded["teacher_image_embeds"], encoded["teacher_text_embeds"] = teacher.encode(
+                batch, encoded["image_embeds"].shape[0])
         loss = loss_fn(**encoded)["loss"] if loss_fn is not None else plain_clip_loss(encoded)
         loss.backward()
         optimizer.step()
@@ -128,6 +135,7 @@ def main() -> None:
     parser.add_argument("--num-types", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--tiny", action="store_true", help="a tiny model, to check the script runs")
+    parser.add_argument("--ratios", default="a,b,c", help="which ratios to measure (comma-separated)")
     args = parser.parse_args()
 
     model, processor = build(args.tiny)
@@ -147,16 +155,27 @@ def main() -> None:
           f"texts={longest['input_ids'].shape[0]} longest={longest['input_ids'].shape[1]} tokens "
           f"mean={longest['attention_mask'].sum(1).float().mean():.1f} tokens "
           f"model={'tiny' if args.tiny else 'ViT-B/32-shaped'}")
-    ratio_a, ours, plain = interleaved_ratio(
-        make_step(model, optimizer, longest, loss_fn), make_step(model, optimizer, longest, None), args.repeats
-    )
-    print(f"(a) CE-CLIP step / plain CLIP step, same texts: {ratio_a:.3f}  ({ours:.3f}s vs {plain:.3f}s; goal <= 1.05)")
-    loss_seconds = loss_only_seconds(model, longest, loss_fn, args.repeats)
-    print(f"    the loss alone (forward + backward): {loss_seconds * 1000:.2f} ms = {loss_seconds / plain:.4f} of a plain step")
-    ratio_b, ours, padded77 = interleaved_ratio(
-        make_step(model, optimizer, longest, loss_fn), make_step(model, optimizer, full, loss_fn), args.repeats
-    )
-    print(f"(b) longest-in-batch padding / padding to 77: {ratio_b:.3f}  ({ours:.3f}s vs {padded77:.3f}s; goal <= 0.5)")
+    ratios = args.ratios.split(",")
+    if "a" in ratios:
+        ratio_a, ours, plain = interleaved_ratio(
+            make_step(model, optimizer, longest, loss_fn), make_step(model, optimizer, longest, None), args.repeats
+        )
+        print(f"(a) CE-CLIP step / plain CLIP step, same texts: {ratio_a:.3f}  ({ours:.3f}s vs {plain:.3f}s; goal <= 1.05)")
+        loss_seconds = loss_only_seconds(model, longest, loss_fn, args.repeats)
+        print(f"    the loss alone (forward + backward): {loss_seconds * 1000:.2f} ms = {loss_seconds / plain:.4f} of a plain step")
+    if "b" in ratios:
+        ratio_b, ours, padded77 = interleaved_ratio(
+            make_step(model, optimizer, longest, loss_fn), make_step(model, optimizer, full, loss_fn), args.repeats
+        )
+        print(f"(b) longest-in-batch padding / padding to 77: {ratio_b:.3f}  ({ours:.3f}s vs {padded77:.3f}s; goal <= 0.5)")
+    if "c" in ratios:
+        teacher = DistillationTeacher(model, "frozen")
+        distill_fn = FineGrainedLoss(args.num_types, distill_weight=1.0).train()
+        ratio_c, distilled, ours = interleaved_ratio(
+            make_step(model, optimizer, longest, distill_fn, teacher), make_step(model, optimizer, longest, loss_fn),
+            args.repeats,
+        )
+        print(f"(c) CE-CLIP + distillation (frozen teacher) / CE-CLIP step: {ratio_c:.3f}  ({distilled:.3f}s vs {ours:.3f}s)")
 
 
 if __name__ == "__main__":

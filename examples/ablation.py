@@ -28,6 +28,7 @@ folder, it only rewrites the tables.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import math
@@ -39,7 +40,10 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from hf_finegrained.families import FAMILIES, load_model
+from hf_finegrained.negatives.types import SHORT_NAMES
 from hf_finegrained.synthetic_eval import CATEGORIES, GROUPS, score_world
+from hf_finegrained.tradeoff import GENERAL, keeps_general, plot_tradeoff, tradeoff_point, tradeoff_table
 from hf_finegrained.synthetic_recipe import (
     FINETUNE_DEFAULTS,
     BaseModelSettings,
@@ -49,17 +53,43 @@ from hf_finegrained.synthetic_recipe import (
     prepare_base_model,
 )
 
-# Which terms each variant switches on: (hard negatives in ITC, IMC, CMR, fixed instead of adaptive thresholds,
-# where the negatives come from).
-VARIANTS: dict[str, tuple[bool, bool, bool, bool, str]] = {
-    "plain": (False, False, False, False, "spacy"),
-    "itc_hn": (True, False, False, False, "spacy"),
-    "itc_hn+imc": (True, True, False, False, "spacy"),
-    "itc_hn+cmr": (True, False, True, False, "spacy"),
-    "ce_clip": (True, True, True, False, "spacy"),
-    "ce_clip_fixed": (True, True, True, True, "spacy"),
-    "ce_clip_gt": (True, True, True, False, "ground_truth"),
+@dataclass(frozen=True)
+class Variant:
+    """Which terms a variant switches on."""
+
+    hard_negatives: bool  # hard negatives in ITC
+    imc: bool
+    cmr: bool
+    fixed: bool = False  # CMR thresholds fixed instead of adaptive
+    negatives: str = "spacy"  # where the negatives come from: "spacy" or "ground_truth"
+    distill: float = 0.0  # weight of the distillation term (0: off)
+
+
+VARIANTS: dict[str, Variant] = {
+    "plain": Variant(False, False, False),
+    "itc_hn": Variant(True, False, False),
+    "itc_hn+imc": Variant(True, True, False),
+    "itc_hn+cmr": Variant(True, False, True),
+    "ce_clip": Variant(True, True, True),
+    "ce_clip_fixed": Variant(True, True, True, fixed=True),
+    "ce_clip_gt": Variant(True, True, True, negatives="ground_truth"),
 }
+DISTILLED = "+distill"  # `<variant>+distill<weight>`: that variant plus the distillation term, e.g. ce_clip+distill2
+
+
+def variant_of(name: str) -> Variant:
+    """The `Variant` of a name of `VARIANTS`, or of `<name>+distill<weight>`; a ValueError for anything else."""
+    head, sep, weight = name.partition(DISTILLED)
+    if head not in VARIANTS or (sep and not _is_positive_number(weight)):
+        raise ValueError(f"unknown variant {name!r}; known: {', '.join(VARIANTS)}, or <one of them>{DISTILLED}<weight>")
+    return dataclasses.replace(VARIANTS[head], distill=float(weight)) if sep else VARIANTS[head]
+
+
+def _is_positive_number(text: str) -> bool:
+    try:
+        return math.isfinite(float(text)) and float(text) > 0
+    except ValueError:
+        return False
 TITLES = {"seen": "{split}_seen (new images of seen combinations)",
           "held_out": "{split} (held-out combinations)",
           "general": "general ability ({split}-independent splits)"}
@@ -82,8 +112,13 @@ class StudySettings:
     imc_weight: float = 0.3
     cmr_weight: float = 0.2
     fixed_threshold: float = 3.0
-    eval_split: str = "test"
+    eval_split: str = "test"  # "validation", "test", or "both" (test scores plus validation ones to choose on)
     logging_steps: int = 25
+    alphas: str = ""  # comma-separated weights at which fine-tunes are also interpolated with the base
+    interpolate: str = "plain,ce_clip"  # the variants that are interpolated (at `alphas`)
+    distill_teacher: str = "frozen"
+    ema_decay: float = 0.999
+    model_family: str = "clip"  # the base's family: "clip", "siglip" or "siglip2" (sigmoid losses for SigLIP)
 
 
 QUICK = dict(num_seen=32, num_held_out=32, num_zeroshot=64, num_retrieval=32, base_steps=20, max_steps=6,
@@ -105,23 +140,38 @@ def parse(argv: list[str]) -> tuple[StudySettings, argparse.Namespace]:
         values.update(QUICK)
     values.update({k: getattr(args, k) for k in values if getattr(args, k) is not None})
     settings = StudySettings(**values)
-    if settings.eval_split not in ("validation", "test"):
-        parser.error("--eval_split must be validation or test")
-    unknown = [v for v in args.variants.split(",") if v not in VARIANTS]
-    if unknown:
-        parser.error(f"unknown variants {unknown}; known: {', '.join(VARIANTS)}")
+    if settings.model_family not in FAMILIES:
+        parser.error(f"--model_family must be one of {', '.join(FAMILIES)}")
+    if settings.eval_split not in ("validation", "test", "both"):
+        parser.error("--eval_split must be validation, test or both")
+    for name in args.variants.split(","):
+        try:
+            variant_of(name)
+        except ValueError as error:
+            parser.error(str(error))
+    try:
+        alphas(settings)
+    except ValueError:
+        parser.error(f"--alphas: expected comma-separated numbers, got {settings.alphas!r}")
     return settings, args
 
 
+def alphas(settings: StudySettings) -> list[float]:
+    """The interpolation weights of the study (none by default)."""
+    return [float(a) for a in settings.alphas.split(",") if a.strip()]
+
+
 def training_arguments(settings: StudySettings, variant: str, seed: int, output_dir: str):
-    hard_negatives, imc, cmr, fixed, _ = VARIANTS[variant]
+    terms = variant_of(variant)
     overrides = dict(max_steps=settings.max_steps, per_device_train_batch_size=settings.batch_size,
                      learning_rate=settings.learning_rate, warmup_steps=settings.warmup_steps,
                      logging_steps=settings.logging_steps)
-    return finetune_arguments(output_dir, seed, hard_negatives, overrides,
-                              imc_weight=settings.imc_weight if imc else 0.0,
-                              cmr_weight=settings.cmr_weight if cmr else 0.0,
-                              fixed_threshold=settings.fixed_threshold if fixed else None)
+    return finetune_arguments(output_dir, seed, terms.hard_negatives, overrides,
+                              imc_weight=settings.imc_weight if terms.imc else 0.0,
+                              cmr_weight=settings.cmr_weight if terms.cmr else 0.0,
+                              fixed_threshold=settings.fixed_threshold if terms.fixed else None,
+                              distill_weight=terms.distill, distill_teacher=settings.distill_teacher,
+                              ema_decay=settings.ema_decay)
 
 
 def curves(log_history: list[dict[str, float]]) -> dict[str, list[list[float]]]:
@@ -129,21 +179,54 @@ def curves(log_history: list[dict[str, float]]) -> dict[str, list[list[float]]]:
     out: dict[str, list[list[float]]] = {}
     for entry in log_history:
         for key, value in entry.items():
-            if key.startswith("threshold/") or key in ("loss", "itc_loss", "imc_loss", "cmr_loss"):
+            if key.startswith("threshold/") or key in ("loss", "itc_loss", "imc_loss", "cmr_loss", "distill_loss"):
                 out.setdefault(key, []).append([entry["step"], value])
     return out
 
 
-def run_one(settings: StudySettings, variant: str, seed: int, base: str, world, splits, scratch: str) -> dict[str, Any]:
-    """Fine-tunes the base with one variant and seed, then scores it and keeps its curves."""
+def evaluation_sets(world, splits, settings: StudySettings) -> dict[str, dict[str, Any]]:
+    """The splits each model is scored on, by name: "scores" (on `eval_split`; test with "both") and, with
+    "both", "validation_scores". The world has one zero-shot and one retrieval split; their validation copies
+    are the next rows of the same streams (new images, `SyntheticWorld.build_split(start=...)`)."""
+    def named(split: str, general: dict[str, Any]) -> dict[str, Any]:
+        return {"splits": {**general, f"{split}_seen": splits[f"{split}_seen"], split: splits[split]},
+                "seen": f"{split}_seen", "held_out": split}
+
+    test_general = {name: splits[name] for name in ("zeroshot", "retrieval") if name in splits}
+    if settings.eval_split != "both":
+        return {"scores": named(settings.eval_split, test_general)}
+    validation_general = {name: world.build_split(name, start=len(data)) for name, data in test_general.items()}
+    return {"scores": named("test", test_general), "validation_scores": named("validation", validation_general)}
+
+
+def score_all(model, processor, sets: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """{"scores": ..., ["validation_scores": ...]} of one model (see `evaluation_sets`)."""
+    return {key: score_world(model, spec["splits"], processor=processor, seen=spec["seen"], held_out=spec["held_out"])
+            for key, spec in sets.items()}
+
+
+def run_one(settings: StudySettings, variant: str, seed: int, base: str, base_model, world, sets,
+            scratch: str) -> dict[str, Any]:
+    """Fine-tunes the base with one variant and seed, then scores it (and its interpolations with the base,
+    `--alphas`) and keeps its curves."""
+    from hf_finegrained import interpolate_weights
+
     args = training_arguments(settings, variant, seed, os.path.join(scratch, f"{variant}-{seed}"))
     start = time.perf_counter()
-    trainer = finetune(base, world, args, negatives=VARIANTS[variant][4])
+    trainer = finetune(base, world, args, negatives=variant_of(variant).negatives)
     seconds = time.perf_counter() - start
-    scores = score_world(trainer.model, splits, processor=trainer.processing_class,
-                         seen=f"{settings.eval_split}_seen", held_out=settings.eval_split)
-    return {"variant": variant, "seed": seed, "scores": scores, "train_seconds": round(seconds, 1),
-            "curves": curves(trainer.state.log_history)}
+    model, processor = trainer.model.eval(), trainer.processing_class
+    run = {"variant": variant, "seed": seed, **score_all(model, processor, sets), "train_seconds": round(seconds, 1),
+           "curves": curves(trainer.state.log_history)}
+    if alphas(settings) and variant in settings.interpolate.split(","):
+        run["interpolated"] = {f"{alpha:g}": score_all(interpolate_weights(base_model, model, alpha), processor, sets)
+                               for alpha in alphas(settings)}
+    return run
+
+
+def reported_split(document: dict[str, Any]) -> str:
+    """The split of the runs' "scores": `eval_split`, or test when validation scores are kept beside them."""
+    return document["settings"]["eval_split"].replace("both", "test")
 
 
 def aggregate(runs: list[dict[str, Any]], variant: str, group: str) -> dict[str, tuple[float, float, int]]:
@@ -159,7 +242,7 @@ def aggregate(runs: list[dict[str, Any]], variant: str, group: str) -> dict[str,
 def markdown_table(document: dict[str, Any], group: str = "seen") -> str:
     """One row per variant (and the base): `mean ± std` over seeds of each column of `group`, in %."""
     runs, base, columns = document["runs"], document["base_scores"][group], GROUPS[group]
-    title = TITLES[group].format(split=document["settings"]["eval_split"])
+    title = TITLES[group].format(split=reported_split(document))
     lines = [f"| variant: {title}, % | seeds | " + " | ".join(columns) + " |", "|---|---|" + "---|" * len(columns)]
     lines.append("| base, no fine-tuning | - | " + " | ".join(f"{100 * base[c]:.1f}" for c in columns) + " |")
     for variant in document["variants"]:
@@ -195,12 +278,12 @@ def compare(runs: list[dict[str, Any]], a: str, b: str, group: str, column: str)
 
 def wins_table(document: dict[str, Any], group: str = "seen") -> str:
     """The protocol's comparisons on `group`: difference of means (points) and the verdict per column."""
-    runs, columns = document["runs"], [c for c in GROUPS[group] if c != "replace_att"]
+    runs, columns = document["runs"], [c for c in GROUPS[group] if c != SHORT_NAMES["replace_attribute"]]
     seeds = {v: sum(r["variant"] == v for r in runs) for v in document["variants"]}
     pairs = [(a, b) for a, b in COMPARISONS if seeds.get(a, 0) >= 2 and seeds.get(b, 0) >= 2]
     if not pairs:
         return ""
-    title = TITLES[group].format(split=document["settings"]["eval_split"])
+    title = TITLES[group].format(split=reported_split(document))
     lines = [f"| A vs B: {title} | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
     for a, b in pairs:
         cells = []
@@ -243,6 +326,60 @@ def plot_thresholds(runs: list[dict[str, Any]], path: str) -> str | None:
     return path
 
 
+# The trade-off study (docs/RESULTS.md): compositional scores against general ability.
+def tradeoff_points(document: dict[str, Any], key: str = "scores") -> list[dict[str, Any]]:
+    """Every model of the study as a `hf_finegrained.tradeoff` point, the base first; `key`: "scores" or
+    "validation_scores". The base is alpha 0 of every curve; a fine-tune is alpha 1."""
+    points = [tradeoff_point("base", "base", 0.0, [document[f"base_{key}"]])]
+    for variant in document["variants"]:
+        runs = [r for r in document["runs"] if r["variant"] == variant and key in r]
+        if not runs:
+            continue
+        for alpha in sorted({float(a) for r in runs for a in r.get("interpolated", {})} | {1.0}):
+            scores = [r[key] if alpha == 1.0 else r["interpolated"][f"{alpha:g}"][key] for r in runs
+                      if alpha == 1.0 or f"{alpha:g}" in r.get("interpolated", {})]
+            points.append(tradeoff_point(variant if alpha == 1.0 else f"{variant} alpha {alpha:g}", variant, alpha,
+                                         scores))
+    return points
+
+
+def choose_setting(document: dict[str, Any], share: float = 0.95) -> dict[str, Any] | None:
+    """The protocol's choice, on validation scores only: among the fine-tuned points (alpha > 0) that keep
+    >= `share` of the base's general ability, the one with the highest seen average; None if none does."""
+    points = tradeoff_points(document, "validation_scores")
+    keeping = [p for p in points[1:] if keeps_general(p, points[0], share)]
+    return max(keeping, key=lambda p: statistics.fmean(p["values"][("seen", "average")]), default=None)
+
+
+def goal_report(document: dict[str, Any], share: float = 0.95, kept_gain: float = 0.8) -> str:
+    """The chosen setting (validation) and, on the reported split, whether it meets the goal: general ability
+    >= `share` of the base's and a seen average >= plain + `kept_gain` x (ce_clip - plain)."""
+    if not any("validation_scores" in r for r in document["runs"]):
+        return ""
+    chosen = choose_setting(document, share)
+    if chosen is None:
+        return (f"No fine-tuned setting keeps {share:.0%} of the base's general ability on the validation probes: "
+                "the goal is not reached; the tables above show the frontier.\n")
+    points = {p["name"]: p for p in tradeoff_points(document)}
+    point, base = points[chosen["name"]], points["base"]
+    lines = [f"Chosen on validation: **{chosen['name']}** (the highest validation seen average among the settings "
+             f"keeping {share:.0%} of the base's general ability on every probe)."]
+    if "plain" in points and "ce_clip" in points:
+        plain, ce_clip = (statistics.fmean(points[n]["values"][("seen", "average")]) for n in ("plain", "ce_clip"))
+        target = plain + kept_gain * (ce_clip - plain)
+        seen = statistics.fmean(point["values"][("seen", "average")])
+        base_seen = base["values"][("seen", "average")][0]
+        general = {c: statistics.fmean(point["values"][("general", c)]) / base["values"][("general", c)][0]
+                   for c in GENERAL}
+        met = seen >= target and min(general.values()) >= share
+        lines.append(f"On the reported split it keeps {', '.join(f'{v:.1%} of the base {c}' for c, v in general.items())}; "
+                     f"its seen average is {100 * seen:.1f} against the goal's {100 * target:.1f} (plain "
+                     f"{100 * plain:.1f} + {kept_gain:.0%} of CE-CLIP's gain of {100 * (ce_clip - plain):.2f} points), "
+                     f"and it keeps {(seen - base_seen) / (ce_clip - base_seen):.0%} of CE-CLIP's gain over the base: "
+                     + ("**goal met**." if met else "**goal not met**."))
+    return "\n".join(lines) + "\n"
+
+
 def load_previous(path: str, settings: dict[str, Any]) -> list[dict[str, Any]]:
     """Runs of an earlier, interrupted study with the same settings (nothing already computed is redone)."""
     if not os.path.isfile(path):
@@ -278,10 +415,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                           num_test=settings.num_held_out, num_zeroshot=settings.num_zeroshot,
                           num_retrieval=settings.num_retrieval)
     splits = world.build()
-    base = prepare_base_model(world, BaseModelSettings(max_steps=settings.base_steps), cache_dir=args.base_cache_dir)
+    base = prepare_base_model(world, BaseModelSettings(max_steps=settings.base_steps, family=settings.model_family),
+                              cache_dir=args.base_cache_dir)
+    base_model, processor, _ = load_model(base)
+    sets = evaluation_sets(world, splits, settings)
+    base_scores = score_all(base_model.eval(), processor, sets)
     document = {
         "settings": asdict(settings), "variants": variants, "seeds": seeds,
-        "base_scores": score_world(base, splits, seen=f"{settings.eval_split}_seen", held_out=settings.eval_split),
+        **{f"base_{key}": value for key, value in base_scores.items()},
         "runs": load_previous(os.path.join(args.output_dir, "results.json"), asdict(settings)),
     }
     done = {(r["variant"], r["seed"]) for r in document["runs"]}
@@ -290,7 +431,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             for seed in seeds:
                 if (variant, seed) in done:
                     continue
-                run = run_one(settings, variant, seed, base, world, splits, scratch)
+                run = run_one(settings, variant, seed, base, base_model, world, sets, scratch)
                 document["runs"].append(run)
                 document["masked_negatives"] = dict(world.masked_negatives)
                 write_document(args.output_dir, document)
@@ -306,6 +447,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     with open(os.path.join(args.output_dir, "table.md"), "w") as handle:
         handle.write(table)
     plot = plot_thresholds(document["runs"], os.path.join(args.output_dir, "threshold_curves.png"))
+    if alphas(settings) or settings.eval_split == "both" or any(DISTILLED in v for v in variants):
+        tradeoff = tradeoff_table(tradeoff_points(document), f"{reported_split(document)} splits")
+        if settings.eval_split == "both":
+            tradeoff += ("\n" + tradeoff_table(tradeoff_points(document, "validation_scores"), "validation splits")
+                         + "\n" + goal_report(document))
+        with open(os.path.join(args.output_dir, "tradeoff.md"), "w") as handle:
+            handle.write(tradeoff)
+        plot_tradeoff(tradeoff_points(document), os.path.join(args.output_dir, "tradeoff.png"))
+        print("\n" + tradeoff)
     print("\n" + table)
     print(f"wrote {args.output_dir}/results.json, table.md" + (", threshold_curves.png" if plot else "")
           + f" in {document['total_minutes']:.1f} min (this invocation)")

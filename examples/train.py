@@ -1,4 +1,4 @@
-"""Fine-tune a CLIPModel with the CE-CLIP loss (ITC with hard negatives + IMC + CMR).
+"""Fine-tune a CLIPModel, SiglipModel or Siglip2Model with the CE-CLIP loss (ITC with hard negatives + IMC + CMR).
 
     python examples/train.py                         # embedded default: CPU, minutes, nothing downloaded
     accelerate launch examples/train.py [flags | config.yaml [flags]]
@@ -7,7 +7,9 @@
         --eval_benchmarks sugarcrepe,valse --benchmark_data_root data/ --output_dir ce-clip
 
 Embedded default (no --model_name_or_path): the synthetic compositional world (procedural images of two
-shapes in a spatial relation), mirroring the paper's setting at CPU size. A small CLIPModel built from a
+shapes in a spatial relation), mirroring the paper's setting at CPU size. A small CLIPModel (or, with
+--model_family siglip / siglip2, a SiglipModel / Siglip2Model of the same sizes, trained with the sigmoid
+form of the losses) built from a
 config is pre-trained with the plain CLIP loss on the world's own "web-like" stream (cached, so later runs
 reuse it); it is then fine-tuned on an unbounded stream of new relation-captioned images with spaCy hard
 negatives made on the fly (CE-CLIP), and, for comparison, on the very same stream, steps and seed without
@@ -18,7 +20,8 @@ the table is printed, written to results.json and put in the model card.
 Flag defaults are the paper's fine-tuning hyperparameters (lr 5e-6 cosine, 50 warm-up steps, AdamW
 betas (0.9, 0.98), eps 1e-6, weight decay 0.1, 5 epochs, IMC 0.3, CMR 0.2, threshold bound 10). The
 embedded default swaps in settings sized for its small model (FINETUNE_DEFAULTS of
-hf_finegrained.synthetic_recipe) for any flag not given on the command line.
+hf_finegrained.synthetic_recipe: the paper's, with another learning rate, warm-up, batch and a step count)
+for any flag not given on the command line.
 
 A YAML config holds one `flag_name: value` per line and is read exactly as those flags (so the defaults
 above apply, and a value gets its flag's type: `learning_rate: 1e-3` is a float); flags after it override it.
@@ -40,28 +43,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import datasets
-from transformers import CLIPModel, CLIPProcessor, HfArgumentParser, set_seed
+from transformers import AutoModel, HfArgumentParser, set_seed
 
-from hf_finegrained import FineGrainedTrainer, FineGrainedTrainingArguments
+from hf_finegrained import FineGrainedTrainer, FineGrainedTrainingArguments, families
+from hf_finegrained.training_args import PAPER_HYPERPARAMETERS
 from hf_finegrained.evaluation import UnknownBenchmarkError, benchmark_names, check_benchmarks
 from hf_finegrained.hub import push_folder, require_token
 from hf_finegrained.lora import DEFAULT_LORA_TARGETS, add_lora, merge_lora
 from hf_finegrained.model_card import results_from_report
 from hf_finegrained.synthetic_recipe import FINETUNE_DEFAULTS, PROBE_FIT_ROWS, BaseModelSettings
+from hf_finegrained.tradeoff import plot_tradeoff, tradeoff_table
 
 logger = logging.getLogger("train")
 
 PAPER_DEFAULTS = dict(
+    PAPER_HYPERPARAMETERS,
     output_dir="outputs/ce-clip",
-    learning_rate=5e-6,
-    lr_scheduler_type="cosine",
-    warmup_steps=50,
-    adam_beta1=0.9,
-    adam_beta2=0.98,
-    adam_epsilon=1e-6,
-    weight_decay=0.1,
-    num_train_epochs=5,
-    per_device_train_batch_size=256,
     save_strategy="epoch",
     logging_steps=10,
     report_to="none",
@@ -90,13 +87,18 @@ class ModelArguments:
     )
     merge_lora: bool = field(
         default=False,
-        metadata={"help": "After training, also write plain CLIPModel weights with the adapter merged, to "
+        metadata={"help": "After training, also write plain model weights (no PEFT) with the adapter merged, to "
                   "<output_dir>/merged (what gets pushed)."},
     )
     base_cache_dir: str | None = field(
         default=None,
         metadata={"help": "Where the embedded default caches its plain-contrastive base "
                   "(default $HF_FINEGRAINED_CACHE or ~/.cache/hf_finegrained)."},
+    )
+    model_family: str = field(
+        default="clip",
+        metadata={"help": "Embedded default only: the family of its small base, 'clip', 'siglip' or 'siglip2' "
+                  "(a model given with --model_name_or_path brings its own)."},
     )
     base_max_steps: int = field(
         default=BaseModelSettings.max_steps, metadata={"help": "Pre-training steps of the embedded default's base."}
@@ -123,6 +125,11 @@ class DataArguments:
         default=PROBE_FIT_ROWS, metadata={"help": "Images the base's relation probe is fitted on (0: no probe)."}
     )
     synthetic_seed: int = field(default=0, metadata={"help": "Seed of the synthetic world."})
+    tradeoff_alphas: str = field(
+        default="0.25,0.5,0.75",
+        metadata={"help": "Embedded default: weights at which the plain fine-tune and CE-CLIP are also interpolated "
+                  "with the base and scored, for the card's composition vs general-ability plot ('' for none)."},
+    )
     eval_benchmarks: list[str] = field(
         default_factory=list,
         metadata={"help": "Benchmarks scored after training (names of hf_finegrained.evaluation.BENCHMARKS, "
@@ -155,6 +162,8 @@ def parse(argv: list[str]) -> tuple[ModelArguments, DataArguments, FineGrainedTr
         if config is None:
             raise
         raise SystemExit(f"{config}: {error}") from None
+    if model_args.model_family not in families.FAMILIES:
+        raise SystemExit(f"--model_family {model_args.model_family!r}: choose one of {', '.join(families.FAMILIES)}.")
     data_args.eval_benchmarks = benchmark_names(data_args.eval_benchmarks) if data_args.eval_benchmarks else []
     return model_args, data_args, args
 
@@ -234,7 +243,8 @@ def synthetic_trainer(model_args: ModelArguments, data_args: DataArguments, args
     single = args.world_size == 1
     with args.main_process_first(desc="synthetic world, base and plain fine-tune"):
         splits = world.build()
-        base = prepare_base_model(world, BaseModelSettings(max_steps=model_args.base_max_steps),
+        base = prepare_base_model(world, BaseModelSettings(max_steps=model_args.base_max_steps,
+                                                           family=model_args.model_family),
                                   cache_dir=model_args.base_cache_dir, allow_training=single)
         plain = prepare_plain_finetune(world, base, args.seed, overrides, cache_dir=model_args.base_cache_dir,
                                        allow_training=single)
@@ -257,6 +267,19 @@ def synthetic_trainer(model_args: ModelArguments, data_args: DataArguments, args
             fit = world.train_stream(data_args.synthetic_probe_rows, name="probe", negatives=None)
             document["base_relation_probe"] = relation_probe(base, fit, splits["test_seen"])
         print("\n" + comparison_table(scores))
+        alphas = [float(a) for a in data_args.tradeoff_alphas.split(",") if a.strip()]
+        if alphas and not model_args.use_lora:
+            document["tradeoff"] = tradeoff_scores(base, {"plain_finetune": plain, "ce_clip": trainer.model}, alphas,
+                                                   splits, processor)
+            points = tradeoff_points(scores, document["tradeoff"])
+            trainer.card_info.tradeoff_table = tradeoff_table(points, "synthetic world, seed "
+                                                              f"{args.seed}, test splits")
+            trainer.card_info.tradeoff_plot = os.path.basename(
+                plot_tradeoff(points, os.path.join(args.output_dir, TRADEOFF_PLOT)))
+            print("\n" + trainer.card_info.tradeoff_table)
+        elif alphas:
+            logger.info("No trade-off curve with --use_lora: interpolate the merged weights with "
+                        "hf-finegrained-interpolate instead.")
         if "base_relation_probe" in document:
             probe = document["base_relation_probe"]
             print(f"\nBase relation probe (where is each object, from frozen image embeddings) on test_seen: "
@@ -270,6 +293,36 @@ def synthetic_trainer(model_args: ModelArguments, data_args: DataArguments, args
         }
 
     return trainer, processor, score
+
+
+TRADEOFF_PLOT = "tradeoff.png"
+
+
+def tradeoff_scores(base: str, finetuned: dict[str, Any], alphas: list[float], splits, processor) -> dict[str, Any]:
+    """{model key: {alpha: scores}}: each fine-tune interpolated with the base at each alpha, scored."""
+    from hf_finegrained import interpolate_weights
+    from hf_finegrained.synthetic_eval import score_world
+
+    base_model = AutoModel.from_pretrained(base)
+    out = {}
+    for key, model in finetuned.items():
+        model = AutoModel.from_pretrained(model) if isinstance(model, str) else model
+        out[key] = {f"{alpha:g}": score_world(interpolate_weights(base_model, model, alpha), splits,
+                                              processor=processor) for alpha in alphas}
+    return out
+
+
+def tradeoff_points(scores: dict[str, Any], interpolated: dict[str, Any]) -> list[dict[str, Any]]:
+    """The default run's trade-off points: the base, then each fine-tune's interpolations and itself."""
+    from hf_finegrained.tradeoff import tradeoff_point
+
+    labels = {"plain_finetune": "plain fine-tune", "ce_clip": "CE-CLIP"}
+    points = [tradeoff_point("base", "base", 0.0, [scores["base"]])]
+    for key, label in labels.items():
+        for alpha, values in interpolated.get(key, {}).items():
+            points.append(tradeoff_point(f"{label} alpha {alpha}", label, float(alpha), [values]))
+        points.append(tradeoff_point(label, label, 1.0, [scores[key]]))
+    return points
 
 
 def real_trainer(model_args: ModelArguments, data_args: DataArguments, args: FineGrainedTrainingArguments):
@@ -311,12 +364,16 @@ def real_trainer(model_args: ModelArguments, data_args: DataArguments, args: Fin
 
 
 def load_model(name_or_path: str, model_args: ModelArguments):
-    """`CLIPModel` (with LoRA adapters when asked) and `CLIPProcessor` from a folder or Hub id."""
-    model = CLIPModel.from_pretrained(name_or_path)
+    """A supported model (`families`: CLIP, SigLIP, SigLIP 2; with LoRA adapters when asked) and its processor
+    from a folder or Hub id; any other model stops here, naming the supported ones."""
+    try:
+        model, processor, _ = families.load_model(name_or_path)
+    except families.UnsupportedModelError as error:
+        raise SystemExit(f"--model_name_or_path {name_or_path}: {error}") from None
     if model_args.use_lora:
         model = add_lora(model, model_args.lora_r, model_args.lora_alpha, model_args.lora_dropout,
                          model_args.lora_target_modules)
-    return model, CLIPProcessor.from_pretrained(name_or_path)
+    return model, processor
 
 
 def main(argv: list[str] | None = None) -> None:

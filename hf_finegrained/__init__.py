@@ -1,12 +1,13 @@
 """hf_finegrained: CE-CLIP hard-negative fine-tuning of `CLIPModel` for the Hugging Face stack."""
 
 from .collator import FineGrainedCollator
+from .interpolation import IncompatibleModelsError, interpolate_weights
 from .losses import FineGrainedLoss
 from .trainer import FineGrainedTrainer
 from .training_args import DEFAULT_NEGATIVE_TYPES, FineGrainedTrainingArguments
 from .validation import DataValidationError, validate_dataset
 
-__version__ = "0.1.0"
+from .version import __version__  # noqa: F401  (the package version, `hf_finegrained.__version__`)
 
 # Heavier pieces (spaCy, evaluate) load on first use: `from hf_finegrained import HardNegativeGenerator`.
 _LAZY = {
@@ -33,6 +34,8 @@ __all__ = [
     "FineGrainedLoss",
     "FineGrainedTrainer",
     "FineGrainedTrainingArguments",
+    "IncompatibleModelsError",
+    "interpolate_weights",
     "validate_dataset",
     *_LAZY,
 ]

@@ -8,6 +8,8 @@ from typing import Any
 
 from huggingface_hub import HfApi, get_token
 
+from .teacher import TEACHER_NAME
+
 # What a user publishes: weights (full or adapter), configs, processor/tokenizer files, card, plots, results.
 PUBLISHED_PATTERNS: tuple[str, ...] = (
     "*.safetensors",
@@ -28,6 +30,10 @@ PUBLISHED_PATTERNS: tuple[str, ...] = (
 )
 
 
+# Matched above but training state, not the model: the EMA distillation teacher.
+NOT_PUBLISHED: tuple[str, ...] = (TEACHER_NAME,)
+
+
 class HubLoginError(RuntimeError):
     """No Hugging Face token is available for a push that was asked for."""
 
@@ -46,7 +52,8 @@ def require_token(token: str | None = None) -> str:
 def publishable_files(folder: str) -> list[str]:
     """Top-level files of `folder` that match `PUBLISHED_PATTERNS` (checkpoints and optimizer state excluded)."""
     names = sorted(name for name in os.listdir(folder) if os.path.isfile(os.path.join(folder, name)))
-    return [name for name in names if any(fnmatch.fnmatch(name, pattern) for pattern in PUBLISHED_PATTERNS)]
+    return [name for name in names if any(fnmatch.fnmatch(name, pattern) for pattern in PUBLISHED_PATTERNS)
+            and name not in NOT_PUBLISHED]
 
 
 def push_folder(folder: str, repo_id: str, token: str | None = None, private: bool | None = None,

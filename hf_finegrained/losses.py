@@ -1,5 +1,7 @@
 """The CE-CLIP objective: ITC with hard negatives + IMC + CMR with adaptive per-type thresholds.
 
+ITC comes in two forms: CLIP's softmax cross-entropy (the paper's) and SigLIP's sigmoid (per-pair binary) loss.
+
 The loss takes embeddings only, so its maths is tested without a model. See ``docs/LOSS.md`` for the
 derivation and for every place where it departs from the reference implementation.
 """
@@ -17,6 +19,18 @@ from .distributed import gather_no_grad, gather_with_grad, sum_across_ranks
 logger = logging.getLogger(__name__)
 
 
+CONTRASTIVE_FORMS = ("softmax", "sigmoid")
+
+
+def _scalar(value: torch.Tensor | float, name: str, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    """``value`` (a number or a one-element tensor, e.g. a model's [1] parameter) as a 0-d tensor of
+    ``dtype`` on ``device``, keeping its autograd graph."""
+    tensor = torch.as_tensor(value, device=device)
+    if tensor.numel() != 1:
+        raise ValueError(f"{name} must be a number or a one-element tensor; got shape {tuple(tensor.shape)}.")
+    return tensor.to(dtype).reshape(())
+
+
 class FineGrainedLoss(nn.Module):
     """ITC-hn + ``imc_weight`` * IMC + ``cmr_weight`` * CMR, from L2-normalised embeddings.
 
@@ -24,8 +38,18 @@ class FineGrainedLoss(nn.Module):
     (all normalised here), ``s`` the exponentiated logit scale, ``pos_i = s<v_i, t_i>`` and
     ``neg_ik = s<v_i, n_ik>``. Only negatives whose mask is True take part anywhere:
 
-    - ITC-hn: image->text cross-entropy over the B captions followed by every valid negative of the
-      batch (every image sees every negative); text->image plain BxB cross-entropy; the mean of both.
+    - ITC-hn, softmax form (``contrastive="softmax"``, the default and the paper's): image->text cross-entropy
+      over the B captions followed by every valid negative of the batch (every image sees every negative);
+      text->image plain BxB cross-entropy; the mean of both.
+    - ITC-hn, sigmoid form (``contrastive="sigmoid"``, SigLIP's loss with hard negatives): with ``b`` the
+      logit bias, ``l_ij = s<v_i, t_j> + b`` and ``m_in = s<v_i, n> + b`` for every valid negative ``n`` of
+      the batch (every image against every negative, as above),
+      ``itc = -(1/B) [sum_ij log sigmoid(z_ij l_ij) + sum_i sum_n log sigmoid(-m_in)]``, ``z_ij = 1`` if
+      ``i == j`` else -1: one binary term per (image, text) pair, no normalisation over the batch. Without
+      negatives it is ``transformers``' ``SiglipModel`` loss. It has no direction: ``i2t_loss`` and
+      ``t2i_loss`` both report ``itc``. The bias enters ITC only: IMC, CMR, the thresholds and distillation
+      use the unbiased ``s<., .>`` (IMC and distillation are softmaxes, invariant to a shift of a row; CMR
+      and the threshold statistic are differences of two biased logits, where ``b`` cancels).
     - IMC: for caption i, cross-entropy with target 0 over ``[pos_i, s<t_i, n_jk> for all valid n_jk]``.
     - CMR: mean over valid (i, k) of ``relu(theta_k + neg_ik - pos_i)``, using the thresholds as they
       stood before this call; 0 when no negative is valid.
@@ -38,6 +62,12 @@ class FineGrainedLoss(nn.Module):
       first, so all ranks hold the same thresholds (the reference updates them per process).
     - Fixed thresholds (``fixed_threshold`` set, the paper's Figure 4 baseline): every ``theta_k`` equals
       that value for the whole run and is never updated.
+    - Distillation (``distill_weight`` > 0; not in the paper): with a teacher's embeddings ``v'_i``, ``t'_j``
+      of the same rows, ``KL(softmax_j(s'<v'_i, t'_j>) || softmax_j(s<v_i, t_j>))`` averaged over the rows,
+      image->text and text->image (over the B captions only, never the negatives), mean of both directions;
+      ``s'`` is the student's scale without gradient (the teacher's distribution is a fixed target at the
+      student's temperature). 0 when student and teacher embeddings are equal. The same softmax KL for both
+      forms of ITC (also the sigmoid one: it compares similarity structures, without the bias).
 
     Differences from the reference implementation (also in ``docs/LOSS.md``): the reference keeps
     invalid negatives (empty captions) inside ITC and IMC, divides the CMR sum by B*K instead of the
@@ -53,21 +83,32 @@ class FineGrainedLoss(nn.Module):
         fixed_threshold: None (default) for the adaptive curriculum; a number >= 0 (logit units, like
             ``pos_i``) fixes every threshold at that value instead.
         use_hard_negatives: False gives the plain CLIP loss (IMC and CMR are 0, negatives ignored).
+        distill_weight: weight of the distillation term (0, the default: off, and no teacher is needed).
+        contrastive: ``"softmax"`` (default; CLIP's and the paper's ITC) or ``"sigmoid"`` (SigLIP's; every
+            call then needs ``logit_bias``).
         gather_across_devices: under torch.distributed with several processes, gather every input
             from every rank (with gradient) so the loss and thresholds are those of the global batch.
             When False each rank's loss is that of its own batch, but the threshold statistics are still
             summed over ranks (a few floats, one all-reduce per training call), so the thresholds are the
             same on every rank and the ones rank 0 saves are every rank's. Every rank must then call the
-            loss in training mode equally often, as DDP already requires.
+            loss in training mode equally often, as DDP already requires. Both forms gather the same way: the
+            sigmoid form's sums then run over the pairs and negatives of the global batch.
 
     Inputs:
         image_embeds: [B, D]. text_embeds: [B, D]. negative_embeds: [B, K, D] (may be None when
         ``use_hard_negatives`` is False). negative_mask: [B, K] bool, True = valid negative.
-        logit_scale: the exponentiated scale ``s``, a float or a 0-d tensor (gradient flows through it).
+        logit_scale: the exponentiated scale ``s``, a float or a 0-d (or one-element) tensor (gradient flows
+        through it).
+        logit_bias: the bias ``b`` of the sigmoid form (``SiglipModel.logit_bias``, not exponentiated), a float
+        or a 0-d (or one-element) tensor, gradient flowing through it. Required by the sigmoid form. The
+        softmax form ignores it: every one of its terms is invariant to adding one constant to all logits,
+        so its value and gradients are those without it (and the bias receives no gradient from it).
+        teacher_image_embeds, teacher_text_embeds: [B, D'] each, the teacher's embeddings of the same images
+        and captions (needed when ``distill_weight`` > 0; used without gradient; D' may differ from D).
 
     Returns:
-        A dict of scalar tensors: ``loss``, ``itc_loss``, ``imc_loss``, ``cmr_loss``, ``i2t_loss``,
-        ``t2i_loss``, ``num_valid_negatives``, and ``thresholds`` [K] (the values this call used).
+        A dict of scalar tensors: ``loss``, ``itc_loss``, ``imc_loss``, ``cmr_loss``, ``distill_loss``,
+        ``i2t_loss``, ``t2i_loss``, ``num_valid_negatives``, and ``thresholds`` [K] (the values this call used).
     """
 
     thresholds: torch.Tensor
@@ -81,8 +122,14 @@ class FineGrainedLoss(nn.Module):
         use_hard_negatives: bool = True,
         gather_across_devices: bool = False,
         fixed_threshold: float | None = None,
+        distill_weight: float = 0.0,
+        contrastive: str = "softmax",
     ) -> None:
         super().__init__()
+        if contrastive not in CONTRASTIVE_FORMS:
+            raise ValueError(f"contrastive must be one of {CONTRASTIVE_FORMS}, got {contrastive!r}.")
+        if not distill_weight >= 0:
+            raise ValueError(f"distill_weight must be >= 0, got {distill_weight}.")
         if num_negative_types < 0:
             raise ValueError(f"num_negative_types must be >= 0, got {num_negative_types}.")
         if threshold_upper_bound < 0:
@@ -96,6 +143,8 @@ class FineGrainedLoss(nn.Module):
         self.use_hard_negatives = use_hard_negatives
         self.gather_across_devices = gather_across_devices
         self.fixed_threshold = fixed_threshold
+        self.distill_weight = distill_weight
+        self.contrastive = contrastive
         self.register_buffer("thresholds", torch.full((num_negative_types,), float(fixed_threshold or 0.0)))
 
     def extra_repr(self) -> str:
@@ -103,7 +152,8 @@ class FineGrainedLoss(nn.Module):
             f"num_negative_types={self.num_negative_types}, imc_weight={self.imc_weight}, "
             f"cmr_weight={self.cmr_weight}, threshold_upper_bound={self.threshold_upper_bound}, "
             f"use_hard_negatives={self.use_hard_negatives}, gather_across_devices={self.gather_across_devices}, "
-            f"fixed_threshold={self.fixed_threshold}"
+            f"fixed_threshold={self.fixed_threshold}, distill_weight={self.distill_weight}, "
+            f"contrastive={self.contrastive!r}"
         )
 
     def _check_shapes(
@@ -135,10 +185,24 @@ class FineGrainedLoss(nn.Module):
         negative_embeds: torch.Tensor | None = None,
         negative_mask: torch.Tensor | None = None,
         logit_scale: torch.Tensor | float = 1.0,
+        teacher_image_embeds: torch.Tensor | None = None,
+        teacher_text_embeds: torch.Tensor | None = None,
+        logit_bias: torch.Tensor | float | None = None,
     ) -> dict[str, torch.Tensor]:
         self._check_shapes(image_embeds, text_embeds, negative_embeds, negative_mask)
+        sigmoid = self.contrastive == "sigmoid"
+        if sigmoid and logit_bias is None:
+            raise ValueError('contrastive="sigmoid" needs logit_bias (a float or a 0-d tensor, e.g. '
+                             "SiglipModel.logit_bias); the sigmoid loss is not defined without it.")
+        distill = self.distill_weight > 0
+        if distill and (teacher_image_embeds is None or teacher_text_embeds is None
+                        or teacher_image_embeds.shape[0] != image_embeds.shape[0]
+                        or teacher_text_embeds.shape[0] != image_embeds.shape[0]):
+            raise ValueError("distill_weight > 0 needs teacher_image_embeds and teacher_text_embeds, [B, D'] each "
+                             f"for the B={image_embeds.shape[0]} rows.")
         dtype = torch.promote_types(image_embeds.dtype, torch.float32)
-        scale = torch.as_tensor(logit_scale, device=image_embeds.device).to(dtype)
+        scale = _scalar(logit_scale, "logit_scale", image_embeds.device, dtype)
+        bias = _scalar(logit_bias, "logit_bias", image_embeds.device, dtype) if sigmoid else None
 
         if self.gather_across_devices:
             image_embeds = gather_with_grad(image_embeds)
@@ -146,6 +210,9 @@ class FineGrainedLoss(nn.Module):
             if self.use_hard_negatives:
                 negative_embeds = gather_with_grad(negative_embeds)
                 negative_mask = gather_no_grad(negative_mask)
+            if distill:
+                teacher_image_embeds = gather_no_grad(teacher_image_embeds)
+                teacher_text_embeds = gather_no_grad(teacher_text_embeds)
 
         image = F.normalize(image_embeds.to(dtype), dim=-1)
         text = F.normalize(text_embeds.to(dtype), dim=-1)
@@ -154,18 +221,37 @@ class FineGrainedLoss(nn.Module):
         logits = scale * image @ text.T  # [B, B]
         pos = logits.diagonal()  # [B]
         zero = logits.new_zeros(())
+        distill_loss = zero
+        if distill:
+            with torch.no_grad():
+                teacher = scale.detach() * (F.normalize(teacher_image_embeds.to(dtype), dim=-1)
+                                            @ F.normalize(teacher_text_embeds.to(dtype), dim=-1).T)  # [B, B]
+            distill_loss = (similarity_kl(logits, teacher) + similarity_kl(logits.T, teacher.T)) / 2
+
+        if sigmoid:
+            # One binary term per (image, text) pair of the B x B batch: label +1 on the diagonal, -1 elsewhere.
+            signs = 2 * torch.eye(batch, dtype=dtype, device=image.device) - 1  # [B, B]
+            pair_term = -F.logsigmoid(signs * (logits + bias)).sum() / batch
 
         if not self.use_hard_negatives:
+            if sigmoid:
+                return self._result(pair_term, pair_term, pair_term, zero, zero, distill_loss, zero.long(),
+                                    self.thresholds.clone())
             i2t = F.cross_entropy(logits, targets)
             t2i = F.cross_entropy(logits.T, targets)
             itc = (i2t + t2i) / 2
-            return self._result(itc, i2t, t2i, zero, zero, zero.long(), self.thresholds.clone())
+            return self._result(itc, i2t, t2i, zero, zero, distill_loss, zero.long(), self.thresholds.clone())
 
         negatives = F.normalize(negative_embeds.to(dtype), dim=-1)  # [B, K, D]
         valid = negatives[negative_mask]  # [M, D]
-        i2t = F.cross_entropy(torch.cat([logits, scale * image @ valid.T], dim=1), targets)
-        t2i = F.cross_entropy(logits.T, targets)
-        itc = (i2t + t2i) / 2
+        if sigmoid:
+            # Every image against every valid negative of the batch, label -1 ([B, M]; an empty sum when M = 0).
+            itc = pair_term - F.logsigmoid(-(scale * image @ valid.T + bias)).sum() / batch
+            i2t = t2i = itc
+        else:
+            i2t = F.cross_entropy(torch.cat([logits, scale * image @ valid.T], dim=1), targets)
+            t2i = F.cross_entropy(logits.T, targets)
+            itc = (i2t + t2i) / 2
 
         imc_logits = torch.cat([pos[:, None], scale * text @ valid.T], dim=1)  # [B, 1 + M]
         imc = F.cross_entropy(imc_logits, torch.zeros_like(targets))
@@ -179,7 +265,7 @@ class FineGrainedLoss(nn.Module):
         used = self.thresholds.clone()
         if self.training and self.fixed_threshold is None:
             self._update_thresholds(pos.detach(), neg_own.detach(), negative_mask)
-        return self._result(itc, i2t, t2i, imc, cmr, num_valid, used)
+        return self._result(itc, i2t, t2i, imc, cmr, distill_loss, num_valid, used)
 
     @torch.no_grad()
     def _update_thresholds(self, pos: torch.Tensor, neg_own: torch.Tensor, mask: torch.Tensor) -> None:
@@ -213,15 +299,24 @@ class FineGrainedLoss(nn.Module):
         proposal = statistic.nan_to_num(0.0).clamp(0.0, self.threshold_upper_bound)
         self.thresholds.copy_(torch.where(usable, proposal.to(self.thresholds.dtype), self.thresholds))
 
-    def _result(self, itc, i2t, t2i, imc, cmr, num_valid, thresholds) -> dict[str, torch.Tensor]:
+    def _result(self, itc, i2t, t2i, imc, cmr, distill, num_valid, thresholds) -> dict[str, torch.Tensor]:
         loss = itc + self.imc_weight * imc + self.cmr_weight * cmr
+        if self.distill_weight > 0:
+            loss = loss + self.distill_weight * distill
         return {
             "loss": loss,
             "itc_loss": itc,
             "imc_loss": imc,
             "cmr_loss": cmr,
+            "distill_loss": distill,
             "i2t_loss": i2t,
             "t2i_loss": t2i,
             "num_valid_negatives": num_valid,
             "thresholds": thresholds,
         }
+
+
+def similarity_kl(student_logits: torch.Tensor, teacher_logits: torch.Tensor) -> torch.Tensor:
+    """KL(softmax(teacher) || softmax(student)) per row, averaged over the rows; logits [B, C] each."""
+    return F.kl_div(F.log_softmax(student_logits, dim=-1), F.log_softmax(teacher_logits, dim=-1),
+                    reduction="batchmean", log_target=True)

@@ -15,9 +15,15 @@ Benchmark results in the `model-index` metadata (`eval_results`):
   zero-shot top-k (`metric_args: {top_k: ...}`). `metric_name` is the metric's key in `results.json`.
 - Task: `zero-shot-image-classification` for caption choice and zero-shot classification (choosing among
   candidate captions is that pipeline), `image-text-retrieval` for retrieval (the Hub has no task id for it).
+- Task: SugarCrepe++'s text-only task (`tot/...`, the text encoder alone ranks caption pairs) is
+  `sentence-similarity`; its image-text task (`itt...`) is caption choice like the others.
+- Order-blind ceilings (`bow_ceiling/<metric>` in `results.json`: the best score a scorer blind to word order
+  could reach, a property of the benchmark's captions, not of the model) are left out of `model-index`; the
+  card's table shows them in a column beside the scores they bound.
 - Dataset (`BENCHMARK_DATASETS`): `dataset.type` is a Hub dataset id where the benchmark's authors publish it
   there and the runner reads those files (`facebook/winoground`); otherwise the benchmark's own short name
-  (`sugarcrepe`, `aro`, `valse`, `vl-checklist`, `mscoco`, `flickr30k`), never a made-up Hub id.
+  (`sugarcrepe`, `sugarcrepe-pp`, `aro`, `valse`, `vl-checklist`, `mscoco`, `flickr30k`), never a made-up Hub id
+  (SugarCrepe++'s Hub copy is not the GitHub files the runner reads).
   `dataset.name` names the benchmark and its paper, `dataset.config` the subset (ARO's four, the Karpathy
   split), `dataset.split` the split scored. A benchmark not in the table (`zeroshot`, whose dataset is chosen
   at run time, or a name of your own) keeps its name as `dataset.type` and `dataset.name`.
@@ -40,6 +46,7 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 logger = logging.getLogger(__name__)
 TEMPLATE = Path(__file__).parent / "templates" / "model_card.md"
+INTERPOLATION_TEMPLATE = Path(__file__).parent / "templates" / "interpolation_card.md"
 LOSS_PLOT = "loss_curves.png"
 THRESHOLD_PLOT = "threshold_curves.png"
 CARD_NAME = "README.md"
@@ -72,6 +79,12 @@ class CardInfo:
     tags: list[str] = field(default_factory=list)  # beside the package's own tags (`PACKAGE_TAGS`)
     language: str | list[str] | None = None
     license: str | None = None
+    # The trade-off between composition and general ability (`hf_finegrained.tradeoff`): a Markdown table and
+    # the file name of its plot in the card's folder.
+    tradeoff_table: str | None = None
+    tradeoff_plot: str | None = None
+    architecture: str = "CLIPModel"  # the model class (`ModelFamily.model_class`)
+    contrastive: str = "softmax"  # the loss form (`ModelFamily.contrastive`)
 
 
 def public_name(name_or_path: str | None) -> str | None:
@@ -195,6 +208,7 @@ _ARO = "(Yuksekgonul et al., ICLR 2023)"
 _KARPATHY = "Karpathy split (Karpathy and Fei-Fei, CVPR 2015)"
 BENCHMARK_DATASETS: dict[str, BenchmarkDataset] = {
     "sugarcrepe": BenchmarkDataset("sugarcrepe", "SugarCrepe (Hsieh et al., NeurIPS 2023)"),
+    "sugarcrepe_pp": BenchmarkDataset("sugarcrepe-pp", "SugarCrepe++ (Dumpala et al., NeurIPS 2024)"),
     "aro_vg_relation": BenchmarkDataset("aro", f"ARO VG-Relation {_ARO}", "vg_relation"),
     "aro_vg_attribution": BenchmarkDataset("aro", f"ARO VG-Attribution {_ARO}", "vg_attribution"),
     "aro_coco_order": BenchmarkDataset("aro", f"ARO COCO-Order {_ARO}", "coco_order"),
@@ -214,6 +228,8 @@ _TOP_K = re.compile(r"(?:^|_)top(\d+)$")  # "top1" (zeroshot), "zeroshot_top1" (
 _CHOICE_TASK = ("zero-shot-image-classification", "Compositional image-text matching (zero-shot caption choice)")
 _ZERO_SHOT_TASK = ("zero-shot-image-classification", "Zero-shot image classification")
 _RETRIEVAL_TASK = ("image-text-retrieval", "Zero-shot image-text retrieval")
+_TEXT_ONLY_TASK = ("sentence-similarity", "Text-only caption triplets (text encoder alone)")
+_CEILING = "bow_ceiling/"  # results key of an order-blind ceiling (`evaluation/bow.py`): not a model score
 
 
 def benchmark_dataset(benchmark: str) -> BenchmarkDataset:
@@ -228,12 +244,17 @@ def benchmark_dataset(benchmark: str) -> BenchmarkDataset:
 
 
 def eval_results(results: dict[str, dict[str, float]]) -> list[EvalResult]:
-    """One `EvalResult` per (benchmark, metric) of `results` (fractions), typed as the module docstring says."""
+    """One `EvalResult` per (benchmark, metric) of `results` (fractions), typed as the module docstring says;
+    order-blind ceilings (`bow_ceiling/...`) are not the model's scores and are left out."""
     out = []
     for benchmark, metrics in results.items():
         dataset = benchmark_dataset(benchmark)
         for metric, value in metrics.items():
+            if metric.startswith(_CEILING):
+                continue
             metric_type, metric_args, (task_type, task_name) = "accuracy", None, _CHOICE_TASK
+            if benchmark == "sugarcrepe_pp" and metric.startswith("tot/"):
+                task_type, task_name = _TEXT_ONLY_TASK
             if match := _RECALL_AT.search(metric):
                 metric_type, metric_args, (task_type, task_name) = "recall", {"k": int(match[1])}, _RETRIEVAL_TASK
             elif metric == "mean_recall":
@@ -253,16 +274,33 @@ def eval_results(results: dict[str, dict[str, float]]) -> list[EvalResult]:
 def results_markdown(results: dict[str, dict[str, float]],
                      baselines: dict[str, dict[str, dict[str, float]]] | None = None) -> str:
     """One row per (benchmark, metric), values in percent (the card's metadata holds fractions): one column per
-    baseline, then this model's."""
+    baseline, then this model's. Where the results hold order-blind ceilings (`bow_ceiling/<metric>`), they
+    fill a last column beside the metric they bound (a property of the captions: the same for every model)."""
     baselines = baselines or {}
+    columns = [results, *baselines.values()]
+    with_ceilings = any(key.startswith(_CEILING) for metrics in columns for m in metrics.values() for key in m)
     header = "| benchmark | metric | " + "".join(f"{label} | " for label in baselines) + ("this model |" if baselines else "score |")
-    rows = [header, "|---|---|" + "---|" * (len(baselines) + 1)]
+    header += " order-blind ceiling |" if with_ceilings else ""
+    rows = [header, "|---|---|" + "---|" * (len(baselines) + 1 + with_ceilings)]
     for benchmark, metrics in results.items():
         for metric, value in metrics.items():
+            if metric.startswith(_CEILING):
+                continue
             others = [baseline.get(benchmark, {}).get(metric) for baseline in baselines.values()]
             cells = "".join("- | " if v is None else f"{100 * v:.1f} | " for v in others)
-            rows.append(f"| {benchmark} | {metric} | {cells}{100 * value:.1f} |")
-    return "\n".join(rows) if len(rows) > 2 else ""
+            row = f"| {benchmark} | {metric} | {cells}{100 * value:.1f} |"
+            if with_ceilings:
+                ceiling = next((m[benchmark][_CEILING + metric] for m in columns
+                                if _CEILING + metric in m.get(benchmark, {})), None)
+                row += " - |" if ceiling is None else f" {100 * ceiling:.1f} |"
+            rows.append(row)
+    if len(rows) == 2:
+        return ""
+    if with_ceilings:
+        rows += ["", "Order-blind ceiling: the best score a scorer blind to word order could reach on the same "
+                     "items (a negative with the same words as its right caption is a tie for it, counted as the "
+                     "benchmark counts ties); far below 100 where the negatives are word swaps."]
+    return "\n".join(rows)
 
 
 def render_model_card(args: Any, negative_types: list[str], thresholds: dict[str, float], info: CardInfo,
@@ -300,11 +338,35 @@ def render_model_card(args: Any, negative_types: list[str], thresholds: dict[str
         data_checks=info.data_checks,
         imc_weight=args.imc_weight,
         cmr_weight=args.cmr_weight,
+        distill_weight=getattr(args, "distill_weight", 0.0),
+        distill_teacher=getattr(args, "distill_teacher", None),
+        architecture=info.architecture,
+        contrastive=info.contrastive,
+        tradeoff_table=info.tradeoff_table,
+        tradeoff_plot=info.tradeoff_plot,
         threshold_upper_bound=args.threshold_upper_bound,
         final_thresholds=thresholds,
         plots=[{"file": plot, "title": titles.get(plot, plot)} for plot in plots],
         hyperparameters=changed_hyperparameters(args),
     )
+
+
+def interpolation_card(base: str, finetuned: str, alpha: float, architecture: str = "CLIPModel") -> ModelCard:
+    """The card of a weight-space interpolation: both parents (Hub ids in `base_model` metadata, local paths
+    by their folder name only) and alpha."""
+    parents = [public_name(base), public_name(finetuned)]
+    name = f"interpolation-alpha-{alpha:g}"
+    card_data = ModelCardData(
+        model_name=name,
+        base_model=[p for p in parents if p and _HUB_ID.fullmatch(p)] or None,
+        base_model_relation="merge",
+        library_name="transformers",
+        pipeline_tag="zero-shot-image-classification",
+        tags=list(dict.fromkeys(PACKAGE_TAGS + ("weight-interpolation", "wise-ft"))),
+    )
+    return ModelCard.from_template(card_data, template_path=str(INTERPOLATION_TEMPLATE), model_name=name,
+                                   repo_id=name, architecture=architecture, alpha=f"{alpha:g}",
+                                   base=parents[0], finetuned=parents[1])
 
 
 def write_model_card(output_dir: str, args: Any, log_history: list[dict[str, float]], negative_types: list[str],

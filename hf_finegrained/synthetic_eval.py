@@ -25,8 +25,9 @@ import torch
 
 from .builders.synthetic_drawing import COLORS, OPPOSITE
 from .builders.synthetic_world import CATEGORY_NAMES, ZEROSHOT_CLASSES
+from .negatives.types import REPORT_CATEGORIES
 
-CATEGORIES: tuple[str, ...] = tuple(CATEGORY_NAMES.values())  # swap_att, swap_obj, replace_att, replace_obj, replace_rel
+CATEGORIES: tuple[str, ...] = REPORT_CATEGORIES  # swap_att, swap_obj, replace_att, replace_obj, replace_rel
 GROUPS: dict[str, tuple[str, ...]] = {
     "seen": CATEGORIES + ("average",),
     "held_out": CATEGORIES + ("average",),

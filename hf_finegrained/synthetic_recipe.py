@@ -27,7 +27,8 @@ import datasets
 
 from .builders.synthetic_world import ZEROSHOT_CLASSES, CaptionMix, SyntheticWorld
 from .synthetic_eval import CATEGORIES
-from .tiny_clip import build_clip_model, build_processor, train_clip_tokenizer
+from .tiny_clip import build_clip_model, build_processor, build_siglip_model, build_siglip_processor, train_clip_tokenizer
+from .training_args import PAPER_HYPERPARAMETERS
 
 RECIPE_VERSION = 3  # 3: pre-training stream, 12 colours x 4 shapes, 48 px images, sine-cosine positions
 
@@ -37,16 +38,13 @@ def default_cache_dir() -> str:
     return os.environ.get("HF_FINEGRAINED_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "hf_finegrained"))
 
 
-# Fine-tuning settings of the embedded default, sized for the small base (examples/train.py and
-# examples/ablation.py): any `FineGrainedTrainingArguments` field not given keeps its usual default.
+# Fine-tuning settings of the embedded default (examples/train.py and examples/ablation.py): the paper's
+# optimiser and schedule, with a learning rate, warm-up and batch sized for the small base and a step count
+# in place of epochs (the world is a stream). Any other field keeps its usual default.
 FINETUNE_DEFAULTS: dict[str, Any] = dict(
+    {key: value for key, value in PAPER_HYPERPARAMETERS.items() if key != "num_train_epochs"},
     learning_rate=2e-4,
-    lr_scheduler_type="cosine",
     warmup_steps=20,
-    adam_beta1=0.9,
-    adam_beta2=0.98,
-    adam_epsilon=1e-6,
-    weight_decay=0.1,
     max_steps=400,
     per_device_train_batch_size=64,
 )
@@ -72,6 +70,15 @@ class BaseModelSettings:
     warmup_steps: int = 100
     mix: CaptionMix = CaptionMix(layout_twins=0.6, single=0.4)
     seed: int = 0
+    family: str = "clip"  # "clip" (CLIPModel), "siglip" (SiglipModel) or "siglip2" (Siglip2Model), same sizes
+
+    def cache_key(self) -> dict[str, Any]:
+        """What a cached base depends on (the family only when not CLIP, so CLIP bases cached before it
+        existed are still found)."""
+        key = asdict(self)
+        if self.family == "clip":
+            del key["family"]
+        return key
 
 
 def default_world(seed: int = 0, **sizes: int) -> SyntheticWorld:
@@ -145,19 +152,26 @@ def prepare_base_model(
     from .trainer import FineGrainedTrainer
     from .training_args import FineGrainedTrainingArguments
 
-    folder, key = _cache_folder("base", {"world": world_settings(world), "base": asdict(settings)}, cache_dir)
+    folder, key = _cache_folder("base", {"world": world_settings(world), "base": settings.cache_key()}, cache_dir)
     if os.path.isfile(os.path.join(folder, "model.safetensors")):
         log(f"Reusing the cached pre-trained base model: {folder}")
         return folder
     _refuse_unless(allow_training, "base model", folder)
 
-    log(f"Pre-training the base model ({settings.max_steps} plain-contrastive steps); cached in {folder}")
+    log(f"Pre-training the {settings.family} base model ({settings.max_steps} plain-contrastive steps); cached in "
+        f"{folder}")
     tokenizer = train_tokenizer(world, settings)
-    model = build_clip_model(tokenizer, image_size=world.image_size, patch_size=settings.patch_size,
-                             hidden_size=settings.hidden_size, num_layers=settings.num_layers,
-                             num_heads=settings.num_heads, projection_dim=settings.projection_dim,
-                             seed=settings.seed, sincos_positions=settings.sincos_positions)
-    processor = build_processor(tokenizer, image_size=world.image_size)
+    sizes = dict(image_size=world.image_size, patch_size=settings.patch_size, hidden_size=settings.hidden_size,
+                 num_layers=settings.num_layers, num_heads=settings.num_heads, seed=settings.seed,
+                 sincos_positions=settings.sincos_positions)
+    if settings.family == "clip":
+        model = build_clip_model(tokenizer, projection_dim=settings.projection_dim, **sizes)
+        processor = build_processor(tokenizer, image_size=world.image_size)
+    else:  # SigLIP has no projection: its embeddings have hidden_size dimensions
+        version = {"siglip": 1, "siglip2": 2}[settings.family]
+        model = build_siglip_model(tokenizer, version=version, **sizes)
+        processor = build_siglip_processor(tokenizer, image_size=world.image_size, version=version,
+                                           patch_size=settings.patch_size)
     with tempfile.TemporaryDirectory() as scratch:
         args = FineGrainedTrainingArguments(
             output_dir=scratch, use_hard_negatives=False, max_steps=settings.max_steps,
@@ -195,13 +209,13 @@ def finetune(base: str, world: SyntheticWorld, args: Any, negatives: str = "spac
     The stream holds exactly the rows the run reads: max_steps x per-device batch x processes x accumulation.
     `negatives` ("spacy" or "ground_truth") applies when `args.use_hard_negatives`.
     """
-    from transformers import CLIPModel, CLIPProcessor, PrinterCallback, set_seed
+    from transformers import PrinterCallback, set_seed
 
+    from .families import load_model
     from .trainer import FineGrainedTrainer
 
     set_seed(args.seed)
-    model = CLIPModel.from_pretrained(base)
-    processor = CLIPProcessor.from_pretrained(base)
+    model, processor, _ = load_model(base)
     rows = args.max_steps * args.per_device_train_batch_size * args.world_size * args.gradient_accumulation_steps
     columns = ["image", "caption"] + (["hard_negatives"] if args.use_hard_negatives else [])
     stream = finetune_stream(world, args.seed, rows, negatives if args.use_hard_negatives else None)

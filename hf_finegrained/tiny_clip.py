@@ -1,18 +1,23 @@
-"""Small CLIP models built from a config, with a BPE tokenizer trained on given texts.
+"""Small dual encoders (CLIP, SigLIP, SigLIP 2) built from a config, with a BPE tokenizer trained on given texts.
 
 Used by the embedded default run (nothing downloaded) and by the tests. The results load with plain
-`CLIPModel.from_pretrained` / `CLIPProcessor.from_pretrained`.
+`AutoModel.from_pretrained` / `AutoProcessor.from_pretrained` (`CLIPModel`, `SiglipModel`, `Siglip2Model`).
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from tokenizers import normalizers, pre_tokenizers
 from tokenizers import Regex
 from transformers import CLIPConfig, CLIPModel, CLIPProcessor, CLIPTokenizer
 from transformers.models.clip.image_processing_pil_clip import CLIPImageProcessorPil
+
+if TYPE_CHECKING:
+    import torch
+    from transformers import ProcessorMixin
 
 BOS, EOS = "<|startoftext|>", "<|endoftext|>"
 # CLIP's own pre-tokenisation (words, single digits, punctuation runs), then byte-level symbols.
@@ -152,3 +157,68 @@ def build_processor(tokenizer: CLIPTokenizer, image_size: int = 32) -> CLIPProce
         size={"shortest_edge": image_size}, crop_size={"height": image_size, "width": image_size}
     )
     return CLIPProcessor(image_processor=image_processor, tokenizer=tokenizer)
+
+
+def build_siglip_model(
+    tokenizer: CLIPTokenizer,
+    image_size: int = 32,
+    patch_size: int = 8,
+    hidden_size: int = 64,
+    num_layers: int = 2,
+    num_heads: int = 4,
+    max_position_embeddings: int = 64,
+    seed: int = 0,
+    sincos_positions: float = 0.0,
+    version: int = 1,
+) -> "torch.nn.Module":
+    """A randomly initialised `SiglipModel` (version 1) or `Siglip2Model` (2) of the same sizes as
+    `build_clip_model` (SigLIP has no projection: the embeddings have `hidden_size` dimensions), with token
+    ids from `tokenizer` and SigLIP's initial scale and bias (log 10 and -10). SigLIP 2's vision tower reads
+    up to (image_size / patch_size)^2 patches of its NaFlex image processor."""
+    import math
+
+    import torch
+    from transformers import Siglip2Config, Siglip2Model, SiglipConfig, SiglipModel
+
+    text = {
+        "vocab_size": len(tokenizer), "hidden_size": hidden_size, "intermediate_size": 4 * hidden_size,
+        "num_hidden_layers": num_layers, "num_attention_heads": num_heads,
+        "max_position_embeddings": max_position_embeddings, "bos_token_id": tokenizer.bos_token_id,
+        "eos_token_id": tokenizer.eos_token_id, "pad_token_id": tokenizer.pad_token_id,
+    }
+    vision = {"patch_size": patch_size, "hidden_size": hidden_size, "intermediate_size": 4 * hidden_size,
+              "num_hidden_layers": num_layers, "num_attention_heads": num_heads}
+    grid = image_size // patch_size
+    if version == 1:
+        config = SiglipConfig(text_config=text, vision_config={**vision, "image_size": image_size})
+        model_class = SiglipModel
+    elif version == 2:
+        config = Siglip2Config(text_config=text, vision_config={**vision, "num_patches": grid * grid})
+        model_class = Siglip2Model
+    else:
+        raise ValueError(f"version must be 1 (SigLIP) or 2 (SigLIP 2), got {version}")
+    torch.manual_seed(seed)
+    model = model_class(config)
+    with torch.no_grad():
+        model.logit_scale.fill_(math.log(10.0))  # SigLIP's initialisation (t' = log 10, b = -10)
+        model.logit_bias.fill_(-10.0)
+        if sincos_positions:
+            model.vision_model.embeddings.position_embedding.weight[:] = (
+                sincos_position_table(grid, hidden_size) * sincos_positions)
+    return model
+
+
+def build_siglip_processor(tokenizer: CLIPTokenizer, image_size: int = 32, version: int = 1,
+                           patch_size: int = 8, max_length: int = 64) -> "ProcessorMixin":
+    """A `SiglipProcessor` (PIL backend, square resize to `image_size`) or `Siglip2Processor` (NaFlex, up to
+    (image_size / patch_size)^2 patches) around `tokenizer`, whose `model_max_length` becomes `max_length`."""
+    from transformers import Siglip2Processor, SiglipProcessor
+    from transformers.models.siglip.image_processing_pil_siglip import SiglipImageProcessorPil
+    from transformers.models.siglip2.image_processing_pil_siglip2 import Siglip2ImageProcessorPil
+
+    tokenizer.model_max_length = max_length
+    if version == 1:
+        return SiglipProcessor(image_processor=SiglipImageProcessorPil(size={"height": image_size, "width": image_size}),
+                               tokenizer=tokenizer)
+    image_processor = Siglip2ImageProcessorPil(patch_size=patch_size, max_num_patches=(image_size // patch_size) ** 2)
+    return Siglip2Processor(image_processor=image_processor, tokenizer=tokenizer)

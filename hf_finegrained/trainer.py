@@ -24,7 +24,6 @@ import json
 import logging
 import math
 import os
-from collections import defaultdict
 from typing import Any
 
 import torch
@@ -34,67 +33,39 @@ from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from .checkpoints import JIT_SENTINEL, checkpoint_problems, last_complete_checkpoint
-from .collator import FineGrainedCollator, defer_image_decoding
+from .collator import FineGrainedCollator
+from .families import ModelFamily, family_of, unwrap
 from .distributed import all_ranks_true
 from .losses import FineGrainedLoss
 from .model_card import CARD_NAME, LOSS_PLOT, THRESHOLD_PLOT, CardInfo, atomic_write, public_name, write_model_card
+from .teacher import TEACHER_NAME, DistillationTeacher
+from .rows import CAPTION_COLUMN, IMAGE_COLUMN, NEGATIVES_COLUMN, ROW_ID_COLUMNS, NegativeCounts, defer_image_decoding
 from .training_args import FineGrainedTrainingArguments
 from .validation import negative_coverage, validate_dataset
 
 logger = logging.getLogger(__name__)
 STATE_NAME = "finegrained_state.json"
-OWN_FILES = (STATE_NAME, CARD_NAME, LOSS_PLOT, THRESHOLD_PLOT)  # what this package writes beside the weights
+OWN_FILES = (STATE_NAME, TEACHER_NAME, CARD_NAME, LOSS_PLOT, THRESHOLD_PLOT)  # what this package writes beside the weights
 
 
 def _strict_json_constant(name: str) -> float:
     raise ValueError(f"non-finite value {name} (strict JSON has no NaN or Infinity)")
 
 
-def unwrap(model: nn.Module) -> nn.Module:
-    """The CLIP model under DDP/accelerate (`.module`) and PEFT (`.get_base_model()`) wrappers."""
-    while hasattr(model, "module"):
-        model = model.module
-    if hasattr(model, "get_base_model"):
-        model = model.get_base_model()
-    return model
-
-
-def encode_batch(model: nn.Module, inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor | None]:
-    """One forward of `model` (so DDP hooks fire) on the images and the B + M texts of a collated batch.
-
-    Returns `image_embeds` [B,D], `text_embeds` [B,D], `negative_embeds` [B,K,D] (zeros where the mask is
-    False; None without negatives), `negative_mask` [B,K] and `logit_scale` (exponentiated, 0-d).
-    """
-    outputs = model(
-        input_ids=inputs["input_ids"],
-        attention_mask=inputs["attention_mask"],
-        pixel_values=inputs["pixel_values"],
-    )
-    image_embeds = outputs.image_embeds
-    batch = image_embeds.shape[0]
-    texts = outputs.text_embeds
-    mask = inputs.get("negative_mask")
-    negative_embeds = None
-    if mask is not None:
-        if texts.shape[0] != batch + int(mask.sum()):
-            raise ValueError(
-                f"got {texts.shape[0]} texts for {batch} captions and {int(mask.sum())} valid negatives; "
-                "the batch was not built by FineGrainedCollator"
-            )
-        flat = texts.new_zeros(batch * mask.shape[1], texts.shape[1])
-        positions = mask.reshape(-1).nonzero().squeeze(1)
-        negative_embeds = flat.index_put((positions,), texts[batch:]).reshape(batch, mask.shape[1], -1)
-    return {
-        "image_embeds": image_embeds,
-        "text_embeds": texts[:batch],
-        "negative_embeds": negative_embeds,
-        "negative_mask": mask,
-        "logit_scale": unwrap(model).logit_scale.exp(),
-    }
+def encode_batch(model: nn.Module, inputs: dict[str, torch.Tensor],
+                 family: ModelFamily | None = None) -> dict[str, torch.Tensor | None]:
+    """`ModelFamily.encode_batch` of the model's family (see `families`), ready for `FineGrainedLoss(**...)`:
+    image, caption and negative embeddings, the negative mask, the exponentiated scale and, for SigLIP,
+    `logit_bias` (absent for CLIP)."""
+    encoded = (family or family_of(model)).encode_batch(model, inputs)
+    if encoded["logit_bias"] is None:
+        del encoded["logit_bias"]
+    return encoded
 
 
 class LogitScaleClampCallback(TrainerCallback):
-    """Clamps CLIP's `logit_scale` (log space) to [0, max] after every optimizer step, as CLIP does."""
+    """Clamps `logit_scale` (log space) to [0, max] after every optimizer step, as CLIP does (added only for
+    families that clamp: `ModelFamily.clamps_scale`)."""
 
     def __init__(self, maximum: float) -> None:
         self.maximum = maximum
@@ -119,6 +90,17 @@ class SkipNonFiniteStepCallback(TrainerCallback):
         if self.pending and model is not None:
             model.zero_grad(set_to_none=True)
         self.pending = False
+
+
+class TeacherUpdateCallback(TrainerCallback):
+    """Moves an EMA distillation teacher towards the model after every optimizer step (after the clamp)."""
+
+    def __init__(self, teacher: DistillationTeacher) -> None:
+        self.teacher = teacher
+
+    def on_optimizer_step(self, args, state, control, model=None, **kwargs) -> None:
+        if model is not None:
+            self.teacher.update(unwrap(model))
 
 
 class FineGrainedTrainer(Trainer):
@@ -148,23 +130,27 @@ class FineGrainedTrainer(Trainer):
         if not isinstance(args, FineGrainedTrainingArguments):
             raise TypeError("FineGrainedTrainer needs FineGrainedTrainingArguments (it holds the loss settings).")
         types = list(args.negative_types) if args.use_hard_negatives else []
+        family = family_of(model)  # an unsupported model fails here, listing the supported ones
         if data_collator is None:
             if processing_class is None:
-                raise ValueError("Pass processing_class=CLIPProcessor(...) or a data_collator.")
+                raise ValueError("Pass processing_class=<the model's processor> (e.g. CLIPProcessor, "
+                                 "SiglipProcessor) or a data_collator.")
             max_length = args.max_text_length or unwrap(model).config.text_config.max_position_embeddings
-            data_collator = FineGrainedCollator(
-                processing_class, types, max_length=max_length, include_negatives=args.use_hard_negatives
-            )
+            data_collator = FineGrainedCollator(processing_class, types, max_length=max_length,
+                                                include_negatives=args.use_hard_negatives, family=family)
         reports = {}
-        if args.validate_data:
-            for name, dataset in (("train_dataset", train_dataset), ("eval_dataset", eval_dataset)):
-                for split, data in (dataset.items() if isinstance(dataset, dict) else [(None, dataset)]):
-                    if data is not None:
-                        label = f"{name}[{split!r}]" if split else name
-                        reports[label] = validate_dataset(data, types, include_negatives=args.use_hard_negatives,
-                                                          name=label, collator=data_collator)
-                        if reports[label].rows:  # 0: an iterable dataset, not read ahead (validate_dataset warned)
-                            logger.info("%s: %d rows validated.", label, reports[label].rows)
+        # One process per node reads the data (every rank holds the same datasets); the others wait, and a
+        # failure there ends the launch before any of them trains.
+        with args.main_process_first(desc="dataset validation"):
+            if args.validate_data and args.local_process_index == 0:
+                for name, dataset in (("train_dataset", train_dataset), ("eval_dataset", eval_dataset)):
+                    for split, data in (dataset.items() if isinstance(dataset, dict) else [(None, dataset)]):
+                        if data is not None:
+                            label = f"{name}[{split!r}]" if split else name
+                            reports[label] = validate_dataset(data, types, include_negatives=args.use_hard_negatives,
+                                                              name=label, collator=data_collator)
+                            if reports[label].rows:  # 0: an iterable dataset, not read ahead (it warned)
+                                logger.info("%s: %d rows validated.", label, reports[label].rows)
         if isinstance(data_collator, FineGrainedCollator):  # it decodes images itself, naming any unreadable file
             train_dataset, eval_dataset = defer_image_decoding(train_dataset), defer_image_decoding(eval_dataset)
         super().__init__(
@@ -184,21 +170,36 @@ class FineGrainedTrainer(Trainer):
             use_hard_negatives=args.use_hard_negatives,
             gather_across_devices=args.gather_across_devices,
             fixed_threshold=args.fixed_threshold,
+            distill_weight=args.distill_weight,
+            contrastive=family.contrastive,
         )
         if self.loss_fn.num_negative_types != len(types):
             raise ValueError(f"loss_fn has {self.loss_fn.num_negative_types} types but args name {len(types)}.")
         self.negative_types = types
+        self.family = family
         # The loss is already a batch mean: the Trainer must divide it by gradient accumulation itself.
         self.model_accepts_loss_kwargs = False
-        self.add_callback(LogitScaleClampCallback(args.logit_scale_max))
+        if family.clamps_scale:
+            self.add_callback(LogitScaleClampCallback(args.logit_scale_max))
+        self.teacher = None
+        if self.loss_fn.distill_weight > 0:
+            if self.is_deepspeed_enabled or self.is_fsdp_enabled:
+                raise ValueError("distill_weight > 0 keeps a full teacher copy beside the model, which sharded "
+                                 "training (DeepSpeed, FSDP) does not support yet; train with DDP or one device.")
+            self.teacher = DistillationTeacher(unwrap(self.model), args.distill_teacher, args.ema_decay, family)
+            self.add_callback(TeacherUpdateCallback(self.teacher))
         if args.skip_non_finite_steps and self.is_deepspeed_enabled:
             raise ValueError("skip_non_finite_steps=True cannot skip steps under DeepSpeed, whose engine applies "
                              "the gradients itself; leave it False (a non-finite loss then stops training).")
         self.non_finite_steps_skipped = 0
-        self._trained_rows, self._trained_negatives = 0, torch.zeros(len(types or []), dtype=torch.long)
+        self._trained = NegativeCounts(types)  # the rows trained on: the card's coverage of a stream
         self._skip_step = SkipNonFiniteStepCallback()
         self.add_callback(self._skip_step)
-        self._metrics: dict[str, dict[str, list[float]]] = {"train": defaultdict(list), "eval": defaultdict(list)}
+        # Running sums (on the model's device, no host sync per step) of the logged values, and their count.
+        self._loss_names = ["itc_loss", "imc_loss", "cmr_loss"] + (["distill_loss"] if self.teacher else [])
+        self._metric_names = [*self._loss_names, "logit_scale", *(f"threshold/{t}" for t in types)]
+        self._metric_sums: dict[str, torch.Tensor | None] = {"train": None, "eval": None}
+        self._metric_counts: dict[str, int] = {"train": 0, "eval": 0}
         single_train = train_dataset if not isinstance(train_dataset, dict) else None
         self.card_info = CardInfo(
             model_name=os.path.basename(os.path.normpath(args.output_dir)),
@@ -207,7 +208,16 @@ class FineGrainedTrainer(Trainer):
             num_train_rows=len(single_train) if hasattr(single_train, "__len__") else None,
             negative_coverage=(negative_coverage(single_train, types) or {}) if types else {},
             data_checks=reports["train_dataset"].card_entries() if "train_dataset" in reports else {},
+            architecture=family.model_class,
+            contrastive=family.contrastive,
         )
+
+    def _set_signature_columns_if_needed(self) -> None:
+        """The columns the Trainer keeps (`remove_unused_columns=True`): those `FineGrainedCollator` reads,
+        not `CLIPModel.forward`'s arguments. Another collator keeps the Trainer's rule."""
+        if self._signature_columns is None and isinstance(self.data_collator, FineGrainedCollator):
+            self._signature_columns = [IMAGE_COLUMN, CAPTION_COLUMN, NEGATIVES_COLUMN, *ROW_ID_COLUMNS]
+        super()._set_signature_columns_if_needed()
 
     def compute_loss(
         self,
@@ -216,7 +226,10 @@ class FineGrainedTrainer(Trainer):
         return_outputs: bool = False,
         num_items_in_batch: torch.Tensor | int | None = None,
     ):
-        encoded = encode_batch(model, inputs)
+        encoded = encode_batch(model, inputs, self.family)
+        if self.teacher is not None:
+            teacher = self.teacher.encode(inputs, batch=encoded["image_embeds"].shape[0])
+            encoded["teacher_image_embeds"], encoded["teacher_text_embeds"] = teacher
         self.loss_fn.to(encoded["image_embeds"].device)
         self.loss_fn.train(model.training)
         thresholds = self.loss_fn.thresholds.clone()
@@ -228,8 +241,8 @@ class FineGrainedTrainer(Trainer):
         else:
             self._record(out, encoded["logit_scale"], "train" if model.training else "eval")
             if model.training and "negative_mask" in inputs:
-                self._trained_rows += len(inputs["negative_mask"])
-                self._trained_negatives += inputs["negative_mask"].sum(0).cpu()
+                for present in inputs["negative_mask"].tolist():
+                    self._trained.add_mask(present)
         return (loss, out) if return_outputs else loss
 
     def _non_finite_loss(self, out: dict[str, torch.Tensor], logit_scale: torch.Tensor) -> None:
@@ -252,12 +265,12 @@ class FineGrainedTrainer(Trainer):
                        value, where, step, details, self.non_finite_steps_skipped)
 
     def _record(self, out: dict[str, torch.Tensor], logit_scale: torch.Tensor, mode: str) -> None:
-        metrics = self._metrics[mode]
-        for key in ("itc_loss", "imc_loss", "cmr_loss"):
-            metrics[key].append(out[key].item())
-        metrics["logit_scale"].append(logit_scale.item())
-        for name, value in zip(self.negative_types, self.loss_fn.thresholds.tolist()):
-            metrics[f"threshold/{name}"].append(value)
+        """Adds this step's loss components, logit scale and thresholds to the running sums (no host sync)."""
+        values = torch.cat([torch.stack([*(out[key] for key in self._loss_names), logit_scale]).float(),
+                            self.loss_fn.thresholds.float()]).detach()
+        total = self._metric_sums[mode]
+        self._metric_sums[mode] = values if total is None else total + values
+        self._metric_counts[mode] += 1
 
     def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):
         """Returns the CE-CLIP loss of an eval batch (CLIPModel cannot compute it itself)."""
@@ -267,9 +280,23 @@ class FineGrainedTrainer(Trainer):
         return loss.detach(), None, None
 
     def _averaged_metrics(self, mode: str) -> dict[str, float]:
-        averaged = {key: sum(values) / len(values) for key, values in self._metrics[mode].items() if values}
-        self._metrics[mode].clear()
-        return averaged
+        """The means of the recorded values since the last call, over its steps and over every process.
+
+        Collective under several processes: every rank calls it, as every rank calls `log` and evaluates.
+        """
+        total, count = self._metric_sums[mode], self._metric_counts[mode]
+        self._metric_sums[mode], self._metric_counts[mode] = None, 0
+        if self.accelerator.num_processes > 1:
+            size = len(self._metric_names)
+            local = torch.zeros(size + 1, device=self.args.device)
+            if total is not None:
+                local[:size] = total.to(local.device)
+            local[size] = count
+            summed = self.accelerator.reduce(local, reduction="sum")
+            total, count = summed[:size], int(summed[size].item())
+        if total is None or not count:
+            return {}
+        return dict(zip(self._metric_names, (total / count).tolist()))
 
     def evaluation_loop(self, dataloader, description, prediction_loss_only=None, ignore_keys=None,
                         metric_key_prefix: str = "eval"):
@@ -303,6 +330,8 @@ class FineGrainedTrainer(Trainer):
         super().save_model(output_dir, _internal_call=True)
         if self.args.should_save:
             self.save_loss_state(output_dir)
+            if self.teacher is not None:
+                self.teacher.save(output_dir)
             self.create_model_card(output_dir=output_dir)
         if self.args.push_to_hub and not _internal_call:
             self.push_to_hub(commit_message="Model save", revision=self.args.hub_revision)
@@ -337,9 +366,9 @@ class FineGrainedTrainer(Trainer):
         unused = sorted(key for key, value in kwargs.items() if value is not None)
         if unused:
             logger.warning("create_model_card: %s not used by the CE-CLIP card.", ", ".join(unused))
-        if not self.card_info.negative_coverage and self._trained_rows:
-            self.card_info.num_train_rows = self._trained_rows
-            self.card_info.negative_coverage = dict(zip(self.negative_types, self._trained_negatives.tolist()))
+        if not self.card_info.negative_coverage and self._trained.rows:
+            self.card_info.num_train_rows = self._trained.rows
+            self.card_info.negative_coverage = dict(self._trained.usable)
         write_model_card(
             output_dir or self.args.output_dir,
             self.args,
@@ -404,6 +433,15 @@ class FineGrainedTrainer(Trainer):
         values = torch.tensor([state["thresholds"][name] for name in self.negative_types])
         self.loss_fn.thresholds.copy_(values)
         self.non_finite_steps_skipped = int(state.get("non_finite_steps_skipped", 0))
+        if self.teacher is not None and self.teacher.kind == "ema" and not self.teacher.load(checkpoint_dir):
+            if not self.args.resume_without_loss_state:
+                raise ValueError(
+                    f"{os.path.join(checkpoint_dir, TEACHER_NAME)} is missing, so the EMA teacher of this checkpoint "
+                    "is unknown. Resume from a checkpoint written with distill_teacher='ema', or set "
+                    "resume_without_loss_state=True to restart the teacher from the weights given to the trainer."
+                )
+            logger.warning("%s is missing: the EMA teacher restarts from the weights given to the trainer.",
+                           os.path.join(checkpoint_dir, TEACHER_NAME))
 
     def _checkpoint_to_resume(self, resume_from_checkpoint: str | bool) -> str:
         """The folder to resume from: the newest complete checkpoint for True, else the (complete) one named."""

@@ -10,14 +10,24 @@ from typing import Any
 
 from transformers import TrainingArguments
 
+from .negatives.types import DEFAULT_NEGATIVE_TYPES  # owned by negatives/types.py; exported from here too
+from .teacher import TEACHER_KINDS
+
 logger = logging.getLogger(__name__)
 
-DEFAULT_NEGATIVE_TYPES: tuple[str, ...] = (
-    "swap_object",
-    "swap_attribute",
-    "replace_object",
-    "replace_attribute",
-    "replace_relation",
+# The paper's fine-tuning hyperparameters (CE-CLIP on COCO, ViT-B/32), as `TrainingArguments` values:
+# the defaults of examples/train.py, and the base the embedded default's small-model settings start from
+# (`synthetic_recipe.FINETUNE_DEFAULTS`). The loss settings are the dataclass's own field defaults.
+PAPER_HYPERPARAMETERS: dict[str, Any] = dict(
+    learning_rate=5e-6,
+    lr_scheduler_type="cosine",
+    warmup_steps=50,
+    adam_beta1=0.9,
+    adam_beta2=0.98,
+    adam_epsilon=1e-6,
+    weight_decay=0.1,
+    num_train_epochs=5,
+    per_device_train_batch_size=256,
 )
 
 
@@ -25,18 +35,15 @@ DEFAULT_NEGATIVE_TYPES: tuple[str, ...] = (
 class FineGrainedTrainingArguments(TrainingArguments):
     """`TrainingArguments` plus the loss settings of CE-CLIP (Zhang, Awal, Agrawal).
 
-    Defaults of the loss follow the paper (IMC 0.3, CMR 0.2, threshold bound 10). ``remove_unused_columns``
-    is forced to False because the collator reads custom columns (``caption``, ``hard_negatives``).
+    Defaults of the loss follow the paper (IMC 0.3, CMR 0.2, threshold bound 10). With
+    ``remove_unused_columns=True`` (the default) the Trainer keeps the columns `FineGrainedCollator` reads
+    (``image``, ``caption``, ``hard_negatives`` and the row-id columns its errors quote) and drops the rest.
 
     Tokens are never pickled: ``Trainer`` writes these arguments with ``torch.save`` as ``training_args.bin``
     in every checkpoint, in the final save and in the folder it pushes, and every such copy holds None in
     each ``*_token`` field (``hub_token``). ``copy.copy`` and ``copy.deepcopy`` keep the token in memory.
     """
 
-    remove_unused_columns: bool = field(
-        default=False,
-        metadata={"help": "Always False here: the collator reads the `caption` and `hard_negatives` columns."},
-    )
     negative_types: list[str] = field(
         default_factory=lambda: list(DEFAULT_NEGATIVE_TYPES),
         metadata={
@@ -100,11 +107,26 @@ class FineGrainedTrainingArguments(TrainingArguments):
             "the logs as `non_finite_steps_skipped`. Not available with DeepSpeed."
         },
     )
+    distill_weight: float = field(
+        default=0.0,
+        metadata={
+            "help": "Weight of the distillation term (0: off): KL divergence from a teacher's to the model's "
+            "in-batch image->text and text->image similarity distributions (docs/LOSS.md). Keeps more of what "
+            "the starting model knew, at the cost of one teacher forward per step and one copy of the weights."
+        },
+    )
+    distill_teacher: str = field(
+        default="frozen",
+        metadata={
+            "help": "The teacher: 'frozen' (the weights the trainer starts from) or 'ema' (their moving average, "
+            "updated after every optimizer step with `ema_decay` and saved in checkpoints)."
+        },
+    )
+    ema_decay: float = field(
+        default=0.999, metadata={"help": "Decay of the EMA teacher (distill_teacher='ema'), in (0, 1)."}
+    )
 
     def __post_init__(self) -> None:
-        if self.remove_unused_columns:
-            logger.warning("remove_unused_columns=True ignored: the collator reads custom columns; using False.")
-            self.remove_unused_columns = False
         super().__post_init__()
         problems = []
         if isinstance(self.negative_types, str):
@@ -134,6 +156,12 @@ class FineGrainedTrainingArguments(TrainingArguments):
         for name in ("resume_without_loss_state", "skip_non_finite_steps"):
             if not isinstance(getattr(self, name), bool):
                 problems.append(f"{name} must be True or False; got {getattr(self, name)!r}.")
+        if not (math.isfinite(self.distill_weight) and self.distill_weight >= 0):
+            problems.append(f"distill_weight must be a finite number >= 0; got {self.distill_weight}.")
+        if self.distill_teacher not in TEACHER_KINDS:
+            problems.append(f"distill_teacher must be one of {TEACHER_KINDS}; got {self.distill_teacher!r}.")
+        if not 0 < self.ema_decay < 1:
+            problems.append(f"ema_decay must be in (0, 1); got {self.ema_decay}.")
         if self.max_text_length is not None and self.max_text_length < 2:
             problems.append(f"max_text_length must be >= 2 (start and end tokens); got {self.max_text_length}.")
         if problems:

@@ -12,7 +12,15 @@ from typing import Any
 
 from PIL import Image
 
-from .collator import CAPTION_COLUMN, IMAGE_COLUMN, NEGATIVES_COLUMN, describe_image, usable_negatives
+from .rows import (
+    CAPTION_COLUMN,
+    IMAGE_COLUMN,
+    NEGATIVES_COLUMN,
+    NegativeCounts,
+    caption_problem,
+    describe_image,
+    required_columns,
+)
 
 logger = logging.getLogger(__name__)
 MAX_LISTED = 50
@@ -38,7 +46,7 @@ class DataValidationError(ValueError):
 class ValidationReport:
     """What `validate_dataset` counted in a dataset that passed.
 
-    `negatives`: usable negatives per type (not None, not blank, not equal to their caption);
+    `negatives`: usable negatives per type (not None, not blank, not equal to their caption: see `rows`);
     `equal_to_caption`: negatives masked per type for equalling their caption (ignoring case, punctuation and
     spacing, see `negatives.text.normalize`); `truncated_captions`: captions longer than `max_length` tokens
     (None when no tokenizer was given); `validated` is False for an iterable dataset, which is not read ahead.
@@ -152,7 +160,7 @@ def validate_dataset(
                        "fail at their batch, naming the file; see FineGrainedCollator.counts).", name)
         return ValidationReport(name, validated=False)
     types = list(negative_types)
-    required = [IMAGE_COLUMN, CAPTION_COLUMN] + ([NEGATIVES_COLUMN] if include_negatives else [])
+    required = required_columns(include_negatives)
     if datasets is not None and isinstance(dataset, datasets.Dataset):
         missing = [column for column in required if column not in dataset.column_names]
         if missing:
@@ -168,7 +176,8 @@ def validate_dataset(
 
     tokenizer = getattr(collator, "tokenizer", None)
     max_length = getattr(collator, "max_length", None) if tokenizer is not None else None
-    report = ValidationReport(name, negatives=dict.fromkeys(types, 0), equal_to_caption=dict.fromkeys(types, 0),
+    counts = NegativeCounts(types)
+    report = ValidationReport(name, negatives=counts.usable, equal_to_caption=counts.equal_to_caption,
                               truncated_captions=0 if max_length else None, max_length=max_length)
     problems: list[tuple[int | None, str]] = []
     decoded: dict[Any, str | None] = {}
@@ -181,21 +190,18 @@ def validate_dataset(
             problems.append((index, f"missing column(s) {absent}; the row has {sorted(row)}"))
             continue
         caption = row[CAPTION_COLUMN]
-        if not isinstance(caption, str) or not caption.strip():
-            problems.append((index, f"caption is empty or not a string ({caption!r})"))
+        problem = caption_problem(caption)
+        if problem:
+            problems.append((index, problem))
         elif max_length:
             pending.append((index, caption))
             if len(pending) >= TOKENIZE_CHUNK:
                 _count_long_captions(tokenizer, max_length, pending, long)
         if include_negatives:
             try:
-                negatives, masked = usable_negatives(row[NEGATIVES_COLUMN], types, caption)
+                counts.add(row[NEGATIVES_COLUMN], caption)
             except ValueError as error:
                 problems.append((index, str(error)))
-            else:
-                for type_name, negative, drop in zip(types, negatives, masked):
-                    report.negatives[type_name] += negative is not None
-                    report.equal_to_caption[type_name] += drop
         if check_images:
             problem = _image_problem(row[IMAGE_COLUMN], decoded)
             if problem:
@@ -241,21 +247,18 @@ def validate_dataset(
 def negative_coverage(dataset: Any, negative_types: Sequence[str]) -> dict[str, int] | None:
     """Rows with a usable negative, per type (None for datasets that cannot be read twice, e.g. iterable).
 
-    Negatives equal to their caption are not counted, as the collator masks them.
+    Negatives equal to their caption are not counted, as the collator masks them (`rows.NegativeCounts`).
     """
     import datasets
 
     if not isinstance(dataset, datasets.Dataset) or NEGATIVES_COLUMN not in dataset.column_names:
         return None
-    counts = dict.fromkeys(negative_types, 0)
+    counts = NegativeCounts(negative_types)
     columns = [NEGATIVES_COLUMN] + ([CAPTION_COLUMN] if CAPTION_COLUMN in dataset.column_names else [])
     for batch in dataset.select_columns(columns).iter(batch_size=10_000):
         captions = batch.get(CAPTION_COLUMN) or [None] * len(batch[NEGATIVES_COLUMN])
-        for value, caption in zip(batch[NEGATIVES_COLUMN], captions):
-            negatives, _ = usable_negatives(value, negative_types, caption)
-            for name, negative in zip(negative_types, negatives):
-                counts[name] += negative is not None
-    return counts
+        counts.add_rows(batch[NEGATIVES_COLUMN], captions)
+    return counts.usable
 
 
 def find_bad_image_files(paths: Iterable[str | os.PathLike]) -> list[tuple[str, str]]:

@@ -179,11 +179,33 @@ def zeroshot_dataset():
     return datasets.Dataset.from_dict(rows, features=features)
 
 
+def write_sugarcrepe_pp(root: Path) -> None:
+    """sugarcrepe_pp/ (5 files x 2 items, one image missing in swap_obj) on the coco/val2017 images, red 0.
+
+    Stand-in answers (shorter caption wins, equal lengths tie): item 0 right on every task; item 1 ties P1 with
+    N (ITT and ITT-P1 wrong by a tie, ITT-P2 right), and as P1 and N have the same length the text encoder
+    finds them identical (TOT wrong). Item 1's negative has P1's words: an order-blind scorer gets it wrong on
+    every task but ITT-P2."""
+    from hf_finegrained.evaluation.sugarcrepe_pp import CATEGORIES
+
+    for c in CATEGORIES:
+        _dump(root / "sugarcrepe_pp" / f"{c}.json", [
+            {"id": 0, "filename": "000000000001.jpg", "caption": "a cat", "caption2": "one cat",
+             "negative_caption": "a black dog on a mat"},
+            {"id": 1, "filename": "000000000002.jpg" if c != "swap_obj" else "absent.jpg",
+             "caption": "dog bites man", "caption2": "man", "negative_caption": "man bites dog"},
+        ])
+    link_images(root / "coco" / "val2017", ["000000000001.jpg", "000000000002.jpg"])
+
+
 def write_small_text_benchmarks(root: Path) -> None:
-    """sugarcrepe/ (7 files x 2 items, one image missing), valse/ (11 files, one invalid sample each),
-    vl_checklist/data (2 files) with images, all at red 0 (shorter caption wins)."""
+    """sugarcrepe/ (7 files x 2 items, one image missing), sugarcrepe_pp/ (`write_sugarcrepe_pp`), valse/
+    (11 files, one invalid sample each), vl_checklist/data (2 files) with images, all at red 0 (shorter caption
+    wins)."""
     from hf_finegrained.evaluation.sugarcrepe import CATEGORIES
     from hf_finegrained.evaluation.valse import INSTRUMENTS
+
+    write_sugarcrepe_pp(root)
 
     for c in CATEGORIES:
         _dump(root / "sugarcrepe" / f"{c}.json", {

@@ -94,3 +94,70 @@ def test_quick_ablation_writes_the_table_curves_and_resumes(tmp_path):
     again = _run(out, tmp_path / "cache")  # every run is in results.json: nothing is trained again
     assert again.returncode == 0, again.stderr[-4000:]
     assert "seed 0]" not in again.stdout and (out / "table.md").read_text() == table
+
+
+def _point_document(base_zs: float, settings: dict) -> dict:
+    """A trade-off document: base, plain and ce_clip (2 seeds each), ce_clip interpolated at 0.5."""
+    def scores(seen, zs, r1=0.5):
+        return {"seen": {"average": seen}, "held_out": {"average": seen - 0.05},
+                "general": {"zeroshot_top1": zs, "i2t_R@1": r1, "t2i_R@1": r1}}
+
+    base = scores(0.70, base_zs, 0.30)
+    runs = []
+    for seed, shift in enumerate((0.0, 0.01)):
+        runs.append({"variant": "plain", "seed": seed, "scores": scores(0.90 + shift, 0.60),
+                     "validation_scores": scores(0.90 + shift, 0.60)})
+        runs.append({"variant": "ce_clip", "seed": seed, "scores": scores(0.92 + shift, 0.62),
+                     "validation_scores": scores(0.92 + shift, 0.62),
+                     "interpolated": {"0.5": {"scores": scores(0.915 + shift, 0.84),
+                                              "validation_scores": scores(0.905 + shift, 0.86)}}})
+    return {"settings": settings, "variants": ["plain", "ce_clip"], "runs": runs,
+            "base_scores": base, "base_validation_scores": base}
+
+
+def test_tradeoff_points_choice_and_goal():
+    ablation = _ablation_module()
+    document = _point_document(0.88, {"eval_split": "both"})
+    points = ablation.tradeoff_points(document)
+    assert [p["name"] for p in points] == ["base", "plain", "ce_clip alpha 0.5", "ce_clip"]
+    assert points[2]["values"][("seen", "average")] == [0.915, 0.925]
+    # only the interpolation keeps 95% of the base's zero-shot (0.86 >= 0.836 on validation)
+    chosen = ablation.choose_setting(document)
+    assert chosen["name"] == "ce_clip alpha 0.5"
+    report = ablation.goal_report(document)
+    # on test its seen average 0.920 is below the goal's plain 0.905 + 0.8 x (0.925 - 0.905) = 0.921
+    assert "ce_clip alpha 0.5" in report and "goal not met" in report
+    assert "| ce_clip alpha 0.5 | 2 | 92.0 ± 0.7 |" in ablation.tradeoff_table(ablation.tradeoff_points(document), "test")
+    # a base too strong for any setting: no choice, the frontier is reported
+    assert ablation.choose_setting(_point_document(0.95, {"eval_split": "both"})) is None
+    assert "not reached" in ablation.goal_report(_point_document(0.95, {"eval_split": "both"}))
+
+
+def test_variant_names_with_a_distillation_weight():
+    ablation = _ablation_module()
+    assert ablation.variant_of("ce_clip+distill2.5").distill == 2.5
+    assert ablation.variant_of("ce_clip+distill2.5").imc and not ablation.variant_of("plain+distill1").imc
+    for bad in ("ce_clip+distill", "ce_clip+distill-1", "nope+distill1", "ce_clip+distillx"):
+        with pytest.raises(ValueError, match="unknown variant"):
+            ablation.variant_of(bad)
+
+
+@pytest.mark.slow
+def test_quick_tradeoff_study_writes_its_table_plot_and_validation_scores(tmp_path):
+    out = tmp_path / "tradeoff"
+    command = [sys.executable, str(ROOT / "examples" / "ablation.py"), "--quick", "--output_dir", str(out),
+               "--base_cache_dir", str(tmp_path / "cache"), "--variants", "plain,ce_clip+distill1", "--seeds", "0,1",
+               "--alphas", "0.5", "--interpolate", "plain", "--eval_split", "both"]
+    result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"},
+                            timeout=600, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-4000:]
+    document = json.loads((out / "results.json").read_text())
+    for run in document["runs"]:
+        assert set(run) >= {"scores", "validation_scores"}
+        assert ("interpolated" in run) == (run["variant"] == "plain")
+        assert run["scores"]["general"] != run["validation_scores"]["general"]  # other images
+    distilled = [r for r in document["runs"] if r["variant"] == "ce_clip+distill1"]
+    assert all(any(v > 0 for _, v in r["curves"]["distill_loss"]) for r in distilled)
+    table = (out / "tradeoff.md").read_text()
+    assert "| plain alpha 0.5 | 2 |" in table and "| ce_clip+distill1 | 2 |" in table and "validation splits" in table
+    assert (out / "tradeoff.png").stat().st_size > 10_000

@@ -6,7 +6,7 @@ import json
 
 import datasets
 import pytest
-import yaml
+from huggingface_hub import DatasetCard
 from PIL import Image
 
 from hf_finegrained.builders import (
@@ -18,8 +18,8 @@ from hf_finegrained.builders import (
     negative_types_of,
     negatives_report,
 )
-from hf_finegrained.collator import row_negatives
 from hf_finegrained.negatives import HardNegativeGenerator, word_multiset
+from hf_finegrained.rows import row_negatives
 from hf_finegrained.training_args import DEFAULT_NEGATIVE_TYPES
 from hf_finegrained.validation import DataValidationError, validate_dataset
 
@@ -154,7 +154,8 @@ def test_parquet_export_round_trip(coco_dataset, tmp_path):
     assert loaded["test"]["caption"] == test_split["caption"]
     assert loaded["train"][1]["image"].getpixel((3, 3)) == COLORS[1]  # bytes were embedded
     card = (folder / "README.md").read_text()
-    metadata = yaml.safe_load(card.split("---")[1])
+    metadata = DatasetCard.load(folder / "README.md").data.to_dict()  # as the Hub reads it
+    assert metadata["pretty_name"] == "Hard-negative caption dataset"
     assert metadata["configs"][0]["data_files"][0] == {"split": "train", "path": "data/train-*.parquet"}
     info = metadata["hf_finegrained"]
     assert info["negative_types"] == list(DEFAULT_NEGATIVE_TYPES)

@@ -17,10 +17,11 @@ from hf_finegrained.losses import FineGrainedLoss
 SCRIPT = os.path.join(os.path.dirname(__file__), "scripts", "ddp_loss_check.py")
 
 
-def _launch(model_dir: str, out: str, processes: int) -> dict:
+def _launch(model_dir: str, out: str, processes: int, *extra: str) -> dict:
     command = [
         sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(processes),
-        "--master_port", str(29500 + processes + os.getpid() % 1000), SCRIPT, "--model", model_dir, "--out", out,
+        "--master_port", str(_free_port()), SCRIPT, "--model", model_dir, "--out", out,
+        *extra,
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.getcwd()}
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
@@ -32,6 +33,30 @@ def _launch(model_dir: str, out: str, processes: int) -> dict:
 def test_two_processes_match_one_on_the_whole_batch(tiny_clip_dir, tmp_path):
     single = _launch(tiny_clip_dir, str(tmp_path / "one.pt"), 1)
     double = _launch(tiny_clip_dir, str(tmp_path / "two.pt"), 2)
+    _assert_same_step(single, double)
+
+
+@pytest.mark.slow
+def test_two_processes_match_one_on_the_whole_batch_for_the_sigmoid_form(tiny_clip_dir, tmp_path):
+    """The sigmoid (SigLIP) form gathered over two ranks: loss, thresholds and every gradient (the logit scale's
+    and the learnable logit bias's among them) equal one process on the joined batch."""
+    single = _launch(tiny_clip_dir, str(tmp_path / "one.pt"), 1, "--contrastive", "sigmoid")
+    double = _launch(tiny_clip_dir, str(tmp_path / "two.pt"), 2, "--contrastive", "sigmoid")
+    # Its gradients are a sum over B + M terms per image, ~10x the softmax form's here (up to ~130, where one
+    # float32 step is 1.5e-5): each parameter's gradients agree to 1e-5 or a millionth of its largest entry.
+    _assert_same_step(single, double, relative=1e-6)
+    for name in ("logit_scale", "logit_bias"):
+        assert single["grads"][name].abs().item() > 1e-4, name
+        assert abs(single["grads"][name].item() - double["grads"][name].item()) <= 1e-5, name
+    # It is the sigmoid loss that ran: the softmax form on the same batch gives another ITC.
+    softmax = _launch(tiny_clip_dir, str(tmp_path / "softmax.pt"), 1)
+    assert abs(softmax["components"]["itc_loss"].item() - single["components"]["itc_loss"].item()) > 1e-3
+    assert "logit_bias" not in softmax["grads"]
+
+
+def _assert_same_step(single: dict, double: dict, relative: float = 0.0) -> None:
+    """One process on the whole batch against two on its halves: loss, components, thresholds (the same on both
+    ranks) and every gradient within 1e-5 (or ``relative`` times the parameter's largest gradient, if larger)."""
     assert single["world"] == 1 and double["world"] == 2
     assert abs(single["loss"].item() - double["loss"].item()) <= 1e-5
     for key, value in single["components"].items():
@@ -39,9 +64,32 @@ def test_two_processes_match_one_on_the_whole_batch(tiny_clip_dir, tmp_path):
     # Both ranks end with the thresholds of the global batch.
     assert torch.allclose(double["thresholds"][0], double["thresholds"][1], atol=0, rtol=0)
     assert (double["thresholds"][0] - single["thresholds"][0]).abs().max() <= 1e-5
-    worst = max((single["grads"][n] - double["grads"][n]).abs().max().item() for n in single["grads"])
-    assert worst <= 1e-5, f"largest gradient difference {worst}"
+    for name, grad in single["grads"].items():
+        difference = (grad - double["grads"][name]).abs().max().item()
+        tolerance = max(1e-5, relative * grad.abs().max().item())
+        assert difference <= tolerance, f"{name}: gradient difference {difference} > {tolerance}"
     assert any(g.abs().sum() > 0 for g in single["grads"].values())
+
+
+@pytest.mark.slow
+def test_trainer_logs_the_mean_over_ranks_and_one_process_per_node_validates(tiny_clip_dir, tmp_path):
+    """`FineGrainedTrainer` under torchrun: the logged loss components are the means over both ranks (not
+    rank 0's alone), and only the node's main process read the data before training."""
+    out = tmp_path / "trainer.pt"
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
+               str(_free_port()), os.path.join(os.path.dirname(SCRIPT), "ddp_trainer_check.py"),
+               "--model", tiny_clip_dir, "--out", str(out)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.getcwd()}
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr[-4000:]
+    saved = torch.load(out, weights_only=False)
+    ranks = saved["ranks"]
+    assert [rank["validated"] for rank in ranks] == [1, 0]
+    logs = [entry for entry in saved["log_history"] if "loss" in entry]
+    assert len(logs) == 2 and all(len(rank["itc"]) == 2 for rank in ranks)
+    assert all(ranks[0]["itc"][step] != ranks[1]["itc"][step] for step in range(2))  # each rank its own batch
+    for step, entry in enumerate(logs):
+        assert entry["itc_loss"] == pytest.approx((ranks[0]["itc"][step] + ranks[1]["itc"][step]) / 2, rel=1e-5)
 
 
 # --- CMR thresholds without gathering: every rank must end with the same curriculum ------------------------------

@@ -189,3 +189,44 @@ def test_evaluate_choice_takes_a_datasets_split():
     assert result.counts["items"] == 8 * len(NEGATIVE_TYPES) and result.counts["scored"] == present
     rows_with_a_negative = sum(any(n is not None for n in negatives) for negatives in dataset["hard_negatives"])
     assert sum(scorer.image_calls) == rows_with_a_negative
+
+
+def test_image_and_text_scores_come_from_one_encoding_of_each_unique_item():
+    scorer = CountingScorer()
+    images = [MemoryImage(solid(r), name=r) for r in (0, 10)]
+    items = [ChoiceItem(images[i % 2], ["ab", "abcd", f"negative {i % 3}"], 0) for i in range(6)]
+    engine = ScoringEngine(scorer, batch_size=8, progress=False)
+    scores, similarities = engine.score_choices_and_texts(items)
+    assert scores == engine.score_choices(items)[:6]  # the same image-caption scores
+    assert sum(scorer.image_calls) == 2 + 2 and sum(scorer.text_calls) == 5 + 5  # one encode per call
+    assert (engine.stats.unique_texts, engine.stats.text_encodes) == (10, 10)
+    for item, matrix in zip(items, similarities):
+        lengths = [len(c) for c in item.captions]
+        assert [v for row in matrix for v in row] == pytest.approx(
+            [math.cos(math.pi / 1000 * (a - b)) for a in lengths for b in lengths], abs=1e-6)
+        assert all(matrix[i][j] == matrix[j][i] for i in range(3) for j in range(3))
+
+
+def test_equal_embeddings_score_exactly_equal():
+    """Scores are summed products, not a matrix product whose kernel may round two equal rows apart (it does for
+    most dense 512-d vectors): captions with the same embedding (say, cut at the same 77 tokens) tie exactly."""
+
+    class OneTextEmbedding:
+        """Every text gets one dense unit vector per trial, the image another."""
+
+        def __init__(self, seed):
+            generator = torch.Generator().manual_seed(seed)
+            self.text, self.image = torch.nn.functional.normalize(torch.randn(2, 512, generator=generator), dim=1)
+
+        def encode_images(self, images):
+            return self.image.expand(len(images), -1)
+
+        def encode_texts(self, texts):
+            return self.text.expand(len(texts), -1)
+
+    for seed in range(20):
+        item = ChoiceItem(MemoryImage(solid(0), name="i"), ["right caption", "its twin"], 0)
+        engine = ScoringEngine(OneTextEmbedding(seed), progress=False)
+        scores, similarities = engine.score_choices_and_texts([item])
+        assert scores[0][0] == scores[0][1], seed
+        assert similarities[0][0][1] == similarities[0][1][0] == similarities[0][0][0] == similarities[0][1][1]

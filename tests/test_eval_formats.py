@@ -70,12 +70,66 @@ def test_order_noun_shuffle_moves_only_nouns_and_adjectives():
             assert word == token.text
 
 
-def test_order_ties_count_wrong(root):
+def test_order_ties_count_as_aros_code_counts_them_by_default_and_wrong_when_strict(root):
     pytest.importorskip("spacy")
-    # the stand-in scores by length and every option has the same length: all ties, so none right (ARO's
-    # argmax would have counted them all right)
-    result = evaluate_order(_engine(), root / "flickr30k/flickr30k_test.json", root / "flickr30k", "aro_flickr_order")
-    assert result.metrics["micro"] == 0.0 and result.details["num_ties"] == 4
+    # the stand-in scores by length and every option has the same length: all 4 captions tie with their
+    # perturbations. ARO's argmax over [caption, perturbations...] picks the caption: right by default.
+    files = (root / "flickr30k/flickr30k_test.json", root / "flickr30k")
+    official = evaluate_order(_engine(), *files, "aro_flickr_order")
+    assert official.metrics["micro"] == 1.0 and official.details["num_ties"] == 4
+    assert official.details["tie_rule"] == "ties count right"
+    strict = evaluate_order(_engine(), *files, "aro_flickr_order", strict_ties=True)
+    assert strict.metrics["micro"] == 0.0 and strict.details["num_ties"] == 4
+    assert strict.details["tie_rule"] == "ties count wrong"
+    # every perturbation has the caption's words: an order-blind scorer ties everywhere, which the official
+    # rule counts right (ceiling 1) and the strict one wrong (ceiling 0)
+    assert official.details["bow_equal_share"] == {"micro": 1.0} and official.details["bow_equal_items"] == {"all": 4}
+    assert official.metrics["bow_ceiling/micro"] == 1.0 and strict.metrics["bow_ceiling/micro"] == 0.0
+
+
+def test_order_strict_ties_is_a_setting_of_the_registered_benchmark(root):
+    pytest.importorskip("spacy")
+    from hf_finegrained.evaluation import check_benchmarks, run_benchmarks
+
+    def run(**settings):
+        document = run_benchmarks(_engine(), ["aro_flickr_order"], data_root=str(root), progress=False,
+                                  paths={"aro_flickr_order": settings}, log=lambda message: None)
+        return document["benchmarks"]["aro_flickr_order"]
+
+    assert run()["metrics"]["micro"] == 1.0
+    strict = run(strict_ties="true")  # as `--set aro_flickr_order.strict_ties=true` gives it
+    assert strict["metrics"]["micro"] == 0.0 and strict["details"]["num_ties"] == 4
+    assert run(strict_ties="false")["metrics"]["micro"] == 1.0
+    wrong = run(strict_ties="perhaps")
+    assert wrong["status"] == "error" and "strict_ties='perhaps'" in wrong["reason"]
+    status, message = check_benchmarks(["aro_flickr_order"], str(root), {"aro_flickr_order": {"strict_ties": "?"}})[
+        "aro_flickr_order"]
+    assert status == "error" and "strict_ties" in message
+    assert check_benchmarks(["aro_flickr_order"], str(root), {"aro_flickr_order": {"strict_ties": "yes"}}) == {
+        "aro_flickr_order": ("ready", "")}
+
+
+def test_vg_ceilings_count_swapped_captions_as_order_blind_ties(tmp_path):
+    import json
+
+    images = tmp_path / "aro" / "images"
+    images.mkdir(parents=True)
+    solid(0).save(images / "1.jpg", format="PNG")
+    box = {"image_path": "1.jpg", "bbox_x": 0, "bbox_y": 0, "bbox_w": 8, "bbox_h": 8}
+    relation = [  # "on": one swap (same words), one not; "wearing": a swap; "next to" is left out by ARO
+        {**box, "relation_name": "on", "true_caption": "the cup is on the table",
+         "false_caption": "the table is on the cup"},
+        {**box, "relation_name": "on", "true_caption": "the cup is on the table",
+         "false_caption": "the cup is under the table"},
+        {**box, "relation_name": "wearing", "true_caption": "the man is wearing the hat",
+         "false_caption": "the hat is wearing the man"},
+        {**box, "relation_name": "next to", "true_caption": "a is next to b", "false_caption": "c is next to d"},
+    ]
+    (tmp_path / "aro" / "visual_genome_relation.json").write_text(json.dumps(relation))
+    result = evaluate_vg(_engine(), tmp_path / "aro/visual_genome_relation.json", images, "relation")
+    assert result.details["bow_ceiling_per_group"] == {"on": 0.5, "wearing": 0.0}
+    assert result.metrics["bow_ceiling/macro"] == 0.25 and result.metrics["bow_ceiling/micro"] == 0.5
+    assert result.details["bow_equal_share"] == {"micro": 0.5} and result.details["bow_equal_items"] == {"all": 2}
 
 
 def test_winoground_scores_and_missing_images(root):

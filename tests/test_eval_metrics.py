@@ -2,6 +2,7 @@
 
 import doctest
 import importlib.util
+import inspect
 
 import evaluate
 import pytest
@@ -16,11 +17,16 @@ def test_module_loads_by_path_and_documents_itself(name):
     assert "Examples:" in module.inputs_description
 
 
-@pytest.mark.parametrize("name", METRICS)
-def test_doctest_examples_pass(name):
+def _module_file(name):
     spec = importlib.util.spec_from_file_location(name, f"{metric_path(name)}/{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("name", METRICS)
+def test_doctest_examples_pass(name):
+    module = _module_file(name)
     parser, runner = doctest.DocTestParser(), doctest.DocTestRunner()
     test = parser.get_doctest(module._KWARGS_DESCRIPTION, {}, name, None, 0)
     assert test.examples
@@ -87,6 +93,47 @@ def test_aro_macro_filters():
                          groups=["on", "next to", "wearing"], protocol="vg_relation")
     assert vgr["per_group"] == {"on": 1.0, "wearing": 1.0} and vgr["left_out_groups"] == ["next to"]
 
+
+
+def test_strict_choice_rule_is_defined_once_and_copied_verbatim():
+    # Each evaluate module loads alone, so aro_macro cannot import choice_accuracy: it holds a copy of the rule's
+    # definition, which must stay identical to it, and use it.
+    definition, copy = _module_file("choice_accuracy"), _module_file("aro_macro")
+    assert inspect.getsource(copy.item_outcomes) == inspect.getsource(definition.item_outcomes)
+    assert "item_outcomes(predictions, references)" in inspect.getsource(copy.AroMacro._compute)
+
+
+# (scores, right index, right?): ties with any other candidate are wrong, strictly above all others is right
+STRICT_CASES = [
+    ([0.5, 0.5], 0, False),
+    ([0.5, 0.5], 1, False),
+    ([0.6, 0.5, 0.6], 0, False),
+    ([0.7, 0.1, 0.69], 0, True),
+    ([0.2, 0.9], 1, True),
+    ([0.9, 0.2], 1, False),
+    ([0.3, 0.3, 0.3, 0.3], 2, False),
+    ([0.1, 0.4, 0.4], 0, False),
+    ([0.5, 0.4, 0.4], 0, True),
+    ([1.0, 1.0 - 1e-12], 0, True),
+    ([-1.0, -2.0], 0, True),
+    ([3, 2, 3, 1, 0], 2, False),
+    ([0, 1, 2, 3, 4], 4, True),
+]
+
+
+@pytest.mark.parametrize("scores,label,right", STRICT_CASES)
+def test_choice_accuracy_and_aro_macro_apply_the_same_strict_rule(scores, label, right):
+    choice = load_metric("choice_accuracy").compute(predictions=[scores], references=[label])
+    aro = load_metric("aro_macro").compute(predictions=[scores], references=[label], groups=["g"])
+    assert choice["micro_accuracy"] == aro["micro_accuracy"] == aro["per_group"]["g"] == float(right)
+    assert choice["num_ties"] == int(scores[label] == max(s for j, s in enumerate(scores) if j != label))
+
+
+@pytest.mark.parametrize("scores,label", [([1.0], 0), ([1.0, 0.0], 2), ([1.0, 0.0], -1)])
+def test_choice_accuracy_and_aro_macro_reject_the_same_bad_items(scores, label):
+    for name, extra in (("choice_accuracy", {}), ("aro_macro", {"groups": ["g"]})):
+        with pytest.raises(ValueError, match="item 0: needs >= 2 candidate scores"):
+            load_metric(name).compute(predictions=[scores], references=[label], **extra)
 
 def test_winoground_per_category_and_strictness():
     out = load_metric("winoground_scores").compute(

@@ -47,6 +47,12 @@ def test_all_benchmarks_on_the_tiny_model(tiny_clip_dir, data_root, tmp_path):
         assert all(0.0 <= v <= 1.0 for v in entry["metrics"].values())
         assert entry["counts"]["scored"] > 0
     assert entries["sugarcrepe"]["counts"] == {"items": 14, "scored": 13, "missing_images": 1}
+    assert entries["sugarcrepe_pp"]["counts"] == {"items": 10, "scored": 9, "missing_images": 1}
+    assert entries["sugarcrepe_pp"]["headline"] == "itt/macro"
+    for name in ("sugarcrepe", "valse", "vl_checklist", "aro_vg_relation", "aro_vg_attribution"):
+        assert {"micro", "macro", "bow_ceiling/micro", "bow_ceiling/macro"} <= set(entries[name]["metrics"]), name
+    assert {"tot/micro", "tot/macro", "bow_ceiling/itt/macro"} <= set(entries["sugarcrepe_pp"]["metrics"])
+    assert entries["aro_coco_order"]["details"]["tie_rule"] == "ties count right"
     assert entries["valse"]["counts"]["scored"] == 11
     assert set(entries["vl_checklist"]["metrics"]) >= {"Attribute", "Relation", "macro"}
     stats = document["settings"]["encode_stats"]
@@ -57,6 +63,8 @@ def test_all_benchmarks_on_the_tiny_model(tiny_clip_dir, data_root, tmp_path):
     assert written["format"] == "hf_finegrained.eval/1" and str(data_root) not in json.dumps(written)
     table = (tmp_path / "results.md").read_text()
     assert "| sugarcrepe | **macro** |" in table and "- retrieval_flickr: data absent" in table
+    assert "| sugarcrepe_pp | **itt/macro** |" in table and "|  | micro |" in table
+    assert "Order-blind ceiling (%)" in table and "bow_ceiling" not in table
     assert any(m.startswith("[retrieval_flickr] skipped") for m in messages)
 
 

@@ -61,6 +61,12 @@ def test_sugarcrepe_scores_with_stand_in(coco_root, sugarcrepe):
     everything = [e for entries in sugarcrepe.values() for e in entries]
     assert result.metrics["micro"] == pytest.approx(mean(len(e["caption"]) < len(e["negative_caption"])
                                                          for e in everything))
+    # the order-blind ceilings of docs/BENCHMARKS.md, on the items scored
+    assert result.metrics["bow_ceiling/swap_att"] == pytest.approx(1 - 408 / 666)
+    assert result.metrics["bow_ceiling/swap_obj"] == pytest.approx(1 - 166 / 245)
+    assert result.metrics["bow_ceiling/add_obj"] == 1.0
+    assert result.metrics["bow_ceiling/micro"] == pytest.approx(1 - 574 / 7511)
+    assert result.details["bow_equal_items"]["all"] == 574
     ties = sum(len(e["caption"]) == len(e["negative_caption"]) for e in everything)
     assert ties > 100 and result.details["num_ties"] == ties  # swaps keep the length: ties counted wrong
     # images and captions repeat across items; every unique one is encoded exactly once
@@ -126,6 +132,12 @@ def test_valse_averages_with_stand_in(valse_root, valse_valid):
     assert result.metrics["macro"] == pytest.approx(mean(pieces.values()))
     assert result.metrics["macro"] != pytest.approx(result.metrics["instrument_mean"])
     assert result.headline == "instrument_mean"
+    # only actant-swap has foils with the caption's words
+    equal = {n: sum(sorted(s["caption"].lower().split()) == sorted(s["foil"].lower().split()) for s in samples)
+             for n, samples in valse_valid.items()}
+    assert result.metrics["bow_ceiling/actions/actant-swap"] == pytest.approx(1 - 271 / 949)
+    assert result.details["bow_equal_items"]["actions/actant-swap"] == 271 and equal["actant-swap"] <= 271
+    assert all(result.metrics[f"bow_ceiling/{INSTRUMENTS[n]}/{n}"] == 1.0 for n in INSTRUMENTS if n != "actant-swap")
 
 
 # VL-CheckList -------------------------------------------------------------------------------------------

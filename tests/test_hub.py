@@ -15,7 +15,8 @@ def _output_folder(tmp_path):
     (folder / "checkpoint-2").mkdir(parents=True)
     for name in ("model.safetensors", "config.json", "preprocessor_config.json", "tokenizer.json",
                  "tokenizer_config.json", "README.md", "loss_curves.png", "threshold_curves.png",
-                 "finegrained_state.json", "training_args.bin", "optimizer.pt"):
+                 "finegrained_state.json", "training_args.bin", "optimizer.pt", "distill_teacher.safetensors",
+                 "tradeoff.png"):
         (folder / name).write_text("{}")
     return folder
 
@@ -29,8 +30,8 @@ def test_push_sends_weights_processor_card_and_plots_only(tmp_path):
     assert kwargs["repo_id"] == "me/ce-clip" and kwargs["folder_path"] == str(folder)
     assert kwargs["allow_patterns"] == sent == sorted(
         ["model.safetensors", "config.json", "preprocessor_config.json", "tokenizer.json", "tokenizer_config.json",
-         "README.md", "loss_curves.png", "threshold_curves.png", "finegrained_state.json"]
-    )
+         "README.md", "loss_curves.png", "threshold_curves.png", "finegrained_state.json", "tradeoff.png"]
+    )  # the EMA teacher is training state, not the model
 
 
 def test_a_token_inside_the_card_blocks_the_push(tmp_path):

@@ -224,3 +224,245 @@ def test_non_finite_statistics_never_reach_the_thresholds(poison):
     expected_out, new = reference(v, t, n, mask, 10.0, kept, 10.0)
     torch.testing.assert_close(out["loss"], expected_out["loss"], rtol=1e-6, atol=1e-6)
     torch.testing.assert_close(loss_fn.thresholds.double(), new, rtol=1e-6, atol=1e-6)
+
+
+def _reference_distill(v, t, tv, tt, s):
+    """Element by element: mean over rows of KL(teacher || student), image->text and text->image, halved."""
+    v, t, tv, tt = _unit(v), _unit(t), _unit(tv), _unit(tt)
+    batch = v.shape[0]
+
+    def kl(student_rows, teacher_rows):
+        total = 0.0
+        for student, teacher in zip(student_rows, teacher_rows):
+            p = torch.softmax(teacher, 0)
+            total = total + (p * (torch.log_softmax(teacher, 0) - torch.log_softmax(student, 0))).sum()
+        return total / batch
+
+    i2t = kl([s * t @ v[i] for i in range(batch)], [s * tt @ tv[i] for i in range(batch)])
+    t2i = kl([s * v @ t[j] for j in range(batch)], [s * tv @ tt[j] for j in range(batch)])
+    return (i2t + t2i) / 2
+
+
+def test_distillation_term_matches_its_formula_and_trains_only_the_student():
+    generator = torch.Generator().manual_seed(7)
+    v, t, n, mask = _inputs(generator)
+    tv = v + 0.3 * torch.randn(v.shape, generator=generator, dtype=torch.float64)
+    tt = t + 0.3 * torch.randn(t.shape, generator=generator, dtype=torch.float64)
+    v, t, tv, tt = (x.clone().requires_grad_(True) for x in (v, t, tv, tt))
+    s = torch.tensor(4.0, dtype=torch.float64, requires_grad=True)
+    loss_fn = FineGrainedLoss(4, distill_weight=0.5).eval()
+    out = loss_fn(v, t, n, mask, s, teacher_image_embeds=tv, teacher_text_embeds=tt)
+    expected = _reference_distill(v.detach(), t.detach(), tv.detach(), tt.detach(), 4.0)
+    assert out["distill_loss"].item() == pytest.approx(expected.item(), rel=1e-10) and expected > 0
+    plain = FineGrainedLoss(4).eval()(v, t, n, mask, s)
+    assert out["loss"].item() == pytest.approx(plain["loss"].item() + 0.5 * expected.item(), rel=1e-10)
+    out["distill_loss"].backward()
+    assert v.grad.abs().sum() > 0 and t.grad.abs().sum() > 0
+    assert tv.grad is None and tt.grad is None  # the teacher is a fixed target
+
+
+def test_distillation_is_zero_for_a_teacher_equal_to_the_student_and_off_by_default():
+    generator = torch.Generator().manual_seed(8)
+    v, t, n, mask = _inputs(generator)
+    out = FineGrainedLoss(4, distill_weight=1.0)(v, t, n, mask, 3.0, teacher_image_embeds=v.clone(),
+                                                 teacher_text_embeds=t.clone())
+    assert abs(out["distill_loss"].item()) < 1e-12
+    scaled = FineGrainedLoss(4, distill_weight=1.0, use_hard_negatives=False)(
+        v, t, logit_scale=3.0, teacher_image_embeds=2 * v, teacher_text_embeds=t)  # only directions count
+    assert abs(scaled["distill_loss"].item()) < 1e-12
+    off = FineGrainedLoss(4)(v, t, n, mask, 3.0)
+    assert off["distill_loss"].item() == 0
+    with pytest.raises(ValueError, match="needs teacher_image_embeds"):
+        FineGrainedLoss(4, distill_weight=1.0)(v, t, n, mask, 3.0)
+    with pytest.raises(ValueError, match="distill_weight must be >= 0"):
+        FineGrainedLoss(4, distill_weight=-1.0)
+
+
+# --- The sigmoid form (SigLIP) ----------------------------------------------------------------------------------
+
+
+def _log_sigmoid(x: torch.Tensor) -> torch.Tensor:
+    """log(1 / (1 + exp(-x))) for one number, written out (stable for either sign)."""
+    return torch.clamp(x, max=0.0) - torch.log1p(torch.exp(-x.abs()))
+
+
+def reference_sigmoid_itc(v, t, n, mask, s, b):
+    """The sigmoid ITC-hn, one term at a time: every (image, caption) pair with label +1 on the diagonal and -1
+    elsewhere, then every image against every valid negative of the batch with label -1; the sum over B."""
+    v, t, n = _unit(v), _unit(t), _unit(n)
+    batch, num_types = mask.shape
+    valid = [n[j, k] for j in range(batch) for k in range(num_types) if mask[j, k]]
+    total = torch.zeros((), dtype=v.dtype)
+    for i in range(batch):
+        for j in range(batch):
+            label = 1.0 if i == j else -1.0
+            total = total + _log_sigmoid(label * (s * v[i] @ t[j] + b))
+        for x in valid:
+            total = total + _log_sigmoid(-(s * v[i] @ x + b))
+    return -total / batch
+
+
+def test_sigmoid_form_matches_a_loop_over_pairs_over_steps():
+    """ITC from the loop above; IMC, CMR and the thresholds exactly as in the softmax form (no bias there)."""
+    generator = torch.Generator().manual_seed(20)
+    loss_fn = FineGrainedLoss(4, contrastive="sigmoid").train()
+    thresholds = torch.zeros(4, dtype=torch.float64)
+    for step in range(4):
+        v, t, n, mask = _inputs(generator)  # type 3 is invalid in every row
+        s, b = torch.tensor(6.0 + step, dtype=torch.float64), torch.tensor(-3.0 + step, dtype=torch.float64)
+        out = loss_fn(v, t, n, mask, s, logit_bias=b)
+        itc = reference_sigmoid_itc(v, t, n, mask, s, b)
+        softmax_terms, new = reference(v, t, n, mask, s, thresholds, 10.0)
+        torch.testing.assert_close(out["itc_loss"], itc, rtol=1e-10, atol=1e-10)
+        assert torch.equal(out["i2t_loss"], out["itc_loss"]) and torch.equal(out["t2i_loss"], out["itc_loss"])
+        for key in ("imc_loss", "cmr_loss"):
+            torch.testing.assert_close(out[key], softmax_terms[key], rtol=1e-10, atol=1e-10, msg=key)
+        expected = itc + 0.3 * softmax_terms["imc_loss"] + 0.2 * softmax_terms["cmr_loss"]
+        torch.testing.assert_close(out["loss"], expected, rtol=1e-10, atol=1e-10)
+        torch.testing.assert_close(loss_fn.thresholds.double(), new, rtol=1e-6, atol=1e-6)
+        assert out["num_valid_negatives"].item() == mask.sum().item()
+        thresholds = loss_fn.thresholds.double().clone()
+    assert thresholds[:3].gt(0).any() and thresholds[3] == 0
+
+
+def test_sigmoid_form_gradients_match_the_loop_and_reach_the_scale_and_the_bias():
+    generator = torch.Generator().manual_seed(21)
+    v, t, n, mask = _inputs(generator)
+    loss_fn = FineGrainedLoss(4, contrastive="sigmoid").train()
+    loss_fn.thresholds.fill_(0.7)
+    ours = [x.clone().requires_grad_() for x in (v, t, n)]
+    theirs = [x.clone().requires_grad_() for x in (v, t, n)]
+    s_ours, b_ours, s_ref, b_ref = (torch.tensor(x, dtype=torch.float64, requires_grad=True)
+                                    for x in (5.0, -2.0, 5.0, -2.0))
+    loss_fn(*ours, mask, s_ours, logit_bias=b_ours)["loss"].backward()
+    softmax_terms = reference(*theirs, mask, s_ref, torch.full((4,), 0.7, dtype=torch.float64), 10.0)[0]
+    expected = (reference_sigmoid_itc(*theirs, mask, s_ref, b_ref) + 0.3 * softmax_terms["imc_loss"]
+                + 0.2 * softmax_terms["cmr_loss"])
+    expected.backward()
+    for a, b in zip(ours + [s_ours, b_ours], theirs + [s_ref, b_ref]):
+        torch.testing.assert_close(a.grad, b.grad, rtol=1e-8, atol=1e-10)
+    assert s_ours.grad != 0 and b_ours.grad != 0
+    assert ours[2].grad[~mask].abs().max() == 0, "masked negatives must get no gradient"
+
+    # And against finite differences, in the scale and the bias, of the ITC alone.
+    def itc(scale, bias):
+        return FineGrainedLoss(4, contrastive="sigmoid").eval()(v, t, n, mask, scale, logit_bias=bias)["itc_loss"]
+
+    assert torch.autograd.gradcheck(itc, (torch.tensor(4.0, dtype=torch.float64, requires_grad=True),
+                                          torch.tensor(-1.5, dtype=torch.float64, requires_grad=True)))
+
+
+def test_sigmoid_form_ignores_masked_negatives():
+    generator = torch.Generator().manual_seed(22)
+    v, t, n, mask = _inputs(generator)
+    moved = n.clone()
+    moved[~mask] = 100 * torch.randn(int((~mask).sum()), n.shape[-1], generator=generator, dtype=torch.float64)
+    moved[0, 3] = v[0]  # an invalid negative equal to its image would be the hardest one of all
+    outs, thresholds = [], []
+    for negatives in (n, moved):
+        loss_fn = FineGrainedLoss(4, contrastive="sigmoid").train()
+        loss_fn.thresholds.fill_(0.4)
+        outs.append(loss_fn(v, t, negatives, mask, 8.0, logit_bias=-4.0))
+        thresholds.append(loss_fn.thresholds)
+    for key in outs[0]:
+        assert torch.equal(outs[0][key], outs[1][key]), key
+    assert torch.equal(thresholds[0], thresholds[1])
+    # Making one of them valid does change the loss.
+    mask = mask.clone()
+    mask[0, 3] = True
+    assert FineGrainedLoss(4, contrastive="sigmoid")(v, t, moved, mask, 8.0, logit_bias=-4.0)["itc_loss"] > outs[0][
+        "itc_loss"]
+
+
+def _tiny_siglip(dtype: torch.dtype):
+    from transformers import SiglipConfig, SiglipModel
+
+    config = SiglipConfig(
+        text_config=dict(vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                         num_attention_heads=2, max_position_embeddings=8, pad_token_id=0, bos_token_id=1,
+                         eos_token_id=2),
+        vision_config=dict(image_size=16, patch_size=8, hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                           num_attention_heads=2),
+    )
+    torch.manual_seed(0)
+    model = SiglipModel(config).to(dtype)
+    with torch.no_grad():  # away from the initial 0 and 0, so that both matter
+        model.logit_scale.fill_(math.log(7.0))
+        model.logit_bias.fill_(-2.5)
+    return model
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_sigmoid_form_without_negatives_is_transformers_siglip_loss(dtype):
+    """SiglipModel(return_loss=True).loss, and the gradient of every parameter of the model through it."""
+    model = _tiny_siglip(dtype)
+    generator = torch.Generator().manual_seed(23)
+    batch = 5
+    inputs = dict(input_ids=torch.randint(0, 64, (batch, 8), generator=generator),
+                  pixel_values=torch.randn(batch, 3, 16, 16, generator=generator, dtype=dtype))
+    tolerance = 1e-6  # float32 differs by ~2e-7 here (float64: 0)
+
+    outputs = model(**inputs, return_loss=True)
+    outputs.loss.backward()
+    expected_grads = {name: p.grad.clone() for name, p in model.named_parameters()}
+    model.zero_grad()
+
+    outputs = model(**inputs, return_loss=True)
+    # Its orientation: logits_per_text[j, i] = s<t_j, v_i> + b, label +1 on the diagonal; symmetric in the sum.
+    scale, bias = model.logit_scale.exp(), model.logit_bias  # both [1], as the model holds them
+    plain = FineGrainedLoss(4, use_hard_negatives=False, contrastive="sigmoid").train()
+    out = plain(outputs.image_embeds, outputs.text_embeds, logit_scale=scale, logit_bias=bias)
+    assert abs(out["loss"].item() - outputs.loss.item()) <= tolerance
+    assert out["loss"].shape == () and out["imc_loss"] == 0 and out["cmr_loss"] == 0
+    # With negatives on but none valid: the same number.
+    none_valid = FineGrainedLoss(4, contrastive="sigmoid").train()
+    empty = none_valid(outputs.image_embeds, outputs.text_embeds,
+                       torch.zeros(batch, 4, outputs.text_embeds.shape[-1], dtype=dtype),
+                       torch.zeros(batch, 4, dtype=torch.bool), scale, logit_bias=bias)
+    assert abs(empty["loss"].item() - outputs.loss.item()) <= tolerance
+
+    out["loss"].backward()
+    for name, parameter in model.named_parameters():
+        torch.testing.assert_close(parameter.grad, expected_grads[name], rtol=1e-4, atol=tolerance, msg=name)
+    assert model.logit_bias.grad.abs().item() > 0 and model.logit_scale.grad.abs().item() > 0
+
+
+def test_sigmoid_form_needs_a_bias_and_the_form_is_checked():
+    v = torch.randn(4, 8)
+    n, mask = torch.randn(4, 3, 8), torch.ones(4, 3, dtype=torch.bool)
+    with pytest.raises(ValueError, match="needs logit_bias"):
+        FineGrainedLoss(3, contrastive="sigmoid")(v, v, n, mask, 10.0)
+    with pytest.raises(ValueError, match="needs logit_bias"):
+        FineGrainedLoss(3, contrastive="sigmoid", use_hard_negatives=False)(v, v, logit_scale=10.0)
+    with pytest.raises(ValueError, match="contrastive must be one of"):
+        FineGrainedLoss(3, contrastive="hinge")
+    with pytest.raises(ValueError, match="logit_bias must be a number or a one-element tensor"):
+        FineGrainedLoss(3, contrastive="sigmoid")(v, v, n, mask, 10.0, logit_bias=torch.zeros(2))
+    assert "contrastive='sigmoid'" in repr(FineGrainedLoss(3, contrastive="sigmoid"))
+    assert FineGrainedLoss(3).contrastive == "softmax"
+
+
+def test_softmax_form_ignores_a_bias():
+    """Every softmax term is invariant to one constant added to all logits: a bias changes nothing."""
+    generator = torch.Generator().manual_seed(24)
+    v, t, n, mask = _inputs(generator)
+    bias = torch.tensor(-3.0, dtype=torch.float64, requires_grad=True)
+    without = FineGrainedLoss(4).train()(v, t, n, mask, 6.0)
+    with_bias = FineGrainedLoss(4).train()(v, t, n, mask, 6.0, logit_bias=bias)
+    for key in without:
+        assert torch.equal(without[key], with_bias[key]), key
+    assert not with_bias["loss"].requires_grad
+
+
+def test_distillation_is_the_same_for_both_forms():
+    generator = torch.Generator().manual_seed(25)
+    v, t, n, mask = _inputs(generator)
+    tv = v + 0.3 * torch.randn(v.shape, generator=generator, dtype=torch.float64)
+    tt = t + 0.3 * torch.randn(t.shape, generator=generator, dtype=torch.float64)
+    kwargs = dict(teacher_image_embeds=tv, teacher_text_embeds=tt)
+    softmax = FineGrainedLoss(4, distill_weight=0.5)(v, t, n, mask, 4.0, **kwargs)
+    sigmoid = FineGrainedLoss(4, distill_weight=0.5, contrastive="sigmoid")(v, t, n, mask, 4.0, logit_bias=-2.0,
+                                                                           **kwargs)
+    assert torch.equal(softmax["distill_loss"], sigmoid["distill_loss"]) and sigmoid["distill_loss"] > 0
+    plain = FineGrainedLoss(4, contrastive="sigmoid")(v, t, n, mask, 4.0, logit_bias=-2.0)
+    torch.testing.assert_close(sigmoid["loss"], plain["loss"] + 0.5 * sigmoid["distill_loss"])

@@ -67,10 +67,16 @@ def test_example_runs_under_accelerate_and_publishes_a_plain_clip_folder(tmp_pat
     loaded = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, env=env)
     assert loaded.returncode == 0, loaded.stderr[-3000:]
     assert "swap_obj" in loaded.stdout and "replace_rel" in loaded.stdout
-    for name in ("model.safetensors", "loss_curves.png", "threshold_curves.png", "finegrained_state.json"):
+    for name in ("model.safetensors", "loss_curves.png", "threshold_curves.png", "finegrained_state.json",
+                 "tradeoff.png"):
         assert (out / name).is_file(), name
     card = (out / "README.md").read_text()
     assert str(tmp_path) not in card and "![Per-type thresholds over steps](threshold_curves.png)" in card
+    # the trade-off: both fine-tunes interpolated with the base at the default alphas, in results and card
+    assert sorted(results["tradeoff"]) == ["ce_clip", "plain_finetune"]
+    assert sorted(results["tradeoff"]["ce_clip"]) == ["0.25", "0.5", "0.75"]
+    assert "## Composition vs general ability" in card and "| CE-CLIP alpha 0.5 | 1 |" in card
+    assert "![Composition vs general ability](tradeoff.png)" in card
     assert "| benchmark | metric | base | plain fine-tune | this model |" in card
     seen_average = f"| synthetic_seen | average | {100 * results['base']['seen']['average']:.1f} | "
     assert seen_average in card

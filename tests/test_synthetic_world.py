@@ -176,6 +176,20 @@ def test_every_split_and_its_layout():
     assert shape in SHAPES
 
 
+def test_later_rows_of_a_probe_split_are_new_images_of_the_same_kind():
+    """`build_split(start=...)`: the validation copies of the one-split probes (the trade-off study)."""
+    world = SyntheticWorld(num_train=0, num_test=0, num_seen=0, num_zeroshot=48, num_retrieval=10, seed=2)
+    zeroshot = world.build_split("zeroshot")
+    later = world.build_split("zeroshot", start=48)
+    assert len(later) == 48 and later.features == zeroshot.features
+    assert not {image_hash(r["image"]) for r in zeroshot} & {image_hash(r["image"]) for r in later}
+    assert image_hash(later[5]["image"]) == image_hash(world.zeroshot_example(53)["image"])
+    retrieval = world.build_split("retrieval", start=10, count=4)
+    assert retrieval["caption"] == [world.example("retrieval", index)["caption"] for index in range(10, 14)]
+    first = {image_hash(r["image"]) for r in world.build_split("retrieval")}
+    assert not {image_hash(r["image"]) for r in retrieval} & first
+
+
 def rows_of(stream, count=None):
     return list(itertools.islice(stream, count)) if count else list(stream)
 

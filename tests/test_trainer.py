@@ -162,7 +162,6 @@ def test_arguments_are_validated(tmp_path):
         make_args(tmp_path, imc_weight=-1.0)
     with pytest.raises(ValueError, match="duplicates"):
         make_args(tmp_path, negative_types=["a", "a"])
-    assert make_args(tmp_path, remove_unused_columns=True).remove_unused_columns is False
     with pytest.raises(ValueError, match="fixed_threshold must be None"):
         make_args(tmp_path, fixed_threshold=-0.5)
 
@@ -319,3 +318,110 @@ def test_trains_on_an_iterable_dataset_with_hard_negatives(tiny_clip_dir, tmp_pa
 def test_batch_slicing_accelerator_options_are_refused(tmp_path):
     with pytest.raises(ValueError, match="dispatch_batches"):
         make_args(tmp_path, accelerator_config={"dispatch_batches": True})
+
+
+def test_unused_columns_are_dropped_and_the_collators_columns_kept(tiny_clip_dir, tmp_path):
+    """`remove_unused_columns=True` (the Trainer's default) keeps what the collator reads, not CLIP's forward args."""
+    data = make_dataset(16)
+    data = data.add_column("image_id", list(range(16))).add_column("notes", ["x"] * 16)
+    trainer = make_trainer(tiny_clip_dir, make_args(tmp_path, max_steps=1), train=data)
+    assert trainer.args.remove_unused_columns is True
+    kept = trainer._remove_unused_columns(trainer.train_dataset, "training").column_names
+    assert sorted(kept) == ["caption", "hard_negatives", "image", "image_id"]
+    trainer.train()
+    assert [entry for entry in trainer.state.log_history if "loss" in entry]
+    kept = make_trainer(tiny_clip_dir, make_args(tmp_path, remove_unused_columns=False), train=data)
+    assert "notes" in kept._remove_unused_columns(kept.train_dataset, "training").column_names
+
+
+def test_logged_components_are_the_means_over_the_logging_window(tiny_clip_dir, tmp_path):
+    every_step = make_trainer(tiny_clip_dir, make_args(tmp_path / "a", max_steps=4))
+    every_step.train()
+    steps = [entry for entry in every_step.state.log_history if "loss" in entry]
+    windowed = make_trainer(tiny_clip_dir, make_args(tmp_path / "b", max_steps=4, logging_steps=2))
+    windowed.train()
+    windows = [entry for entry in windowed.state.log_history if "loss" in entry]
+    assert len(steps) == 4 and len(windows) == 2
+    keys = ["itc_loss", "imc_loss", "cmr_loss", "logit_scale", *(f"threshold/{n}" for n in NEGATIVE_TYPES)]
+    for index, window in enumerate(windows):
+        for key in keys:
+            mean = (steps[2 * index][key] + steps[2 * index + 1][key]) / 2
+            assert window[key] == pytest.approx(mean, rel=1e-5, abs=1e-7), key
+    assert steps[0]["itc_loss"] != steps[1]["itc_loss"]  # the windows average distinct values
+
+
+def test_only_the_local_main_process_validates(tiny_clip_dir, tmp_path, monkeypatch):
+    """Every rank holds the same data: one process per node reads it (the others wait, then skip)."""
+    bad = make_dataset(8)
+    bad = bad.map(lambda row, index: {"caption": "" if index == 3 else row["caption"]}, with_indices=True)
+    with pytest.raises(ValueError, match="row 3"):
+        make_trainer(tiny_clip_dir, make_args(tmp_path), train=bad)
+    monkeypatch.setattr(FineGrainedTrainingArguments, "local_process_index", property(lambda self: 1))
+    trainer = make_trainer(tiny_clip_dir, make_args(tmp_path), train=bad)  # not read on this "rank"
+    assert trainer.card_info.data_checks == {}
+
+
+def test_frozen_teacher_distills_and_never_moves(tiny_clip_dir, tmp_path):
+    trainer = make_trainer(tiny_clip_dir, make_args(tmp_path, max_steps=3, distill_weight=1.0))
+    start = {name: tensor.clone() for name, tensor in trainer.teacher.model.state_dict().items()}
+    assert not any(p.requires_grad for p in trainer.teacher.model.parameters())
+    trainer.train()
+    assert all(torch.equal(start[name], tensor) for name, tensor in trainer.teacher.model.state_dict().items())
+    logs = [entry for entry in trainer.state.log_history if "loss" in entry]
+    assert logs[0]["distill_loss"] == pytest.approx(0.0, abs=1e-6)  # step 1: the student is the teacher
+    assert logs[-1]["distill_loss"] > 1e-6
+    total = logs[-1]["itc_loss"] + 0.3 * logs[-1]["imc_loss"] + 0.2 * logs[-1]["cmr_loss"] + logs[-1]["distill_loss"]
+    assert logs[-1]["loss"] == pytest.approx(total, rel=1e-3)
+    optimised = {id(p) for group in trainer.optimizer.param_groups for p in group["params"]}
+    assert not optimised & {id(p) for p in trainer.teacher.model.parameters()}
+    with pytest.raises(ValueError, match="distill_teacher must be one of"):
+        make_args(tmp_path, distill_weight=1.0, distill_teacher="mean")
+
+
+def test_ema_teacher_follows_the_student_and_survives_save_and_resume(tiny_clip_dir, tmp_path):
+    from hf_finegrained.teacher import TEACHER_NAME
+
+    common = dict(max_steps=4, save_strategy="steps", save_steps=2, learning_rate=2e-2, distill_weight=0.5,
+                  distill_teacher="ema", ema_decay=0.5)
+    straight = make_trainer(tiny_clip_dir, make_args(tmp_path / "straight", **common))
+    start = {name: tensor.clone() for name, tensor in straight.teacher.model.state_dict().items()}
+    straight.train()
+    moved = [name for name, tensor in straight.teacher.model.state_dict().items()
+             if tensor.is_floating_point() and not torch.equal(tensor, start[name])]
+    assert len(moved) > 20
+
+    first = make_trainer(tiny_clip_dir, make_args(tmp_path / "resumed", **common), callbacks=[StopAt(2)])
+    first.train()
+    checkpoint = tmp_path / "resumed" / "checkpoint-2"
+    assert (checkpoint / TEACHER_NAME).is_file()
+    second = make_trainer(tiny_clip_dir, make_args(tmp_path / "resumed", **common))
+    second.load_loss_state(str(checkpoint))
+    for name, tensor in first.teacher.model.state_dict().items():
+        assert torch.equal(second.teacher.model.state_dict()[name], tensor), name  # bit for bit
+    second.train(resume_from_checkpoint=str(checkpoint))
+    for name, tensor in straight.teacher.model.state_dict().items():
+        assert (second.teacher.model.state_dict()[name] - tensor).abs().max().item() <= 1e-6, name
+
+    (checkpoint / TEACHER_NAME).unlink()
+    third = make_trainer(tiny_clip_dir, make_args(tmp_path / "resumed", **common))
+    with pytest.raises(ValueError, match=f"{TEACHER_NAME} is missing"):
+        third.train(resume_from_checkpoint=str(checkpoint))
+
+
+def test_card_shows_the_distillation_term_and_the_tradeoff(tmp_path):
+    from hf_finegrained.model_card import CardInfo, write_model_card
+
+    plain = make_args(tmp_path)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    assert write_model_card(str(tmp_path / "a"), plain, [], NEGATIVE_TYPES, {}, CardInfo())
+    card = (tmp_path / "a" / "README.md").read_text()
+    assert "distillation" not in card and "Composition vs general ability" not in card
+    info = CardInfo(tradeoff_table="| synthetic, % | seeds | seen avg |\n|---|---|---|\n| base | - | 74.9 |\n",
+                    tradeoff_plot="tradeoff.png")
+    assert write_model_card(str(tmp_path / "b"), make_args(tmp_path, distill_weight=2.0, distill_teacher="ema"), [],
+                            NEGATIVE_TYPES, {}, info)
+    card = (tmp_path / "b" / "README.md").read_text()
+    assert "+ 2.0 x distillation from an ema teacher" in card
+    assert "## Composition vs general ability" in card and "| base | - | 74.9 |" in card
+    assert "![Composition vs general ability](tradeoff.png)" in card

@@ -7,8 +7,8 @@ from typing import Any
 
 import datasets
 
-from ..collator import CAPTION_COLUMN, NEGATIVES_COLUMN
 from ..negatives import HardNegativeGenerator
+from ..rows import CAPTION_COLUMN, NEGATIVES_COLUMN
 from .features import negatives_feature
 
 

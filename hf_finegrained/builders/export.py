@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import datasets
-import yaml
 from datasets.table import embed_table_storage
+from huggingface_hub import DatasetCard, DatasetCardData
 
-from ..collator import NEGATIVES_COLUMN
+from ..rows import NEGATIVES_COLUMN
 from .features import negative_types_of
 from .report import negatives_report
 
@@ -62,8 +62,7 @@ def export_parquet(
         for index in range(shards):
             shard = split.shard(num_shards=shards, index=index, contiguous=True)
             shard.to_parquet(str(folder / "data" / f"{name}-{index:05d}-of-{shards:05d}.parquet"))
-    (folder / "README.md").write_text(dataset_card(splits, reports, title, description, extra_metadata),
-                                      encoding="utf-8")
+    dataset_card(splits, reports, title, description, extra_metadata).save(folder / "README.md")
     return folder
 
 
@@ -73,23 +72,25 @@ def dataset_card(
     title: str,
     description: str = "",
     extra_metadata: dict[str, Any] | None = None,
-) -> str:
-    """The README.md text: YAML front matter plus human-readable tables of the counts."""
+) -> DatasetCard:
+    """The dataset card: `huggingface_hub` card data (`pretty_name`, the `configs` that `load_dataset` reads,
+    the counts under `hf_finegrained:`) plus human-readable tables of the counts. `str(card)` is README.md."""
     first = next((r for r in reports.values() if r), None)
-    metadata: dict[str, Any] = {
-        "configs": [{
+    data = DatasetCardData(
+        pretty_name=title,
+        configs=[{
             "config_name": "default",
             "data_files": [{"split": name, "path": f"data/{name}-*.parquet"} for name in splits],
         }],
-        CARD_KEY: {
+        **{CARD_KEY: {
             "negative_types": first["negative_types"] if first else [],
             "negatives_column": NEGATIVES_COLUMN,
             "splits": {name: {k: v for k, v in (r or {"rows": len(splits[name])}).items() if k != "negative_types"}
                        for name, r in reports.items()},
             **(extra_metadata or {}),
-        },
-    }
-    lines = ["---", yaml.safe_dump(metadata, sort_keys=False).rstrip(), "---", "", f"# {title}", ""]
+        }},
+    )
+    lines = [f"# {title}", ""]
     if description:
         lines += [description.strip(), ""]
     lines += [
@@ -114,4 +115,4 @@ def dataset_card(
         if equal:
             lines += [f"{equal} negatives equal to their caption (ignoring case, punctuation and spacing) are masked "
                       "at training time and not counted above.", ""]
-    return "\n".join(lines) + "\n"
+    return DatasetCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n".join(lines) + "\n")

@@ -12,8 +12,8 @@ from typing import Any
 
 import datasets
 
-from ..collator import CAPTION_COLUMN, IMAGE_COLUMN, NEGATIVES_COLUMN
-from ..training_args import DEFAULT_NEGATIVE_TYPES
+from ..negatives.types import DEFAULT_NEGATIVE_TYPES
+from ..rows import CAPTION_COLUMN, IMAGE_COLUMN, NEGATIVES_COLUMN
 
 
 def negatives_feature(negative_types: Sequence[str] = DEFAULT_NEGATIVE_TYPES) -> dict[str, datasets.Value]:

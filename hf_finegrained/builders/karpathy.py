@@ -8,8 +8,10 @@ from pathlib import Path
 
 import datasets
 
+from ..evaluation.annotations import AnnotationError
+from ..evaluation.karpathy import read_karpathy_images
 from ..negatives import HardNegativeGenerator
-from .annotations import read_json, require, require_int
+from .annotations import AnnotationFileError, require, require_int
 from .image_files import check_image_files, rows_to_dataset
 
 LAYOUT = ("Karpathy split: {'images': [{'filename', 'split', 'sentences': [{'raw'}], "
@@ -40,28 +42,28 @@ class KarpathyCaptionsBuilder:
         self.check_images = check_images
 
     def read(self) -> dict[str, dict[str, list]]:
-        """{split: columns} read from the annotation file (no images opened)."""
+        """{split: columns} read from the annotation file (no images opened) by the one Karpathy reader,
+        `evaluation.karpathy.read_karpathy_images`; a sentence without text becomes a None caption."""
         path = self.annotation_file
-        data = read_json(path, LAYOUT)
-        require(isinstance(data, dict) and isinstance(data.get("images"), list), path, f"expected {LAYOUT}")
+        try:
+            images = read_karpathy_images(path, strict_captions=False)
+        except AnnotationError as error:  # the reader names the file and entry; builders raise their own type
+            raise AnnotationFileError(f"{error}; expected {LAYOUT}") from error
         splits: dict[str, dict[str, list]] = {}
-        for number, image in enumerate(data["images"]):
-            require(isinstance(image, dict) and "filename" in image and "split" in image
-                    and isinstance(image.get("sentences"), list), path, f"image entry {number} is not {LAYOUT}")
-            raw_split = image["split"]
-            if raw_split == "restval" and not self.restval_to_train:
+        for image in images:
+            if image.split == "restval" and not self.restval_to_train:
                 split = "restval"
             else:
-                require(raw_split in SPLIT_NAMES, path, f"image entry {number} has unknown split {raw_split!r}")
-                split = SPLIT_NAMES[raw_split]
-            file = self.image_root / image.get("filepath", "") / image["filename"]
-            key = next((k for k in ("cocoid", "imgid") if k in image), None)
-            image_id = require_int(image[key], path, f"images[{number}]", key) if key else number
+                require(image.split in SPLIT_NAMES, path,
+                        f"image entry {image.number} has unknown split {image.split!r}")
+                split = SPLIT_NAMES[image.split]
+            file = self.image_root / image.path
+            key = next((k for k in ("cocoid", "imgid") if k in image.entry), None)
+            image_id = require_int(image.entry[key], path, image.where, key) if key else image.number
             columns = splits.setdefault(split, {"image": [], "caption": [], "image_id": []})
-            for sentence in image["sentences"]:
-                caption = sentence.get("raw") if isinstance(sentence, dict) else None
+            for caption in image.captions:
                 columns["image"].append(str(file))
-                columns["caption"].append(caption if isinstance(caption, str) else None)
+                columns["caption"].append(caption)
                 columns["image_id"].append(image_id)
         return splits
 

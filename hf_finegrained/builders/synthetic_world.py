@@ -39,9 +39,9 @@ from typing import Any
 
 import datasets
 
-from ..collator import NEGATIVES_COLUMN
+from ..rows import NEGATIVES_COLUMN
 from ..negatives import HardNegativeGenerator
-from ..training_args import DEFAULT_NEGATIVE_TYPES
+from ..negatives.types import DEFAULT_NEGATIVE_TYPES, SHORT_NAMES
 from .add_negatives import add_hard_negatives
 from .features import caption_features
 from .synthetic_drawing import COLORS, OPPOSITE, SHAPES, SIZES, Scene, draw_object, draw_scene
@@ -87,9 +87,8 @@ EVALUATION_SPLITS = SPLITS[1:]  # drawn with odd background shades, training ima
 HELD_OUT_SPLITS = ("validation", "test")  # every scene holds a held-out combination; other splits none
 ZEROSHOT_CLASSES: tuple[str, ...] = tuple(f"{color} {shape}" for color in COLORS for shape in SHAPES)
 NEGATIVES = ("spacy", "ground_truth", None)  # what a training stream's `hard_negatives` hold
-# The names the SugarCrepe-style categories use, for reports.
-CATEGORY_NAMES = {"swap_attribute": "swap_att", "swap_object": "swap_obj", "replace_attribute": "replace_att",
-                  "replace_object": "replace_obj", "replace_relation": "replace_rel"}
+# {type name: the SugarCrepe-style category name reports use}, in the report order (negatives/types.py).
+CATEGORY_NAMES: dict[str, str] = SHORT_NAMES
 
 
 @dataclass(frozen=True)
@@ -364,19 +363,22 @@ class SyntheticWorld:
                  "held_out": strings}
         return caption_features(self.negative_types, extra)
 
-    def build_split(self, split: str) -> datasets.Dataset:
-        """One split of `SPLITS`, materialised (the train split without negatives)."""
+    def build_split(self, split: str, start: int = 0, count: int | None = None) -> datasets.Dataset:
+        """One split of `SPLITS`, materialised (the train split without negatives): rows `start` to
+        `start + count` (default: the split's size from 0). Rows past the split's size are new images of the
+        same distribution (each row is drawn from its own seed), e.g. a validation copy of a probe that has
+        only one split: `build_split("zeroshot", start=world.num_zeroshot)`."""
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; the world has {SPLITS}")
-        count = self.split_sizes()[split]
+        count = self.split_sizes()[split] if count is None else count
         info = datasets.DatasetInfo(description=f"hf_finegrained synthetic world, split {split}: {self!r}")
         if split == "zeroshot":
             features = datasets.Features({"image": datasets.Image(),
                                           "label": datasets.ClassLabel(names=list(ZEROSHOT_CLASSES))})
-            rows = [self.zeroshot_example(index) for index in range(count)]
+            rows = [self.zeroshot_example(index) for index in range(start, start + count)]
         else:
             features = self.features()
-            rows = [self.example(split, index) for index in range(count)]
+            rows = [self.example(split, index) for index in range(start, start + count)]
         columns = {name: [row[name] for row in rows] for name in features}
         info.features = features
         return datasets.Dataset.from_dict(columns, features=features, info=info)

@@ -16,11 +16,13 @@ from .runner import (
     BENCHMARKS, UnknownBenchmarkError, benchmark_names, check_benchmarks, make_engine, run_benchmarks,
 )
 from .scorer import CLIPScorer, Scorer
+from .spec import BenchmarkSpec
 
 __all__ = [
     "AnnotationError",
     "BENCHMARKS",
     "BenchmarkResult",
+    "BenchmarkSpec",
     "CLIPScorer",
     "ChoiceItem",
     "ChoiceSet",

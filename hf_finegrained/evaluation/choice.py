@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..metrics import load_metric
+from . import bow
 from .engine import ChoiceItem, ScoringEngine, make_engine
 from .images import MemoryImage
 from .results import BenchmarkResult
@@ -33,10 +34,16 @@ def score_choice_set(
     average: str = "micro",
     headline: str | None = None,
     leaf_mean: str | None = None,
+    ties: str = "wrong",
 ) -> BenchmarkResult:
     """Scores `choice_set` and returns its result: per-category accuracies, `micro` and (with categories)
     `macro` averages; `headline` picks which one leads (defaults to `average`). With hierarchical categories,
-    `leaf_mean` names an extra metric: the plain mean over the leaf categories."""
+    `leaf_mean` names an extra metric: the plain mean over the leaf categories. `ties`: "wrong" (strict, the
+    default) or "right" (ARO's Order tasks); `details["num_ties"]` counts the tied items either way.
+
+    Beside each accuracy `key`, `bow_ceiling/<key>` is the best an order-blind scorer could reach on the same
+    items under the same averaging and tie rule (`bow.py`); `details["bow_equal_share"]` gives, per category
+    and over all items, the share of items whose right caption has the same words as a wrong one."""
     counts = {"items": choice_set.total, "scored": len(choice_set.items), "missing_images": choice_set.missing_images}
     if not choice_set.items:
         return BenchmarkResult.skipped(name, f"no item could be scored ({choice_set.missing_images} images missing)")
@@ -44,22 +51,45 @@ def score_choice_set(
     labels = [item.label for item in choice_set.items]
     has_categories = any(item.category for item in choice_set.items)
     categories = [item.category or "uncategorised" for item in choice_set.items] if has_categories else None
-    metric = load_metric("choice_accuracy")
-    out = metric.compute(predictions=scores, references=labels, categories=categories,
-                         average=average if has_categories else "micro")
-    metrics = dict(out.get("per_category", {}))
-    metrics["micro"] = out["micro_accuracy"]
-    if has_categories:
-        metrics["macro"] = out["macro_accuracy"]
-    if leaf_mean and has_categories:
-        metrics[leaf_mean] = metric.compute(predictions=scores, references=labels, average="macro",
-                                            categories=[c.replace("/", "|") for c in categories])["macro_accuracy"]
-    details = {"num_ties": out["num_ties"], "category_counts": out.get("category_counts", {})}
+    metrics = _accuracies(scores, labels, categories, average, leaf_mean, ties)
+    oracle = [bow.order_blind_scores(item.captions, item.label) for item in choice_set.items]
+    ceilings = _accuracies(oracle, labels, categories, average, leaf_mean, ties)
+    out = metrics.pop("_out")
+    ceilings.pop("_out")
+    metrics.update({bow.PREFIX + key: value for key, value in ceilings.items()})
+    shares, equal = bow.equal_share((category, item.captions, item.label)
+                                    for category, item in zip(categories or [None] * len(labels), choice_set.items))
+    details = {"num_ties": out["num_ties"], "tie_rule": f"ties count {ties}",
+               "category_counts": out.get("category_counts", {}), "bow_equal_share": shares, "bow_equal_items": equal}
     if choice_set.missing_by_category:
         details["missing_by_category"] = choice_set.missing_by_category
     details.update(choice_set.notes)
     return BenchmarkResult(name=name, headline=headline or (average if has_categories else "micro"),
                            metrics=metrics, counts=counts, details=details)
+
+
+def _accuracies(
+    scores: list[list[float]],
+    labels: list[int],
+    categories: list[str] | None,
+    average: str,
+    leaf_mean: str | None,
+    ties: str,
+) -> dict[str, Any]:
+    """Per-category accuracies, `micro`, `macro` (with categories) and `leaf_mean`, through `choice_accuracy`;
+    the metric's whole output under "_out"."""
+    metric = load_metric("choice_accuracy")
+    out = metric.compute(predictions=scores, references=labels, categories=categories,
+                         average=average if categories else "micro", ties=ties)
+    metrics: dict[str, Any] = dict(out.get("per_category", {}))
+    metrics["micro"] = out["micro_accuracy"]
+    if categories:
+        metrics["macro"] = out["macro_accuracy"]
+    if leaf_mean and categories:
+        metrics[leaf_mean] = metric.compute(predictions=scores, references=labels, average="macro", ties=ties,
+                                            categories=[c.replace("/", "|") for c in categories])["macro_accuracy"]
+    metrics["_out"] = out
+    return metrics
 
 
 def choice_set_from_rows(

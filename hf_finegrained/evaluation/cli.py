@@ -19,7 +19,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--benchmarks", default="all", help="comma-separated names, or 'all' (default)")
     parser.add_argument("--data-root", default="data", help="folder holding each benchmark's files (default: data)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME.KEY=VALUE", dest="overrides",
-                        help="override a path, e.g. sugarcrepe.images=/coco/val2017 or zeroshot.dataset=cifar10")
+                        help="override a path or set a setting, e.g. sugarcrepe.images=/coco/val2017, "
+                             "zeroshot.dataset=cifar10 or aro_coco_order.strict_ties=true (ties counted wrong "
+                             "instead of as ARO's code counts them)")
     parser.add_argument("--output-dir", default="eval_results", help="where results.json and results.md go")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default: cuda if available)")

@@ -99,14 +99,27 @@ class ScoringEngine:
 
     def score_choices(self, items: Sequence[ChoiceItem]) -> list[list[float]]:
         """Cosine score of each item's image with each of its captions: one list per item."""
+        return self.score_choices_and_texts(items, texts_too=False)[0]
+
+    def score_choices_and_texts(
+        self, items: Sequence[ChoiceItem], texts_too: bool = True
+    ) -> tuple[list[list[float]], list[list[list[float]]]]:
+        """`score_choices`, and per item the cosine similarities among its captions (text encoder only): a
+        (C, C) matrix, `[i][j]` = cos(caption i, caption j). Both come from the same embeddings, so each unique
+        image and caption is encoded once for the image-text and the text-text scores together."""
         images, image_row = self.embed_images([item.image for item in items])
         texts, text_row = self.embed_texts([c for item in items for c in item.captions])
-        scores = []
+        scores, similarities = [], []
         for item in items:
             image = images[image_row[item.image.key]]
-            rows = torch.tensor([text_row[c] for c in item.captions])
-            scores.append((texts[rows] @ image).tolist())
-        return scores
+            captions = texts[torch.tensor([text_row[c] for c in item.captions])]
+            # Products summed row by row rather than a matrix product: two equal embeddings (captions cut at the
+            # same 77 tokens, or an order-blind encoder) then get exactly equal scores, a tie, where a BLAS kernel
+            # can round two equal rows differently and break the tie at random.
+            scores.append((captions * image).sum(dim=-1).tolist())
+            if texts_too:
+                similarities.append((captions[:, None, :] * captions[None, :, :]).sum(dim=-1).tolist())
+        return scores, similarities
 
     def embed_pair(
         self, refs: Sequence[ImageRef], texts: Sequence[str]

@@ -11,6 +11,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from ..version import __version__
+from .bow import split_ceilings
+from .published import SOURCES, published_for
+
 RESULTS_FORMAT = "hf_finegrained.eval/1"
 
 
@@ -44,8 +48,6 @@ class BenchmarkResult:
 def results_document(model: str, results: list[BenchmarkResult], settings: dict[str, Any]) -> dict[str, Any]:
     """The results JSON: format tag, model, time, settings, one entry per benchmark keyed by name, and
     `errors`: name -> reason of every benchmark that failed (empty when none did)."""
-    from .. import __version__
-
     return {
         "format": RESULTS_FORMAT,
         "model": model,
@@ -58,35 +60,80 @@ def results_document(model: str, results: list[BenchmarkResult], settings: dict[
 
 
 def markdown_table(document: dict[str, Any]) -> str:
-    """One row per metric of each scored benchmark (headline first, in %), then the failed and the skipped
-    benchmarks with their reasons."""
+    """One row per metric of each scored benchmark (headline first, in %), the failed and the skipped benchmarks
+    with their reasons, then the published ViT-B/32 numbers beside the metrics that have some
+    (`published_comparison`). A metric with an order-blind ceiling (`bow_ceiling/<metric>`, see `bow.py`) shows
+    it in its own column beside the score, not as a row of its own."""
+    with_ceilings = any(split_ceilings(entry.get("metrics", {}))[1] for entry in document["benchmarks"].values())
+    ceiling_header, ceiling_rule = (" Order-blind ceiling (%) |", "---:|") if with_ceilings else ("", "")
     lines = [
         f"Results for `{document['model']}` (hf_finegrained {document['hf_finegrained_version']}).",
         "",
-        "| Benchmark | Metric | Score (%) | Items scored | Missing images |",
-        "|---|---|---:|---:|---:|",
+        f"| Benchmark | Metric | Score (%) |{ceiling_header} Items scored | Missing images |",
+        f"|---|---|---:|{ceiling_rule}---:|---:|",
     ]
     skipped, failed = [], []
     for name, entry in document["benchmarks"].items():
         if entry["status"] != "ok":
             (failed if entry["status"] == "error" else skipped).append(f"- {name}: {entry.get('reason', 'skipped')}")
             continue
-        metrics = entry["metrics"]
+        metrics, ceilings = split_ceilings(entry["metrics"])
         headline = entry.get("headline")
-        keys = ([headline] if headline else []) + [k for k in metrics if k != headline]
+        keys = ([headline] if headline in metrics else []) + [k for k in metrics if k != headline]
         counts = entry["counts"]
         for i, key in enumerate(keys):
-            value = metrics[key]
-            score = "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{100 * value:.2f}"
-            metric = f"**{key}**" if i == 0 and headline else key
+            metric = f"**{key}**" if i == 0 and headline in metrics else key
             scored = str(counts.get("scored", "")) if i == 0 else ""
             missing = str(counts.get("missing_images", "")) if i == 0 else ""
-            lines.append(f"| {name if i == 0 else ''} | {metric} | {score} | {scored} | {missing} |")
+            ceiling = f" {_percent(ceilings[key]) if key in ceilings else ''} |" if with_ceilings else ""
+            lines.append(f"| {name if i == 0 else ''} | {metric} | {_percent(metrics[key])} |{ceiling} {scored} | "
+                         f"{missing} |")
+    if with_ceilings:
+        lines += ["", "Order-blind ceiling: the best score a scorer blind to word order could reach on the same items "
+                      "(an item whose negative has the same words as its right caption is a tie for it, and counts "
+                      "as the benchmark counts ties)."]
     if failed:
         lines += ["", "Failed:", ""] + failed
     if skipped:
         lines += ["", "Skipped:", ""] + skipped
+    lines += published_comparison(document)
     return "\n".join(lines) + "\n"
+
+
+def published_comparison(document: dict[str, Any]) -> list[str]:
+    """The lines of `results.md`'s section "Beside published ViT-B/32 numbers": for each scored metric with
+    published numbers (`published.py`, the rows of docs/BENCHMARKS.md that map one-to-one onto our metrics),
+    the run's value and each published one with its model and source key, then the legend of the keys used.
+    No lines when no scored metric has a published number."""
+    rows, used = [], set()
+    for name, entry in document["benchmarks"].items():
+        if entry["status"] != "ok":
+            continue
+        metrics = split_ceilings(entry["metrics"])[0]
+        headline = entry.get("headline")
+        shown = False
+        for key in ([headline] if headline in metrics else []) + [k for k in metrics if k != headline]:
+            for i, number in enumerate(published_for(name, key)):
+                rows.append(f"| {'' if shown else name} | {'' if i else key} | {'' if i else _percent(metrics[key])} | "
+                            f"{number.model} | {number.percent} | [{number.source}] | {number.note} |")
+                shown = True
+                used.add(number.source)
+    if not rows:
+        return []
+    legend = [f"- [{key}] {source.reference}; harness: {source.harness}." for key, source in SOURCES.items()
+              if key in used]
+    return ["", "## Beside published ViT-B/32 numbers", "",
+            "| Benchmark | Metric | This run (%) | Model | Published (%) | Source | Note |",
+            "|---|---|---:|---|---:|---|---|", *rows, "",
+            "Sources:", "", *legend, "",
+            "Numbers from other harnesses differ from this one's by about a point for the same checkpoint, some by "
+            "several (ties, image preprocessing, prompts, the copy of the data), and an average compares only with "
+            "an average of the same kind (see the notes): docs/BENCHMARKS.md of hf_finegrained, \"Published "
+            "ViT-B/32 numbers for comparison\"."]
+
+
+def _percent(value: Any) -> str:
+    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{100 * value:.2f}"
 
 
 def write_results(document: dict[str, Any], output_dir: str | os.PathLike) -> tuple[str, str]:

@@ -12,8 +12,9 @@ from typing import Any
 from ..metrics import load_metric
 from .engine import ScoringEngine, make_engine, rank_top_k
 from .images import FileImage, ImageRef, MemoryImage, find_image
-from .karpathy import load_karpathy_test
+from .karpathy import check_karpathy_test, karpathy_test_paths, load_karpathy_test
 from .results import BenchmarkResult
+from .spec import BenchmarkSpec
 
 K_VALUES = (1, 5, 10)
 
@@ -81,3 +82,13 @@ def evaluate_retrieval_pairs(
     refs = [MemoryImage(image, name=("pair", i)) for i, image in enumerate(images)]
     own = [[c] if isinstance(c, str) else list(c) for c in captions]
     return retrieval_result(engine, refs, own, name)
+
+
+def _karpathy_spec(name: str, dataset: str) -> BenchmarkSpec:
+    return BenchmarkSpec(name, karpathy_test_paths(dataset),
+                         lambda engine, annotations, images: evaluate_retrieval(engine, annotations, images, name),
+                         check_karpathy_test)
+
+
+COCO_SPEC = _karpathy_spec("retrieval_coco", "coco")
+FLICKR_SPEC = _karpathy_spec("retrieval_flickr", "flickr")

@@ -1,5 +1,9 @@
 """Registry of benchmarks and the runner: any set of them on one model, skipping those whose data is absent;
-a benchmark whose files are broken fails alone, with the file and the problem named."""
+a benchmark whose files are broken fails alone, with the file and the problem named.
+
+Each benchmark module declares its own `BenchmarkSpec` (its files, how to run it, how to check its files);
+`REGISTERED` below lists them, one line per benchmark, in the order they run and are listed. Adding a
+benchmark: its module with its spec, and one line here."""
 
 from __future__ import annotations
 
@@ -8,127 +12,34 @@ import logging
 import os
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from . import aro, retrieval, sugarcrepe, valse, vl_checklist, winoground, zeroshot
+from . import aro, retrieval, sugarcrepe, sugarcrepe_pp, valse, vl_checklist, winoground, zeroshot
 from .annotations import AnnotationError
-from .engine import ScoringEngine, UnreadableImageError, make_engine
-from .karpathy import load_karpathy_test
+from .engine import UnreadableImageError, make_engine
 from .results import BenchmarkResult, results_document, without_local_paths, write_results
+from .spec import BenchmarkSpec
 
 logger = logging.getLogger(__name__)
 
+REGISTERED: tuple[BenchmarkSpec, ...] = (
+    sugarcrepe.SPEC,
+    sugarcrepe_pp.SPEC,
+    aro.VG_RELATION_SPEC,
+    aro.VG_ATTRIBUTION_SPEC,
+    aro.COCO_ORDER_SPEC,
+    aro.FLICKR_ORDER_SPEC,
+    valse.SPEC,
+    vl_checklist.SPEC,
+    winoground.SPEC,
+    retrieval.COCO_SPEC,
+    retrieval.FLICKR_SPEC,
+    zeroshot.SPEC,
+)
 
-@dataclass(frozen=True)
-class BenchmarkSpec:
-    """A benchmark: the paths it needs (key -> default relative to the data root, and what goes there), how
-    to run it on an engine with those paths resolved, and `check`: a quick read of its annotation files with
-    the same resolved paths (no images, no model) that raises `AnnotationError` when one is malformed."""
-
-    name: str
-    paths: Mapping[str, tuple[str, str]]
-    run: Callable[..., BenchmarkResult]
-    check: Callable[..., Any] | None = None
-
-
-_ARO = "github.com/mertyg/vision-language-models-are-bows"
-_KARPATHY = "BLIP's Karpathy test split, storage.googleapis.com/sfr-vision-language-research/datasets/"
-_COCO_IMAGES = ("coco", "the COCO folder holding val2014/ (cocodataset.org)")
-_FLICKR_IMAGES = ("flickr30k", "the Flickr30k folder holding flickr30k-images/ (forms.illinois.edu/sec/229675)")
-
-
-def _order(name: str) -> Callable[..., BenchmarkResult]:
-    return lambda engine, annotations, images: aro.evaluate_order(engine, annotations, images, name)
-
-
-def _retrieval(name: str) -> Callable[..., BenchmarkResult]:
-    return lambda engine, annotations, images: retrieval.evaluate_retrieval(engine, annotations, images, name)
-
-
-def _vg(kind: str) -> Callable[..., BenchmarkResult]:
-    return lambda engine, annotations, images: aro.evaluate_vg(engine, annotations, images, kind)
-
-
-def _zeroshot(engine: ScoringEngine, dataset: str, split: str = "test") -> BenchmarkResult:
-    return zeroshot.evaluate_zeroshot(engine, _load_dataset(dataset, split))
-
-
-def _check_vg(kind: str) -> Callable[..., Any]:
-    return lambda annotations, images: aro.read_vg(annotations, kind)
-
-
-def _check_karpathy(annotations: str, images: str) -> Any:
-    return load_karpathy_test(annotations)
-
-
-def _check_vl_checklist(annotations: str, images: str) -> None:
-    for _, path in vl_checklist.present_files(annotations)[0]:
-        vl_checklist.read_checklist_file(path)
-
-
-BENCHMARKS: dict[str, BenchmarkSpec] = {
-    spec.name: spec
-    for spec in (
-        BenchmarkSpec("sugarcrepe", {
-            "annotations": ("sugarcrepe", "the 7 SugarCrepe files (github.com/RAIVNLab/sugar-crepe, data/*.json)"),
-            "images": ("coco/val2017", "COCO val2017 images (cocodataset.org)"),
-        }, sugarcrepe.evaluate_sugarcrepe, lambda annotations, images: sugarcrepe.read_sugarcrepe(annotations)),
-        BenchmarkSpec("aro_vg_relation", {
-            "annotations": ("aro/visual_genome_relation.json", f"visual_genome_relation.json (linked from {_ARO})"),
-            "images": ("aro/images", f"the unzipped vgr_vga_images.zip (linked from {_ARO})"),
-        }, _vg("relation"), _check_vg("relation")),
-        BenchmarkSpec("aro_vg_attribution", {
-            "annotations": ("aro/visual_genome_attribution.json",
-                            f"visual_genome_attribution.json (linked from {_ARO})"),
-            "images": ("aro/images", f"the unzipped vgr_vga_images.zip (linked from {_ARO})"),
-        }, _vg("attribution"), _check_vg("attribution")),
-        BenchmarkSpec("aro_coco_order", {
-            "annotations": ("coco/coco_karpathy_test.json", f"coco_karpathy_test.json ({_KARPATHY})"),
-            "images": _COCO_IMAGES,
-        }, _order("aro_coco_order"), _check_karpathy),
-        BenchmarkSpec("aro_flickr_order", {
-            "annotations": ("flickr30k/flickr30k_test.json", f"flickr30k_test.json ({_KARPATHY})"),
-            "images": _FLICKR_IMAGES,
-        }, _order("aro_flickr_order"), _check_karpathy),
-        BenchmarkSpec("valse", {
-            "annotations": ("valse", "the 11 VALSE files (github.com/Heidelberg-NLP/VALSE, data/*.json)"),
-            "images": ("valse/images", f"every VALSE image in one folder by file name ({valse.IMAGES})"),
-        }, lambda engine, annotations, images: valse.evaluate_valse(engine, annotations, [images]),
-            lambda annotations, images: valse.read_valse(annotations)),
-        BenchmarkSpec("vl_checklist", {
-            "annotations": ("vl_checklist/data", "the data/ folder of github.com/om-ai-lab/VL-CheckList"),
-            "images": ("vl_checklist/images", "folders vg/, swig/, hake/ as in VL-CheckList's DATASETS.md"),
-        }, vl_checklist.evaluate_vl_checklist, _check_vl_checklist),
-        BenchmarkSpec("winoground", {
-            "annotations": ("winoground/examples.jsonl",
-                            "examples.jsonl of facebook/winoground (Hugging Face Hub, gated)"),
-            "images": ("winoground/images", "the images folder of facebook/winoground"),
-        }, winoground.evaluate_winoground, lambda annotations, images: winoground.read_winoground(annotations)),
-        BenchmarkSpec("retrieval_coco", {
-            "annotations": ("coco/coco_karpathy_test.json", f"coco_karpathy_test.json ({_KARPATHY})"),
-            "images": _COCO_IMAGES,
-        }, _retrieval("retrieval_coco"), _check_karpathy),
-        BenchmarkSpec("retrieval_flickr", {
-            "annotations": ("flickr30k/flickr30k_test.json", f"flickr30k_test.json ({_KARPATHY})"),
-            "images": _FLICKR_IMAGES,
-        }, _retrieval("retrieval_flickr"), _check_karpathy),
-        BenchmarkSpec("zeroshot", {
-            "dataset": ("", "no dataset given: pass --set zeroshot.dataset=<Hub id or save_to_disk folder> "
-                            "(and zeroshot.split=..., default test)"),
-        }, _zeroshot),
-    )
-}
-
-
-def _load_dataset(name_or_path: str, split: str) -> Any:
-    import datasets
-
-    if os.path.isdir(name_or_path) and os.path.exists(os.path.join(name_or_path, "dataset_info.json")):
-        return datasets.load_from_disk(name_or_path)
-    if os.path.isdir(name_or_path) and os.path.exists(os.path.join(name_or_path, "dataset_dict.json")):
-        return datasets.load_from_disk(name_or_path)[split]
-    return datasets.load_dataset(name_or_path, split=split)
+BENCHMARKS: dict[str, BenchmarkSpec] = {spec.name: spec for spec in REGISTERED}
+if len(BENCHMARKS) != len(REGISTERED):
+    raise RuntimeError(f"two registered benchmarks share a name: {[spec.name for spec in REGISTERED]}")
 
 
 def resolve_paths(spec: BenchmarkSpec, data_root: str | None, overrides: Mapping[str, str]) -> tuple[dict, str | None]:

@@ -1,5 +1,6 @@
-"""Embedding models the scoring engine can use: any object with `encode_images` / `encode_texts`; `CLIPScorer`
-wraps a transformers `CLIPModel` + `CLIPProcessor`."""
+"""Embedding models the scoring engine can use: any object with `encode_images` / `encode_texts`; `ModelScorer`
+(alias `CLIPScorer`) wraps a supported transformers model (`CLIPModel`, `SiglipModel`, `Siglip2Model`) and its
+processor."""
 
 from __future__ import annotations
 
@@ -20,14 +21,21 @@ class Scorer(Protocol):
     def encode_texts(self, texts: list[str]) -> torch.Tensor: ...
 
 
-class CLIPScorer:
-    """Cosine-similarity scorer on a transformers `CLIPModel` (projected embeddings, no gradient, eval mode).
+class ModelScorer:
+    """Cosine-similarity scorer on a supported dual encoder (`families`: `CLIPModel`, `SiglipModel`,
+    `Siglip2Model`; projected embeddings, no gradient, eval mode).
 
-    The model is scored where it is: only an explicit `device` moves it, and a model placed with a
-    `device_map` (it has `hf_device_map`) is never moved. Inputs go to the device of the tower that reads them.
+    Texts are padded as the family was trained (SigLIP: to `max_length`) and images prepared with the inputs
+    its forward takes. Benchmarks rank by cosine similarity, which for SigLIP orders candidates exactly as its
+    sigmoid logits `s * cos + b` do. The model is scored where it is: only an explicit `device` moves it, and
+    a model placed with a `device_map` (it has `hf_device_map`) is never moved. Inputs go to the device of the
+    tower that reads them.
     """
 
     def __init__(self, model, processor, device: str | torch.device | None = None) -> None:
+        from ..families import family_of
+
+        self.family = family_of(model)
         if device is not None and getattr(model, "hf_device_map", None):
             logger.warning("device=%s ignored: the model was placed with a device_map and is scored where it is",
                            device)
@@ -35,6 +43,9 @@ class CLIPScorer:
             model = model.to(torch.device(device))
         self.model = model.eval()
         self.processor = processor
+        limit = getattr(processor.tokenizer, "model_max_length", None)
+        self.max_length = limit if isinstance(limit, int) and limit < 100_000 else \
+            model.config.text_config.max_position_embeddings
 
     @property
     def device(self) -> torch.device:
@@ -42,34 +53,40 @@ class CLIPScorer:
         return _device_of(self.model)
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str, device: str | torch.device | None = None) -> "CLIPScorer":
-        """Loads `CLIPModel` and `CLIPProcessor` from a local folder or a Hub id, onto `device` (default: CUDA
-        when present, else CPU)."""
-        from transformers import CLIPModel, CLIPProcessor
+    def from_pretrained(cls, name_or_path: str, device: str | torch.device | None = None) -> "ModelScorer":
+        """Loads a supported model and its processor from a local folder or a Hub id, onto `device` (default:
+        CUDA when present, else CPU)."""
+        from ..families import load_model
 
         if device is None:
             device = "cuda" if torch.cuda.is_available() else "cpu"
-        return cls(CLIPModel.from_pretrained(name_or_path), CLIPProcessor.from_pretrained(name_or_path), device)
+        model, processor, _ = load_model(name_or_path)
+        return cls(model, processor, device)
 
     @torch.no_grad()
     def encode_images(self, images: list[Image.Image]) -> torch.Tensor:
-        """images: N PIL images -> (N, projection_dim) unit vectors."""
-        pixels = self.processor.image_processor(images=images, return_tensors="pt")["pixel_values"]
+        """images: N PIL images -> (N, embedding dim) unit vectors."""
+        inputs = self.family.image_inputs(self.processor.image_processor, images)
         tower = getattr(self.model, "vision_model", self.model)
-        dtype = next(tower.parameters()).dtype
+        device, dtype = _device_of(tower), next(tower.parameters()).dtype
+        inputs = {key: value.to(device, dtype) if value.is_floating_point() else value.to(device)
+                  for key, value in inputs.items()}
         # In transformers 5, get_image_features returns an output object whose pooler_output is projected.
-        out = self.model.get_image_features(pixel_values=pixels.to(_device_of(tower), dtype))
+        out = self.model.get_image_features(**inputs)
         return _unit(out.pooler_output if hasattr(out, "pooler_output") else out)
 
     @torch.no_grad()
     def encode_texts(self, texts: list[str]) -> torch.Tensor:
-        """texts: M strings -> (M, projection_dim) unit vectors (truncated to the tokenizer's max length)."""
-        tokens = self.processor.tokenizer(texts, padding=True, truncation=True, return_tensors="pt")
+        """texts: M strings -> (M, embedding dim) unit vectors (padded as the family was trained, truncated to
+        the tokenizer's max length)."""
+        tokens = self.processor.tokenizer(texts, return_tensors="pt", **self.family.text_kwargs(self.max_length))
         device = _device_of(getattr(self.model, "text_model", self.model))
-        out = self.model.get_text_features(
-            input_ids=tokens["input_ids"].to(device), attention_mask=tokens["attention_mask"].to(device)
-        )
+        out = self.model.get_text_features(**{key: tokens[key].to(device) for key in ("input_ids", "attention_mask")
+                                              if key in tokens})
         return _unit(out.pooler_output if hasattr(out, "pooler_output") else out)
+
+
+CLIPScorer = ModelScorer  # the name it had when CLIP was the only family
 
 
 def _device_of(module: torch.nn.Module) -> torch.device:

@@ -11,6 +11,7 @@ from .choice import ChoiceSet, score_choice_set
 from .engine import ChoiceItem, ScoringEngine
 from .images import FileImage, find_image
 from .results import BenchmarkResult
+from .spec import BenchmarkSpec
 
 CATEGORIES = ("add_att", "add_obj", "replace_att", "replace_obj", "replace_rel", "swap_att", "swap_obj")
 
@@ -52,3 +53,9 @@ def load_sugarcrepe(annotation_dir: str | os.PathLike, image_root: str | os.Path
 def evaluate_sugarcrepe(engine: ScoringEngine, annotations: str, images: str) -> BenchmarkResult:
     """Headline `macro` = mean of the 7 category accuracies (the paper reports the categories separately)."""
     return score_choice_set(engine, "sugarcrepe", load_sugarcrepe(annotations, images), average="macro")
+
+
+SPEC = BenchmarkSpec("sugarcrepe", {
+    "annotations": ("sugarcrepe", "the 7 SugarCrepe files (github.com/RAIVNLab/sugar-crepe, data/*.json)"),
+    "images": ("coco/val2017", "COCO val2017 images (cocodataset.org)"),
+}, evaluate_sugarcrepe, lambda annotations, images: read_sugarcrepe(annotations))

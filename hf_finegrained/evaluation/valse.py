@@ -12,6 +12,7 @@ from .choice import ChoiceSet, score_choice_set
 from .engine import ChoiceItem, ScoringEngine
 from .images import FileImage, find_image
 from .results import BenchmarkResult
+from .spec import BenchmarkSpec
 
 # instrument file stem -> piece (the column groups of the VALSE paper's results table)
 INSTRUMENTS = {
@@ -90,3 +91,10 @@ def evaluate_valse(engine: ScoringEngine, annotations: str, images: Sequence[str
     mean over their instruments, `instrument_mean` = mean over the instruments (the paper's Avg.), `micro`."""
     return score_choice_set(engine, "valse", load_valse(annotations, images), average="macro",
                             headline="instrument_mean", leaf_mean="instrument_mean")
+
+
+SPEC = BenchmarkSpec("valse", {
+    "annotations": ("valse", "the 11 VALSE files (github.com/Heidelberg-NLP/VALSE, data/*.json)"),
+    "images": ("valse/images", f"every VALSE image in one folder by file name ({IMAGES})"),
+}, lambda engine, annotations, images: evaluate_valse(engine, annotations, [images]),
+    lambda annotations, images: read_valse(annotations))

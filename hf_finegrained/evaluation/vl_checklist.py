@@ -8,11 +8,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from . import bow
 from .annotations import AnnotationError, describe, expect, field, read_json
 from .choice import ChoiceSet, score_choice_set
 from .engine import ChoiceItem, ScoringEngine
 from .images import FileImage
 from .results import BenchmarkResult
+from .spec import BenchmarkSpec
 
 MAX_ITEMS_PER_FILE = 1000
 
@@ -123,10 +125,27 @@ def load_vl_checklist(
 
 def evaluate_vl_checklist(engine: ScoringEngine, annotations: str, images: str) -> BenchmarkResult:
     """Metrics: `Object`, `Attribute`, `Relation`, their sub-types ("Object/center", ...), `macro` = mean of the
-    three types (headline), `micro`; per-file and per-source scores are in `details["per_category"]`."""
+    three types (headline), `micro`, and the order-blind ceiling of each (`bow_ceiling/<key>`); per-file and
+    per-source scores are in `details["per_category"]`, their ceilings in `details["bow_ceiling_per_category"]`."""
     result = score_choice_set(engine, "vl_checklist", load_vl_checklist(annotations, images), average="macro")
     if result.status == "ok":
-        deep = {k: v for k, v in result.metrics.items() if k.count("/") >= 2}
+        scores, ceilings = bow.split_ceilings(result.metrics)
+        deep = {k: v for k, v in scores.items() if k.count("/") >= 2}
+        deep_ceilings = {k: v for k, v in ceilings.items() if k.count("/") >= 2}
         result.details["per_category"] = deep
-        result.metrics = {k: v for k, v in result.metrics.items() if k not in deep}
+        result.details["bow_ceiling_per_category"] = deep_ceilings
+        result.metrics = {k: v for k, v in result.metrics.items()
+                          if k not in deep and not (k.startswith(bow.PREFIX) and k[len(bow.PREFIX):] in deep_ceilings)}
     return result
+
+
+def check_vl_checklist(annotations: str, images: str) -> None:
+    """`SPEC.check`: reads every corpus file present under `annotations` (images unopened)."""
+    for _, path in present_files(annotations)[0]:
+        read_checklist_file(path)
+
+
+SPEC = BenchmarkSpec("vl_checklist", {
+    "annotations": ("vl_checklist/data", "the data/ folder of github.com/om-ai-lab/VL-CheckList"),
+    "images": ("vl_checklist/images", "folders vg/, swig/, hake/ as in VL-CheckList's DATASETS.md"),
+}, evaluate_vl_checklist, check_vl_checklist)

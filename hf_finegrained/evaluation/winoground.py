@@ -12,6 +12,7 @@ from .annotations import field, read_jsonl
 from .engine import ScoringEngine
 from .images import FileImage, find_image
 from .results import BenchmarkResult
+from .spec import BenchmarkSpec
 
 
 def read_winoground(annotation_file: str | os.PathLike) -> list[dict]:
@@ -67,3 +68,9 @@ def evaluate_winoground(engine: ScoringEngine, annotations: str, images: str) ->
         metrics={"text": out["text_score"], "image": out["image_score"], "group": out["group_score"]},
         counts=counts, details={"per_category": out["per_category"]},
     )
+
+
+SPEC = BenchmarkSpec("winoground", {
+    "annotations": ("winoground/examples.jsonl", "examples.jsonl of facebook/winoground (Hugging Face Hub, gated)"),
+    "images": ("winoground/images", "the images folder of facebook/winoground"),
+}, evaluate_winoground, lambda annotations, images: read_winoground(annotations))

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,6 +13,7 @@ from ..metrics import load_metric
 from .engine import ScoringEngine, rank_top_k
 from .images import DatasetImage
 from .results import BenchmarkResult
+from .spec import BenchmarkSpec
 
 DEFAULT_TEMPLATES = ("a photo of a {}.",)
 
@@ -58,3 +60,24 @@ def evaluate_zeroshot(
     return BenchmarkResult(name=name, headline="top1", metrics=metrics,
                            counts={"items": len(dataset), "scored": len(dataset), "missing_images": 0},
                            details={"num_classes": len(names), "templates": list(templates), "average": average})
+
+
+def load_dataset_split(name_or_path: str, split: str = "test") -> Any:
+    """`split` of a Hub dataset id, or a `save_to_disk` folder (a `Dataset`, or a `DatasetDict` to take `split` of)."""
+    import datasets
+
+    if os.path.isdir(name_or_path) and os.path.exists(os.path.join(name_or_path, "dataset_info.json")):
+        return datasets.load_from_disk(name_or_path)
+    if os.path.isdir(name_or_path) and os.path.exists(os.path.join(name_or_path, "dataset_dict.json")):
+        return datasets.load_from_disk(name_or_path)[split]
+    return datasets.load_dataset(name_or_path, split=split)
+
+
+def _run(engine: ScoringEngine, dataset: str, split: str = "test") -> BenchmarkResult:
+    return evaluate_zeroshot(engine, load_dataset_split(dataset, split))
+
+
+SPEC = BenchmarkSpec("zeroshot", {
+    "dataset": ("", "no dataset given: pass --set zeroshot.dataset=<Hub id or save_to_disk folder> "
+                    "(and zeroshot.split=..., default test)"),
+}, _run)

@@ -10,7 +10,8 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-METRICS = ("choice_accuracy", "aro_macro", "winoground_scores", "retrieval_recall", "zeroshot_accuracy")
+METRICS = ("choice_accuracy", "aro_macro", "winoground_scores", "retrieval_recall", "zeroshot_accuracy",
+           "sugarcrepe_pp_triplet")
 
 _HERE = Path(__file__).resolve().parent
 

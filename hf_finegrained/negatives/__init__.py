@@ -8,14 +8,19 @@ from .screening import SKIP_REASONS, screen_caption
 from .seeding import CaptionRandom, caption_seed
 from .spacy_model import load_spacy_model
 from .text import normalize, word_multiset
+from .types import DEFAULT_NEGATIVE_TYPES, NEGATIVE_TYPES, SHORT_NAMES, NegativeType
 
 __all__ = [
     "CaptionRandom",
+    "DEFAULT_NEGATIVE_TYPES",
     "GenerationStats",
     "HardNegativeGenerator",
     "Lexicon",
+    "NEGATIVE_TYPES",
+    "NegativeType",
     "ParsedCaption",
     "RULES",
+    "SHORT_NAMES",
     "SKIP_REASONS",
     "caption_seed",
     "load_lexicon",

@@ -7,13 +7,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..training_args import DEFAULT_NEGATIVE_TYPES
 from .lexicon import Lexicon, load_lexicon
 from .phrases import parse_caption
 from .rules import RULES
 from .seeding import CaptionRandom, caption_seed
 from .screening import DEFAULT_MAX_CHARS, DEFAULT_MAX_WORDS, SKIP_REASONS, screen_caption
 from .spacy_model import load_spacy_model
+from .types import DEFAULT_NEGATIVE_TYPES
 
 PROGRESS_THRESHOLD = 20_000  # captions; longer runs show a progress bar unless told otherwise
 

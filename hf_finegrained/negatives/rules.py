@@ -1,4 +1,5 @@
-"""The five negative types, each a function of one `ParsedCaption` returning a negative caption or None.
+"""The rules of the negative types (`types.NEGATIVE_TYPES`), each a function named after its type, of one
+`ParsedCaption`, returning a negative caption or None.
 
 Differences from the CE-CLIP reference scripts: edits are made on token offsets (the reference replaces raw
 substrings, so "man" -> "woman" also turns "woman" into "wowoman"), replacements come from shipped word lists
@@ -14,7 +15,7 @@ from typing import Any, Protocol
 from .lexicon import VERB_SLOTS, VERB_TAG_SLOT, Entry, Lexicon
 from .phrases import NON_OBJECT_NOUNS, NounGroup, ParsedCaption
 from .text import Edit, apply_edits, indefinite_article, match_case, normalize
-
+from .types import DEFAULT_NEGATIVE_TYPES
 
 
 class Chooser(Protocol):
@@ -88,17 +89,24 @@ def _swap_spans(caption: ParsedCaption, first: tuple[int, int], second: tuple[in
     return None
 
 
-def swap_object(caption: ParsedCaption, lexicon: Lexicon, rng: Chooser) -> str | None:
-    """Two objects (noun runs of the same number) exchange places; their modifiers stay where they were."""
-    tokens = caption.tokens
-    for a, b in _shuffled_pairs(_objects(caption), rng, key=lambda group: tokens[group.head].tag):
-        first, second = (a.noun_start, a.noun_end), (b.noun_start, b.noun_end)
+def _swap_first(caption: ParsedCaption, pairs: list[tuple[NounGroup, NounGroup]],
+                span: Callable[[NounGroup], tuple[int, int]]) -> str | None:
+    """The caption with the `span`s of the first pair (in the order given) that differ and can be exchanged."""
+    for a, b in pairs:
+        first, second = span(a), span(b)
         if normalize(caption.span_text(*first)) == normalize(caption.span_text(*second)):
             continue
         edits = _swap_spans(caption, first, second)
         if edits is not None:
             return _finish(caption, edits)
     return None
+
+
+def swap_object(caption: ParsedCaption, lexicon: Lexicon, rng: Chooser) -> str | None:
+    """Two objects (noun runs of the same number) exchange places; their modifiers stay where they were."""
+    tokens = caption.tokens
+    pairs = _shuffled_pairs(_objects(caption), rng, key=lambda group: tokens[group.head].tag)
+    return _swap_first(caption, pairs, lambda group: (group.noun_start, group.noun_end))
 
 
 def swap_attribute(caption: ParsedCaption, lexicon: Lexicon, rng: Chooser) -> str | None:
@@ -111,14 +119,7 @@ def swap_attribute(caption: ParsedCaption, lexicon: Lexicon, rng: Chooser) -> st
     listed = {id(g) for g in groups if any(caption.tokens[i].lower in known for i in range(g.mod_start, g.noun_start))}
     pairs = _shuffled_pairs(groups, rng)
     pairs.sort(key=lambda pair: not (id(pair[0]) in listed and id(pair[1]) in listed))  # stable: keeps shuffle
-    for a, b in pairs:
-        first, second = (a.mod_start, a.noun_start), (b.mod_start, b.noun_start)
-        if normalize(caption.span_text(*first)) == normalize(caption.span_text(*second)):
-            continue
-        edits = _swap_spans(caption, first, second)
-        if edits is not None:
-            return _finish(caption, edits)
-    return None
+    return _swap_first(caption, pairs, lambda group: (group.mod_start, group.noun_start))
 
 
 def _pick_unused(alternatives: list[str], caption: ParsedCaption, rng: Chooser) -> str | None:
@@ -202,10 +203,13 @@ def replace_relation(caption: ParsedCaption, lexicon: Lexicon, rng: Chooser) -> 
     return None
 
 
-RULES: dict[str, Rule] = {
-    "swap_object": swap_object,
-    "swap_attribute": swap_attribute,
-    "replace_object": replace_object,
-    "replace_attribute": replace_attribute,
-    "replace_relation": replace_relation,
-}
+def _rules() -> dict[str, Rule]:
+    """Each type's rule, the function of this module named after it, in the types' default order."""
+    rules = {name: globals().get(name) for name in DEFAULT_NEGATIVE_TYPES}
+    missing = [name for name, rule in rules.items() if not callable(rule)]
+    if missing:
+        raise ImportError(f"negative types without a rule in {__name__}: {missing}")
+    return rules
+
+
+RULES: dict[str, Rule] = _rules()

@@ -2,6 +2,10 @@
 
 Every rank takes its contiguous share of the same 8 rows, the model is wrapped for DDP by accelerate,
 and rank 0 saves the loss, the thresholds of every rank and the (DDP-averaged) gradients to --out.
+
+``--contrastive sigmoid`` checks the sigmoid (SigLIP) form: CLIPModel has no logit bias, so one is added to the
+model as a learnable parameter ``logit_bias`` (as SiglipModel holds it) before DDP wraps it, and passed to the
+loss; its gradient is saved with the others.
 """
 
 from __future__ import annotations
@@ -27,21 +31,28 @@ def main() -> None:
     parser.add_argument("--model", required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--rows", type=int, default=8)
+    parser.add_argument("--contrastive", choices=["softmax", "sigmoid"], default="softmax")
     args = parser.parse_args()
 
     torch.set_num_threads(1)
     accelerator = Accelerator(cpu=True)
     rank, world = accelerator.process_index, accelerator.num_processes
     model = CLIPModel.from_pretrained(args.model)
+    sigmoid = args.contrastive == "sigmoid"
+    if sigmoid:
+        model.logit_bias = torch.nn.Parameter(torch.tensor(-3.0))
     collator = FineGrainedCollator(CLIPProcessor.from_pretrained(args.model), NEGATIVE_TYPES)
     rows = make_rows(args.rows, seed=3, invalid_rate=0.4)
     share = args.rows // world
     batch = collator(rows[rank * share : (rank + 1) * share])
     model = accelerator.prepare(model)
-    loss_fn = FineGrainedLoss(len(NEGATIVE_TYPES), gather_across_devices=True).train()
+    loss_fn = FineGrainedLoss(len(NEGATIVE_TYPES), gather_across_devices=True, contrastive=args.contrastive).train()
     loss_fn.thresholds.fill_(0.5)  # non-zero so CMR hinges are active
 
-    out = loss_fn(**encode_batch(model, batch))
+    encoded = encode_batch(model, batch)
+    if sigmoid:  # whether or not encode_batch already picked the bias up from the model
+        encoded["logit_bias"] = accelerator.unwrap_model(model).logit_bias
+    out = loss_fn(**encoded)
     accelerator.backward(out["loss"])
     thresholds = accelerator.gather(loss_fn.thresholds[None]).cpu()  # [world, K]
     if accelerator.is_main_process:

@@ -20,7 +20,7 @@ evaluation code (the 157 relations they call symmetric, whose swapped caption ca
 
 _KWARGS_DESCRIPTION = """
 Args:
-    predictions (`list` of `list` of `float`): per item, the score of each candidate caption.
+    predictions (`list` of `list` of `float`): per item, the score of each candidate caption (at least 2).
     references (`list` of `int`): per item, the index of the right caption.
     groups (`list` of `str`): per item, its relation name or attribute pair.
     protocol (`str`, *optional*): `"vg_relation"` or `"vg_attribution"`, to apply the ARO filters.
@@ -83,6 +83,24 @@ VG_RELATION_EXCLUDED = frozenset((
 VG_ATTRIBUTION_MIN_COUNT = 25
 
 
+# The strict-choice rule: a verbatim copy of `item_outcomes` in choice_accuracy/choice_accuracy.py, where it is
+# defined (an `evaluate` module loads alone, so it cannot import that file); tests/test_eval_metrics.py fails
+# when the two differ in source or in results.
+def item_outcomes(predictions: list[list[float]], references: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Per item: right when the right candidate's score is strictly above every other candidate's (a tie is
+    wrong), tied when it equals the best other one. Returns (right, tied): boolean arrays of shape (num_items,);
+    `ValueError` for an item with fewer than 2 scores or a right index outside them."""
+    right = np.zeros(len(predictions), dtype=bool)
+    tied = np.zeros(len(predictions), dtype=bool)
+    for i, (scores, label) in enumerate(zip(predictions, references)):
+        if len(scores) < 2 or not 0 <= label < len(scores):
+            raise ValueError(f"item {i}: needs >= 2 candidate scores and a right index within them")
+        others = max(s for j, s in enumerate(scores) if j != label)
+        right[i] = scores[label] > others
+        tied[i] = scores[label] == others
+    return right, tied
+
+
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
 class AroMacro(evaluate.Metric):
     """Per-group strict choice accuracy with ARO's group filters, averaged over groups."""
@@ -121,10 +139,7 @@ class AroMacro(evaluate.Metric):
         if min_group_size is not None:
             min_count = min_group_size
 
-        right = np.array([
-            scores[label] > max(s for j, s in enumerate(scores) if j != label)
-            for scores, label in zip(predictions, references)
-        ])
+        right, _ = item_outcomes(predictions, references)
         names = np.array(groups, dtype=object)
         per_group, counts, left_out = {}, {}, []
         for group in sorted(set(groups)):

@@ -10,7 +10,9 @@ _DESCRIPTION = """
 Accuracy for benchmarks where each item offers several candidates (captions) for one image and exactly one
 candidate is right: SugarCrepe, VALSE, VL-CheckList, ARO's COCO-Order and Flickr-Order, or any in-memory
 hard-negative test split. An item counts as right only when the score of the right candidate is strictly
-greater than the score of every other candidate: a tie is wrong.
+greater than the score of every other candidate: a tie is wrong. `ties="right"` instead counts an item right
+when the right candidate ties the best other one (what ARO's code does for COCO-Order / Flickr-Order, where
+`argmax` over [caption, perturbations...] returns the first of equal scores, the caption).
 
 Items can carry a category. Categories may be paths separated by "/" ("Attribute/color/vg/color.json"):
 the macro average is then taken level by level (a group's score is the mean of its children's scores, a
@@ -31,7 +33,7 @@ Returns:
     micro_accuracy (`float`): share of right items over all items.
     macro_accuracy (`float`): mean over top-level categories (only when `categories` is given).
     num_items (`int`): number of items scored.
-    num_ties (`int`): items whose right candidate tied the best other candidate (all counted wrong).
+    num_ties (`int`): items whose right candidate tied the best other candidate (counted as `ties` says).
     per_category (`dict`): for each category and each group of the hierarchy, its accuracy.
     category_counts (`dict`): for each category and each group, its number of items.
 
@@ -49,6 +51,8 @@ Examples:
     {'replace': 0.5, 'swap': 0.5}
     >>> out["micro_accuracy"], out["num_ties"]
     (0.5, 1)
+    >>> metric.compute(predictions=[[0.5, 0.5], [0.2, 0.3]], references=[0, 0], ties="right")["accuracy"]
+    0.5
 """
 
 _CITATION = """
@@ -61,8 +65,12 @@ _CITATION = """
 """
 
 
+# The strict-choice rule, defined here once. `aro_macro` (which must load alone, so cannot import this file)
+# holds a verbatim copy; tests/test_eval_metrics.py fails when the two differ in source or in results.
 def item_outcomes(predictions: list[list[float]], references: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """Returns (right, tied): boolean arrays of shape (num_items,)."""
+    """Per item: right when the right candidate's score is strictly above every other candidate's (a tie is
+    wrong), tied when it equals the best other one. Returns (right, tied): boolean arrays of shape (num_items,);
+    `ValueError` for an item with fewer than 2 scores or a right index outside them."""
     right = np.zeros(len(predictions), dtype=bool)
     tied = np.zeros(len(predictions), dtype=bool)
     for i, (scores, label) in enumerate(zip(predictions, references)):
@@ -121,12 +129,17 @@ class ChoiceAccuracy(evaluate.Metric):
         references: list[int],
         categories: list[str] | None = None,
         average: str = "micro",
+        ties: str = "wrong",
     ) -> dict:
         if not predictions:
             raise ValueError("no items to score")
         if average not in ("micro", "macro"):
             raise ValueError(f"average must be 'micro' or 'macro', got {average!r}")
+        if ties not in ("wrong", "right"):
+            raise ValueError(f"ties must be 'wrong' or 'right', got {ties!r}")
         right, tied = item_outcomes(predictions, references)
+        if ties == "right":
+            right = right | tied
         out = {"micro_accuracy": float(right.mean()), "num_items": len(right), "num_ties": int(tied.sum())}
         if categories is not None:
             if len(categories) != len(right):

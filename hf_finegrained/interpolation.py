@@ -1,0 +1,226 @@
+"""Weight-space interpolation between a base model and its fine-tune (WiSE-FT, Wortsman et al., 2022).
+
+`interpolate_weights(base, finetuned, alpha)` gives `(1 - alpha) * base + alpha * finetuned` for every
+floating parameter and buffer: alpha 0 is the base, 1 the fine-tune, values between trade the fine-tune's
+gain against what the base knew. `hf-finegrained-interpolate` writes such a model (or a sweep of them,
+optionally scored on benchmarks) as plain `transformers` folders.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import logging
+import math
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+logger = logging.getLogger(__name__)
+
+
+class IncompatibleModelsError(ValueError):
+    """The two models cannot be interpolated: other architectures, parameter names or shapes."""
+
+
+def _first_difference(base: nn.Module, finetuned: nn.Module) -> str | None:
+    """What first tells the two models apart (class, a parameter or buffer name, a shape), or None."""
+    for model in (base, finetuned):
+        if hasattr(model, "peft_config"):
+            return (f"{type(model).__name__} is a PEFT model: merge its adapter first "
+                    "(hf_finegrained.lora.merge_lora, or `merge_and_unload()`)")
+    if type(base) is not type(finetuned):
+        return f"the classes differ: {type(base).__name__} and {type(finetuned).__name__}"
+    left, right = base.state_dict(), finetuned.state_dict()
+    for name in left:
+        if name not in right:
+            return f"{name!r} is in the base but not in the fine-tuned model"
+    for name in right:
+        if name not in left:
+            return f"{name!r} is in the fine-tuned model but not in the base"
+    for name, tensor in left.items():
+        other = right[name]
+        if tensor.shape != other.shape:
+            return f"{name!r} has shape {tuple(tensor.shape)} in the base and {tuple(other.shape)} in the fine-tuned model"
+        if tensor.dtype != other.dtype:
+            return f"{name!r} is {tensor.dtype} in the base and {other.dtype} in the fine-tuned model"
+        if not tensor.is_floating_point() and not torch.equal(tensor, other.to(tensor.device)):
+            return f"{name!r} is not floating point (cannot be interpolated) and differs between the models"
+    return None
+
+
+def interpolate_weights(base: nn.Module, finetuned: nn.Module, alpha: float) -> nn.Module:
+    """A new model whose floating parameters and buffers are `(1 - alpha) * base + alpha * finetuned`.
+
+    Args:
+        base: the starting model (e.g. `CLIPModel.from_pretrained("openai/clip-vit-base-patch32")`).
+        finetuned: a model of the same class with the same parameter names and shapes (a LoRA run merged
+            first: `hf_finegrained.lora.merge_lora`).
+        alpha: the weight of the fine-tune; 0 gives the base's weights, 1 the fine-tune's (exactly, both).
+            Values outside [0, 1] extrapolate and are allowed.
+
+    Returns a deep copy of `finetuned` (its config and device) holding the mixed weights; neither input
+    changes. Each tensor is mixed in float32 and stored in its own dtype. Non-floating tensors (integer
+    buffers) must be equal in both models.
+
+    Raises `IncompatibleModelsError` naming the first difference (class, name, shape, dtype), and
+    `ValueError` for a non-finite alpha.
+    """
+    alpha = float(alpha)
+    if not math.isfinite(alpha):
+        raise ValueError(f"alpha must be a finite number (0 = base, 1 = fine-tuned), got {alpha}")
+    problem = _first_difference(base, finetuned)
+    if problem:
+        raise IncompatibleModelsError(f"cannot interpolate these models: {problem}.")
+    mixed = copy.deepcopy(finetuned)
+    base_state = base.state_dict()
+    with torch.no_grad():
+        for name, tensor in mixed.state_dict().items():
+            if not tensor.is_floating_point():
+                continue
+            start = base_state[name].to(device=tensor.device, dtype=torch.float32)
+            # The endpoints are copied, not computed, so that alpha 0 and 1 give the parents bit for bit.
+            if alpha == 0.0:
+                value = start
+            elif alpha == 1.0:
+                continue
+            else:
+                value = torch.lerp(start, tensor.float(), alpha)
+            tensor.copy_(value.to(tensor.dtype))
+    return mixed
+
+
+def _load(path: str, device: str | None) -> tuple[nn.Module, Any]:
+    """A model and its processor from a folder or Hub id; a LoRA adapter folder is loaded on its base and merged."""
+    from transformers import AutoModel, AutoProcessor
+
+    if os.path.isfile(os.path.join(path, "adapter_config.json")):
+        from peft import AutoPeftModel
+
+        from .lora import merge_lora
+
+        model = merge_lora(AutoPeftModel.from_pretrained(path))
+        logger.info("%s is a LoRA adapter: merged into its base model.", path)
+    else:
+        model = AutoModel.from_pretrained(path)
+    if device:
+        model = model.to(device)
+    try:
+        processor = AutoProcessor.from_pretrained(path)
+    except (OSError, ValueError):
+        processor = None
+    return model.eval(), processor
+
+
+def save_interpolated(model: nn.Module, processor: Any, output_dir: str, base: str, finetuned: str,
+                      alpha: float) -> str:
+    """Writes `model` (safetensors), its processor and a card naming both parents and alpha to `output_dir`."""
+    from .model_card import interpolation_card
+
+    os.makedirs(output_dir, exist_ok=True)
+    model.save_pretrained(output_dir)
+    if processor is not None:
+        processor.save_pretrained(output_dir)
+    interpolation_card(base, finetuned, alpha, type(model).__name__).save(os.path.join(output_dir, "README.md"))
+    return output_dir
+
+
+def parse_alphas(text: str) -> list[float]:
+    """`"0,0.25,0.5"` -> [0.0, 0.25, 0.5]; an error naming the item that is not a finite number."""
+    values = []
+    for item in text.split(","):
+        try:
+            value = float(item)
+        except ValueError:
+            raise SystemExit(f"--alphas: {item.strip()!r} is not a number (write e.g. 0,0.25,0.5,0.75,1)") from None
+        if not math.isfinite(value):
+            raise SystemExit(f"--alphas: {item.strip()!r} is not finite")
+        values.append(value)
+    return values
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`hf-finegrained-interpolate BASE FINETUNED (--alpha A | --alphas A,B,...) --output DIR [--benchmarks ...]`."""
+    parser = argparse.ArgumentParser(
+        prog="hf-finegrained-interpolate",
+        description="Mix a base model and its fine-tune in weight space: (1 - alpha) * BASE + alpha * FINETUNED.",
+    )
+    parser.add_argument("base", help="the starting model: a folder or Hub id")
+    parser.add_argument("finetuned", help="its fine-tune: a folder (a LoRA adapter folder is merged first) or Hub id")
+    group = parser.add_mutually_exclusive_group(required=True)
+    group.add_argument("--alpha", type=float, help="one weight of the fine-tune: writes one model to --output")
+    group.add_argument("--alphas", type=parse_alphas, help="comma-separated weights: writes --output/alpha-<a>/ each")
+    parser.add_argument("--output", required=True, help="the folder written")
+    parser.add_argument("--benchmarks", default=None,
+                        help="score every model written on these benchmarks (names as for hf-finegrained-eval); "
+                        "the sweep's table goes to --output/sweep.json and sweep.md")
+    parser.add_argument("--data-root", default="data", help="benchmark files (as for hf-finegrained-eval)")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--device", default=None, help="where the models are mixed and scored (default: cpu)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+
+    names: list[str] = []
+    if args.benchmarks:
+        from .evaluation.runner import UnknownBenchmarkError, benchmark_names
+
+        try:
+            names = benchmark_names(args.benchmarks)
+        except UnknownBenchmarkError as error:
+            raise SystemExit(f"hf-finegrained-interpolate: {error}") from None
+    base, _ = _load(args.base, args.device)
+    finetuned, processor = _load(args.finetuned, args.device)
+    problem = _first_difference(base, finetuned)
+    if problem:
+        raise SystemExit(f"hf-finegrained-interpolate: cannot interpolate {args.base} and {args.finetuned}: {problem}.")
+    single = args.alpha is not None
+    alphas = [args.alpha] if single else args.alphas
+    sweep: dict[str, Any] = {"base": args.base, "finetuned": args.finetuned, "points": []}
+    failed = False
+    for alpha in alphas:
+        folder = args.output if single else os.path.join(args.output, f"alpha-{alpha:g}")
+        mixed = interpolate_weights(base, finetuned, alpha)
+        save_interpolated(mixed, processor, folder, args.base, args.finetuned, alpha)
+        logger.info("alpha %g: wrote %s", alpha, folder)
+        point: dict[str, Any] = {"alpha": alpha, "folder": folder}
+        if names:
+            from .evaluation.runner import run_benchmarks
+
+            document = run_benchmarks(mixed, names, data_root=args.data_root, processor=processor, output_dir=folder,
+                                      batch_size=args.batch_size, device=args.device, progress=False)
+            point["benchmarks"] = {name: {key: entry.get(key) for key in ("status", "headline", "metrics", "reason")
+                                          if entry.get(key) is not None}
+                                   for name, entry in document["benchmarks"].items()}
+            failed = failed or bool(document["errors"])
+        sweep["points"].append(point)
+        del mixed
+    if names:
+        with open(os.path.join(args.output, "sweep.json"), "w", encoding="utf-8") as handle:
+            json.dump(sweep, handle, indent=2)
+        with open(os.path.join(args.output, "sweep.md"), "w", encoding="utf-8") as handle:
+            handle.write(sweep_table(sweep) + "\n")
+        print(sweep_table(sweep))
+    return 1 if failed else 0
+
+
+def sweep_table(sweep: dict[str, Any]) -> str:
+    """A Markdown table: one row per alpha, one column per benchmark (its headline metric, in %)."""
+    columns = list(dict.fromkeys((name, entry["headline"]) for point in sweep["points"]
+                                 for name, entry in point.get("benchmarks", {}).items() if entry.get("headline")))
+    lines = ["| alpha | " + " | ".join(f"{name} {headline}" for name, headline in columns) + " |",
+             "|---:|" + "---:|" * len(columns)]
+    for point in sweep["points"]:
+        cells = []
+        for name, headline in columns:
+            value = point.get("benchmarks", {}).get(name, {}).get("metrics", {}).get(headline)
+            cells.append("-" if not isinstance(value, (int, float)) else f"{100 * value:.1f}")
+        lines.append(f"| {point['alpha']:g} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
