@@ -46,6 +46,7 @@ setup(
         ],
     },
     entry_points={"console_scripts": ["hf-finegrained-eval = hf_finegrained.evaluation.cli:main",
-                                      "hf-finegrained-interpolate = hf_finegrained.interpolation:main"]},
+                                      "hf-finegrained-interpolate = hf_finegrained.interpolation:main",
+                                      "hf-finegrained-build = hf_finegrained.builders.cli:main"]},
     classifiers=["Programming Language :: Python :: 3", "License :: OSI Approved :: Apache Software License"],
 )

@@ -109,8 +109,16 @@ class ModelArguments:
 class DataArguments:
     dataset_path: str | None = field(
         default=None,
-        metadata={"help": "A folder `datasets.load_dataset` reads (e.g. exported by hf_finegrained.builders) with "
+        metadata={"help": "A folder `datasets.load_dataset` reads (e.g. exported by hf_finegrained.builders), or "
+                  "data files (a parquet, json/jsonl, csv or arrow file, or a glob such as 'data/*.parquet'), with "
                   "image, caption and hard_negatives columns."},
+    )
+    streaming: bool = field(
+        default=False,
+        metadata={"help": "Read --dataset_path as a stream (`load_dataset(..., streaming=True)`): nothing is "
+                  "downloaded or converted ahead, rows are checked as they are read (bad ones skipped and "
+                  "counted, see --max_bad_row_rate), each process reads its own shards; needs --max_steps. "
+                  "With --generate_negatives, rows without hard_negatives get them as they are read."},
     )
     coco_annotations: str | None = field(
         default=None, metadata={"help": "A COCO captions JSON (captions_train2014.json layout); needs --coco_images."}
@@ -328,12 +336,20 @@ def tradeoff_points(scores: dict[str, Any], interpolated: dict[str, Any]) -> lis
 def real_trainer(model_args: ModelArguments, data_args: DataArguments, args: FineGrainedTrainingArguments):
     """The trainer on a model folder or Hub id and a dataset folder or COCO files, and its benchmark scoring."""
     if data_args.dataset_path:
-        loaded = datasets.load_dataset(data_args.dataset_path)
+        if data_args.streaming and args.max_steps <= 0:
+            raise SystemExit("--streaming: a stream's length is unknown, so give the number of training steps with "
+                             "--max_steps N (--num_train_epochs is not used for streams).")
+        loaded = load_user_dataset(data_args.dataset_path, data_args.streaming)
+        if "train" not in loaded:
+            raise SystemExit(f"--dataset_path {data_args.dataset_path}: no 'train' split (splits: {list(loaded)}).")
         train_data, eval_data = loaded["train"], loaded.get("validation")
         data_name = os.path.basename(os.path.normpath(data_args.dataset_path))
     elif data_args.coco_annotations and data_args.coco_images:
         from hf_finegrained.builders import CocoCaptionsBuilder
 
+        if data_args.streaming:
+            raise SystemExit("--streaming reads --dataset_path as a stream; the COCO builder makes an in-memory "
+                             "dataset. Export it (hf_finegrained.builders) and stream the files instead.")
         with args.main_process_first(desc="COCO hard negatives"):
             train_data = CocoCaptionsBuilder(data_args.coco_annotations, data_args.coco_images).build(
                 negative_types=args.negative_types, seed=args.seed)
@@ -361,6 +377,21 @@ def real_trainer(model_args: ModelArguments, data_args: DataArguments, args: Fin
             trainer.card_info.results = results_from_report(report)
 
     return trainer, processor, score
+
+
+DATA_FILE_BUILDERS = {"parquet": "parquet", "json": "json", "jsonl": "json", "csv": "csv", "arrow": "arrow"}
+
+
+def load_user_dataset(path: str, streaming: bool = False) -> Any:
+    """The splits of --dataset_path: a folder (or Hub id) `load_dataset` reads, or data files (a file or a glob,
+    as the `train` split) read by the builder of their extension; `streaming` reads them lazily."""
+    if os.path.isfile(path) or any(char in path for char in "*?["):
+        extension = path.rsplit(".", 1)[-1].lower()
+        if extension not in DATA_FILE_BUILDERS:
+            raise SystemExit(f"--dataset_path {path}: cannot tell how to read '.{extension}' files; give a folder or "
+                             f"files ending in {', '.join('.' + name for name in DATA_FILE_BUILDERS)}.")
+        return datasets.load_dataset(DATA_FILE_BUILDERS[extension], data_files={"train": path}, streaming=streaming)
+    return datasets.load_dataset(path, streaming=streaming)
 
 
 def load_model(name_or_path: str, model_args: ModelArguments):
@@ -400,6 +431,9 @@ def main(argv: list[str] | None = None) -> None:
     if not trainer.is_world_process_zero():
         return
     processor.save_pretrained(args.output_dir)
+    if trainer.is_fsdp_enabled and not model_args.use_lora:
+        # Under FSDP the trained model is sharded over the processes: score the full copy just saved.
+        trainer.model = AutoModel.from_pretrained(args.output_dir).to(args.device)
     score()
     trainer.create_model_card()  # again, now with the scores
     publish_dir = args.output_dir

@@ -9,12 +9,18 @@ padded to the largest size for the collective and un-padded afterwards.
 
 Without gathering, ``sum_across_ranks`` lets the loss pool the few sums behind its CMR thresholds, so that
 every rank holds the thresholds of the global batch.
+
+``make_shardable`` readies a dual encoder for FSDP (tests/test_sharded.py trains one through the trainer).
 """
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 import torch
 import torch.distributed as dist
+from torch import nn
 
 
 def is_distributed() -> bool:
@@ -88,3 +94,49 @@ def sum_across_ranks(tensor: torch.Tensor) -> torch.Tensor:
     if is_distributed():
         dist.all_reduce(total, op=dist.ReduceOp.SUM)
     return total
+
+
+def make_shardable(model: nn.Module) -> None:
+    """Readies a dual encoder (unwrapped) for FSDP2 or DeepSpeed, in place; checkpoints keep their usual shapes.
+
+    FSDP refuses 0-d parameters and DeepSpeed cannot broadcast one over gloo, and `CLIPModel.logit_scale` is one:
+    it becomes a [1] parameter (the model's forward and `ModelFamily.encode_batch` broadcast it alike), and state
+    dicts give it back 0-d and accept it 0-d, so saved weights load with `CLIPModel.from_pretrained`. Accelerate's
+    FSDP2 also shards `get_input_embeddings()` in a unit of its own, which the dual encoders of transformers 5 do
+    not implement (NotImplementedError): there it answers None, so every embedding stays in the unit the wrap
+    policy gives it.
+    """
+    scalars = [name for name, param in model.named_parameters(recurse=False) if param.dim() == 0]
+    for name in scalars:
+        setattr(model, name, nn.Parameter(getattr(model, name).detach().reshape(1)))
+    if scalars:
+        model.register_state_dict_post_hook(functools.partial(_scalars_saved, names=scalars))
+        model.register_load_state_dict_pre_hook(functools.partial(_scalars_loaded, names=scalars))
+    try:
+        model.get_input_embeddings()
+    except NotImplementedError:
+        model.get_input_embeddings = _no_input_embeddings  # module-level, so the model still pickles
+
+
+def _no_input_embeddings() -> None:
+    return None
+
+
+def _scalars_saved(module: nn.Module, state_dict: dict[str, Any], prefix: str, local_metadata: Any, *,
+                   names: list[str]) -> None:
+    """State-dict post-hook: the parameters in `names` (held as [1]) leave 0-d."""
+    for name in names:
+        value = state_dict.get(prefix + name)
+        if value is None:
+            continue
+        if hasattr(value, "full_tensor"):  # an FSDP2 DTensor shard: every rank takes part, as in state_dict()
+            value = value.full_tensor()
+        state_dict[prefix + name] = value.reshape(())
+
+
+def _scalars_loaded(module: nn.Module, state_dict: dict[str, Any], prefix: str, *args: Any, names: list[str]) -> None:
+    """Load-state-dict pre-hook: the 0-d values of the parameters in `names` come in as [1]."""
+    for name in names:
+        value = state_dict.get(prefix + name)
+        if isinstance(value, torch.Tensor) and value.dim() == 0:
+            state_dict[prefix + name] = value.reshape(1)

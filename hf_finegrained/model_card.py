@@ -74,6 +74,8 @@ class CardInfo:
     num_train_rows: int | None = None
     negative_coverage: dict[str, int] = field(default_factory=dict)
     data_checks: dict[str, int] = field(default_factory=dict)  # `ValidationReport.card_entries()` of the train set
+    data_checks_when: str = "before training"  # a stream's rows are checked "as the stream was read"
+    skipped_rows: list[str] = field(default_factory=list)  # a stream's first bad rows, named, with their reason
     results: dict[str, dict[str, float]] = field(default_factory=dict)
     baselines: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)  # beside the package's own tags (`PACKAGE_TAGS`)
@@ -336,6 +338,8 @@ def render_model_card(args: Any, negative_types: list[str], thresholds: dict[str
         num_train_rows=info.num_train_rows,
         coverage=coverage,
         data_checks=info.data_checks,
+        data_checks_when=info.data_checks_when,
+        skipped_rows=info.skipped_rows,
         imc_weight=args.imc_weight,
         cmr_weight=args.cmr_weight,
         distill_weight=getattr(args, "distill_weight", 0.0),

@@ -53,10 +53,13 @@ def describe_image(value: Any) -> str:
     return f"<{type(value).__name__}>"
 
 
-def describe_row(row: Mapping[str, Any], position: int | None = None) -> str:
-    """`batch row 3 (image_id=7, caption 'a cat', image /data/7.jpg)`: how an error names a row."""
+def describe_row(row: Mapping[str, Any], position: int | None = None, where: str | None = None) -> str:
+    """`batch row 3 (image_id=7, caption 'a cat', image /data/7.jpg)`: how an error names a row.
+
+    `where` replaces the leading `batch row 3` (e.g. `stream row 41 of process 1`)."""
     ids = "".join(f"{key}={row[key]!r}, " for key in ROW_ID_COLUMNS if row.get(key) is not None)
-    where = "row" if position is None else f"batch row {position}"
+    if where is None:
+        where = "row" if position is None else f"batch row {position}"
     return f"{where} ({ids}caption {row.get(CAPTION_COLUMN)!r}, image {describe_image(row.get(IMAGE_COLUMN))})"
 
 

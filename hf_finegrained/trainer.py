@@ -15,6 +15,8 @@ What a failure never loses or hides:
 - A non-finite training loss stops training before its backward pass (or, with `skip_non_finite_steps=True`,
   skips the optimizer step and counts it); thresholds are never non-finite and are saved as strict JSON.
 - `training_args.bin` never holds the Hub token (see `FineGrainedTrainingArguments.__getstate__`).
+- A training stream (`datasets.IterableDataset`) is checked as it is read: bad rows are skipped, counted and
+  named (log, model card), and training stops once their share passes `max_bad_row_rate` (`streaming`).
 """
 
 from __future__ import annotations
@@ -35,12 +37,13 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 from .checkpoints import JIT_SENTINEL, checkpoint_problems, last_complete_checkpoint
 from .collator import FineGrainedCollator
 from .families import ModelFamily, family_of, unwrap
-from .distributed import all_ranks_true
+from .distributed import all_ranks_true, make_shardable
 from .losses import FineGrainedLoss
 from .model_card import CARD_NAME, LOSS_PLOT, THRESHOLD_PLOT, CardInfo, atomic_write, public_name, write_model_card
 from .teacher import TEACHER_NAME, DistillationTeacher
 from .rows import CAPTION_COLUMN, IMAGE_COLUMN, NEGATIVES_COLUMN, ROW_ID_COLUMNS, NegativeCounts, defer_image_decoding
 from .training_args import FineGrainedTrainingArguments
+from .streaming import NAMED_ROWS, STREAM_KEY, StreamCollator, StreamCounts, is_stream, prepare_stream
 from .validation import negative_coverage, validate_dataset
 
 logger = logging.getLogger(__name__)
@@ -138,12 +141,30 @@ class FineGrainedTrainer(Trainer):
             max_length = args.max_text_length or unwrap(model).config.text_config.max_position_embeddings
             data_collator = FineGrainedCollator(processing_class, types, max_length=max_length,
                                                 include_negatives=args.use_hard_negatives, family=family)
+        self._stream_counts: StreamCounts | None = None
+        self._stream_card_counts: StreamCounts | None = None  # all processes' counts, as of the last save
+        if is_stream(train_dataset):
+            if args.max_steps <= 0:
+                raise ValueError("train_dataset is a stream (an IterableDataset, e.g. load_dataset(..., "
+                                 "streaming=True)) whose length is unknown, so the schedule needs a step count: set "
+                                 "max_steps (--max_steps N); num_train_epochs is not used for streams.")
+            train_dataset = prepare_stream(train_dataset, types, include_negatives=args.use_hard_negatives,
+                                           generate_negatives=args.generate_negatives, seed=args.seed,
+                                           process_index=args.process_index, world_size=args.world_size,
+                                           check=args.validate_data)
+            self._stream_counts = StreamCounts()
+        elif args.generate_negatives and train_dataset is not None:
+            raise ValueError("generate_negatives=True makes negatives as a stream is read; this train_dataset is not "
+                             "a stream. Add them once with hf_finegrained.builders.add_hard_negatives(dataset, ...), "
+                             "or pass the data as an IterableDataset (dataset.to_iterable_dataset()).")
         reports = {}
         # One process per node reads the data (every rank holds the same datasets); the others wait, and a
         # failure there ends the launch before any of them trains.
         with args.main_process_first(desc="dataset validation"):
             if args.validate_data and args.local_process_index == 0:
-                for name, dataset in (("train_dataset", train_dataset), ("eval_dataset", eval_dataset)):
+                # A training stream is checked as it is read instead (`streaming.CheckedRows`).
+                train_ahead = None if self._stream_counts is not None else train_dataset
+                for name, dataset in (("train_dataset", train_ahead), ("eval_dataset", eval_dataset)):
                     for split, data in (dataset.items() if isinstance(dataset, dict) else [(None, dataset)]):
                         if data is not None:
                             label = f"{name}[{split!r}]" if split else name
@@ -162,6 +183,11 @@ class FineGrainedTrainer(Trainer):
             processing_class=processing_class,
             **kwargs,
         )
+        if self.is_fsdp_enabled and self.accelerator.state.fsdp_plugin.fsdp_version == 1:
+            raise ValueError("FSDP1 (fsdp_config version 1) shards the logit scale outside the forward pass, where the "
+                             "loss reads it; use FSDP2 (the default, fsdp_config version 2).")
+        if self.is_fsdp_enabled or self.is_deepspeed_enabled:
+            make_shardable(unwrap(self.model))
         self.loss_fn = loss_fn or FineGrainedLoss(
             num_negative_types=len(types),
             imc_weight=args.imc_weight,
@@ -219,6 +245,39 @@ class FineGrainedTrainer(Trainer):
             self._signature_columns = [IMAGE_COLUMN, CAPTION_COLUMN, NEGATIVES_COLUMN, *ROW_ID_COLUMNS]
         super()._set_signature_columns_if_needed()
 
+    def get_train_dataloader(self) -> Any:
+        """The Trainer's loader, except for a stream: each process batches the rows of its own part of the
+        stream (`streaming.prepare_stream` split it), and the batches carry the counts of the rows checked."""
+        if self._stream_counts is None:
+            return super().get_train_dataloader()
+        from accelerate.data_loader import prepare_data_loader
+        from torch.utils.data import DataLoader
+
+        args = self.args
+        collate = StreamCollator(self._get_collator_with_removed_columns(self.data_collator, description="training"))
+        workers = args.dataloader_num_workers
+        loader = DataLoader(
+            self.train_dataset, batch_size=self._train_batch_size, collate_fn=collate, num_workers=workers,
+            pin_memory=args.dataloader_pin_memory, drop_last=args.dataloader_drop_last,
+            persistent_workers=args.dataloader_persistent_workers if workers else False,
+            prefetch_factor=args.dataloader_prefetch_factor if workers else None,
+            multiprocessing_context=args.dataloader_multiprocessing_context if workers else None,
+        )
+        # One process's view (num_processes=1): under several processes, accelerate's own preparation would
+        # read the whole stream on each and keep one batch in N of this process's part, dropping rows.
+        return prepare_data_loader(loader, self.accelerator.device, num_processes=1, process_index=0,
+                                   put_on_device=self.accelerator.device_placement, dispatch_batches=False,
+                                   non_blocking=self.accelerator.non_blocking)
+
+    def _count_stream_rows(self, info: dict[str, Any]) -> None:
+        """Adds a batch's counts of checked stream rows, logs newly named bad rows, stops past the rate."""
+        counts = self._stream_counts
+        for name in counts.add(info):
+            logger.warning("Skipped a bad training row: %s (%d bad of %d rows read so far by this process; the "
+                           "first %d are named, later ones only counted).", name, counts.skipped, counts.read,
+                           NAMED_ROWS)
+        counts.check(self.args.max_bad_row_rate, self.state.global_step + 1)
+
     def compute_loss(
         self,
         model: nn.Module,
@@ -226,6 +285,9 @@ class FineGrainedTrainer(Trainer):
         return_outputs: bool = False,
         num_items_in_batch: torch.Tensor | int | None = None,
     ):
+        info = inputs.pop(STREAM_KEY, None)
+        if info is not None and self._stream_counts is not None:
+            self._count_stream_rows(info)
         encoded = encode_batch(model, inputs, self.family)
         if self.teacher is not None:
             teacher = self.teacher.encode(inputs, batch=encoded["image_embeds"].shape[0])
@@ -323,6 +385,8 @@ class FineGrainedTrainer(Trainer):
         """
         output_dir = output_dir or self.args.output_dir
         self._threshold_values()
+        if self._stream_counts is not None:
+            self._stream_card_counts = self._all_stream_counts()
         if self.args.should_save:
             for name in OWN_FILES:
                 with contextlib.suppress(FileNotFoundError):
@@ -335,6 +399,14 @@ class FineGrainedTrainer(Trainer):
             self.create_model_card(output_dir=output_dir)
         if self.args.push_to_hub and not _internal_call:
             self.push_to_hub(commit_message="Model save", revision=self.args.hub_revision)
+
+    def _all_stream_counts(self) -> StreamCounts:
+        """The stream counts of every process (collective under several processes: `save_model` runs on all)."""
+        if self.args.world_size <= 1 or not torch.distributed.is_initialized():
+            return StreamCounts.merged([self._stream_counts])
+        parts: list[Any] = [None] * torch.distributed.get_world_size()
+        torch.distributed.all_gather_object(parts, self._stream_counts)
+        return StreamCounts.merged(parts)
 
     def create_model_card(
         self,
@@ -354,7 +426,8 @@ class FineGrainedTrainer(Trainer):
         and `dataset` (the data's name). Others (`tasks`, `dataset_tags`, `dataset_args`) are logged as unused.
         Fill `trainer.card_info` (dataset name, benchmark results) before saving to have them in the card. A
         dataset that could not be counted ahead (a stream) gets the coverage of the rows trained on (in this
-        process), counted in `compute_loss`.
+        process), counted in `compute_loss`, and the rows read and skipped by all processes (as of the last
+        `save_model`, which gathers them) with the first bad rows named.
         """
         info = self.card_info
         info.model_name = model_name or info.model_name
@@ -369,6 +442,11 @@ class FineGrainedTrainer(Trainer):
         if not self.card_info.negative_coverage and self._trained.rows:
             self.card_info.num_train_rows = self._trained.rows
             self.card_info.negative_coverage = dict(self._trained.usable)
+        stream = self._stream_card_counts or self._stream_counts
+        if stream is not None and stream.read:
+            self.card_info.data_checks = {**self.card_info.data_checks, **stream.card_entries()}
+            self.card_info.data_checks_when = "as the stream was read"
+            self.card_info.skipped_rows = list(stream.named)
         write_model_card(
             output_dir or self.args.output_dir,
             self.args,
@@ -474,11 +552,15 @@ class FineGrainedTrainer(Trainer):
     def train(self, resume_from_checkpoint: str | bool | None = None, *args: Any, **kwargs: Any):
         """`Trainer.train`, resuming only from a complete checkpoint and restoring the CMR thresholds too
         (any backend, DeepSpeed included). With `skip_non_finite_steps`, the returned metrics hold
-        `non_finite_steps_skipped`."""
+        `non_finite_steps_skipped`. A training stream's skipped rows are summed up in the log at the end."""
         if resume_from_checkpoint:
             resume_from_checkpoint = self._checkpoint_to_resume(resume_from_checkpoint)
             self.load_loss_state(resume_from_checkpoint)
         output = super().train(resume_from_checkpoint, *args, **kwargs)
+        counts = self._stream_counts
+        if counts is not None and counts.skipped:
+            logger.warning("%d of the %d training rows read by this process were bad and skipped (named in the "
+                           "model card).", counts.skipped, counts.read)
         if self.args.skip_non_finite_steps:
             output.metrics["non_finite_steps_skipped"] = self.non_finite_steps_skipped
         return output

@@ -125,6 +125,24 @@ class FineGrainedTrainingArguments(TrainingArguments):
     ema_decay: float = field(
         default=0.999, metadata={"help": "Decay of the EMA teacher (distill_teacher='ema'), in (0, 1)."}
     )
+    max_bad_row_rate: float = field(
+        default=0.01,
+        metadata={
+            "help": "Streaming training data (an `IterableDataset`) is checked row by row as it is read: a bad row "
+            "(missing column, empty caption, malformed `hard_negatives`, unreadable image) is skipped, counted and "
+            "named (the first 5) in the log and the model card. Training stops, naming rows, once the share of "
+            "skipped rows among those a process has read passes this rate (judged from the 100th row on, so one "
+            "early bad row does not stop a run). 0 stops at the 100th row read if any was bad; 1 never stops."
+        },
+    )
+    generate_negatives: bool = field(
+        default=False,
+        metadata={
+            "help": "Streaming training data only: rows without `hard_negatives` (no such column, or None) get "
+            "them from `HardNegativeGenerator(seed=seed, types=negative_types)` as they are read, inside the "
+            "dataloader workers (spaCy is loaded once per worker)."
+        },
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -160,6 +178,10 @@ class FineGrainedTrainingArguments(TrainingArguments):
             problems.append(f"distill_weight must be a finite number >= 0; got {self.distill_weight}.")
         if self.distill_teacher not in TEACHER_KINDS:
             problems.append(f"distill_teacher must be one of {TEACHER_KINDS}; got {self.distill_teacher!r}.")
+        if not (isinstance(self.max_bad_row_rate, (int, float)) and 0 <= self.max_bad_row_rate <= 1):
+            problems.append(f"max_bad_row_rate must be a number in [0, 1]; got {self.max_bad_row_rate!r}.")
+        if not isinstance(self.generate_negatives, bool):
+            problems.append(f"generate_negatives must be True or False; got {self.generate_negatives!r}.")
         if not 0 < self.ema_decay < 1:
             problems.append(f"ema_decay must be in (0, 1); got {self.ema_decay}.")
         if self.max_text_length is not None and self.max_text_length < 2:

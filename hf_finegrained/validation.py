@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,7 @@ from .rows import (
     caption_problem,
     describe_image,
     required_columns,
+    row_negatives,
 )
 
 logger = logging.getLogger(__name__)
@@ -103,11 +105,24 @@ def _image_key(value: Any) -> Any:
     return None
 
 
-def _image_problem(value: Any, cache: dict[Any, str | None] | None = None) -> str | None:
+def missing_image_problem(value: Any) -> str | None:
+    """Why `value` holds no image at all (None, or a dict with neither bytes nor a path), or None."""
     if value is None:
         return "image is missing (None)"
     if isinstance(value, dict) and value.get("bytes") is None and not value.get("path"):
         return "image has neither bytes nor a path"
+    return None
+
+
+def unreadable_image_problem(value: Any, error: Exception) -> str:
+    """How a row's problem names an image that failed to decode with `error`."""
+    return f"cannot read image {describe_image(value)} ({type(error).__name__}: {error}); fix or remove the file"
+
+
+def _image_problem(value: Any, cache: dict[Any, str | None] | None = None) -> str | None:
+    problem = missing_image_problem(value)
+    if problem:
+        return problem
     key = _image_key(value) if cache is not None else None
     if key is not None and key in cache:
         return cache[key]
@@ -115,10 +130,38 @@ def _image_problem(value: Any, cache: dict[Any, str | None] | None = None) -> st
         _decode(value)
         problem = None
     except Exception as error:  # PIL raises many types for broken files
-        problem = f"cannot read image {describe_image(value)} ({type(error).__name__}: {error}); fix or remove the file"
+        problem = unreadable_image_problem(value, error)
     if key is not None:
         cache[key] = problem
     return problem
+
+
+def row_problems(row: Mapping[str, Any], negative_types: Sequence[str], include_negatives: bool = True,
+                 check_images: bool = True, cache: dict[Any, str | None] | None = None) -> list[str]:
+    """Why one row cannot be trained on (empty when it can): the rule of `validate_dataset` and of the rows of a
+    training stream (`streaming.CheckedRows`).
+
+    A missing column is the only problem reported for its row; otherwise the caption (`rows.caption_problem`),
+    `hard_negatives` (one string/None per type, `rows.row_negatives`) and, with `check_images`, the image
+    (decoded in full, each distinct file or byte string once per `cache`) are each checked.
+    """
+    absent = [column for column in required_columns(include_negatives) if column not in row]
+    if absent:
+        return [f"missing column(s) {absent}; the row has {sorted(row)}"]
+    problems = []
+    problem = caption_problem(row[CAPTION_COLUMN])
+    if problem:
+        problems.append(problem)
+    if include_negatives:
+        try:
+            row_negatives(row[NEGATIVES_COLUMN], negative_types)
+        except ValueError as error:
+            problems.append(str(error))
+    if check_images:
+        problem = _image_problem(row[IMAGE_COLUMN], cache)
+        if problem:
+            problems.append(problem)
+    return problems
 
 
 def _count_long_captions(tokenizer: Any, max_length: int, captions: list[tuple[int, str]],
@@ -148,16 +191,18 @@ def validate_dataset(
     would be plain CLIP); a type without any is logged as a warning, and so are negatives equal to their
     caption, which are masked like None (and counted). With a `collator` (a `FineGrainedCollator`), captions
     longer than its `max_length` tokens are counted and logged once, and the kinds warned about here are
-    added to `collator.reported` so training does not repeat them. Iterable datasets are not read ahead:
-    a warning says so and the report has `validated=False`.
+    added to `collator.reported` so training does not repeat them. Iterable datasets are not read ahead
+    (the report has `validated=False`): `FineGrainedTrainer` checks the rows of a training stream as they are
+    read with `row_problems`, skipping and counting bad ones (`streaming`).
     """
     try:
         import datasets
     except ImportError:  # pragma: no cover - datasets is a hard dependency
         datasets = None
     if datasets is not None and isinstance(dataset, datasets.IterableDataset):
-        logger.warning("%s is an IterableDataset: rows are not validated ahead of training (unreadable images "
-                       "fail at their batch, naming the file; see FineGrainedCollator.counts).", name)
+        logger.warning("%s is an IterableDataset: rows are not validated ahead (a training stream's rows are "
+                       "checked as they are read, bad ones skipped and counted; an unreadable image of an "
+                       "evaluation stream fails at its batch, naming the file).", name)
         return ValidationReport(name, validated=False)
     types = list(negative_types)
     required = required_columns(include_negatives)
@@ -185,27 +230,18 @@ def validate_dataset(
     long: list[tuple[int, int]] = []
     for index, row in enumerate(dataset):
         report.rows += 1
-        absent = [column for column in required if column not in row]
-        if absent:
-            problems.append((index, f"missing column(s) {absent}; the row has {sorted(row)}"))
+        found = row_problems(row, types, include_negatives, check_images, decoded)
+        problems.extend((index, problem) for problem in found)
+        if any(column not in row for column in required):
             continue
         caption = row[CAPTION_COLUMN]
-        problem = caption_problem(caption)
-        if problem:
-            problems.append((index, problem))
-        elif max_length:
+        if max_length and caption_problem(caption) is None:
             pending.append((index, caption))
             if len(pending) >= TOKENIZE_CHUNK:
                 _count_long_captions(tokenizer, max_length, pending, long)
         if include_negatives:
-            try:
+            with contextlib.suppress(ValueError):  # a malformed value is among `found` already
                 counts.add(row[NEGATIVES_COLUMN], caption)
-            except ValueError as error:
-                problems.append((index, str(error)))
-        if check_images:
-            problem = _image_problem(row[IMAGE_COLUMN], decoded)
-            if problem:
-                problems.append((index, problem))
     if max_length:
         _count_long_captions(tokenizer, max_length, pending, long)
         report.truncated_captions = len(long)

@@ -114,9 +114,10 @@ def test_builder_image_check_decodes_the_whole_file(tmp_path):
 
 
 def test_image_failing_inside_training_names_the_row_and_the_file(tiny_clip_dir, tmp_path):
-    """Streaming data is not validated ahead: the collator, not `datasets`, decodes and names the culprit."""
+    """A stream whose rows are not checked as read (validate_data=False; checked, the row is skipped and named:
+    tests/test_streaming.py): the collator, not `datasets`, decodes and names the culprit."""
     dataset = path_dataset(tmp_path, count=4, bad={3}, extra={"image_id": datasets.Value("int64")})
-    trainer = make_trainer(tiny_clip_dir, make_args(tmp_path), dataset.to_iterable_dataset())
+    trainer = make_trainer(tiny_clip_dir, make_args(tmp_path, validate_data=False), dataset.to_iterable_dataset())
     with pytest.raises(ValueError) as error:
         trainer.train()
     message = str(error.value)

@@ -26,6 +26,15 @@ def changed_words(before: str, after: str) -> list[tuple[str, str]]:
     return [(a, b) for a, b in zip(old, new) if a != b]
 
 
+def same_words(negative: str, caption: str, name: str) -> bool:
+    """A swap keeps the caption's words; moving an attribute may change one "a" into "an" or back."""
+    if name == "swap_object":
+        return word_multiset(negative) == word_multiset(caption)
+    article = {"an": "a"}
+    return (sorted(article.get(w, w) for w in word_multiset(negative))
+            == sorted(article.get(w, w) for w in word_multiset(caption)))
+
+
 def test_type_names_are_the_trainer_defaults(generator):
     assert generator.types == list(DEFAULT_NEGATIVE_TYPES)
     assert list(generator.generate_one("a dog chasing a cat")) == list(DEFAULT_NEGATIVE_TYPES)
@@ -34,15 +43,14 @@ def test_type_names_are_the_trainer_defaults(generator):
 def test_swap_object(generator):
     assert generator.generate_one("a dog chasing a cat")["swap_object"] == "a cat chasing a dog"
     # the articles are exchanged too, so "an" still precedes a vowel and the words stay the same
-    assert generator.generate_one("An apple next to a dog")["swap_object"] == "A dog next to an apple"
-    assert generator.generate_one("a dog on the grass")["swap_object"] == "a grass on the dog"
-    for caption in ("a dog", "a dog and a dog", "a photo of a dog"):
+    assert generator.generate_one("An elephant chasing a horse")["swap_object"] == "A horse chasing an elephant"
+    for caption in ("a dog", "a dog and a dog", "a photo of a dog", "a dog on the grass", "An apple next to a dog"):
         assert generator.generate_one(caption)["swap_object"] is None, caption
 
 
 def test_swap_attribute(generator):
     assert generator.generate_one("A white cat on a black chair.")["swap_attribute"] == "A black cat on a white chair."
-    for caption in ("a white cat on a chair", "a red car next to a red bus", "a dog chasing a cat"):
+    for caption in ("a white cat on a man", "a red car next to a red bus", "a dog chasing a cat"):
         assert generator.generate_one(caption)["swap_attribute"] is None, caption
 
 
@@ -54,7 +62,7 @@ def test_replace_object_keeps_category_and_number(generator):
         assert articles in ([], [("a", "an")])  # "a horse" -> "an elephant"
         entry_old, slot_old = nouns.lookup[old.lower()]
         entry_new, slot_new = nouns.lookup[new.lower()]
-        assert entry_new.category == entry_old.category == "animal"
+        assert entry_new.category == entry_old.category in ("animal", "small_animal")
         assert entry_new.cluster != entry_old.cluster
         assert entry_new.forms[slot_old] == new.lower()  # plural stays plural, singular singular
     assert generator.generate_one("a view of something")["replace_object"] is None
@@ -86,13 +94,13 @@ def test_replace_relation_preposition_and_verb(generator):
         riding = gen.generate_one("a man riding a horse")["replace_relation"]
         [(old, verb)] = changed_words("a man riding a horse", riding)
         verb_entry, slot = lexicon.verbs.lookup[verb]
-        assert slot == 3 and verb_entry.category == "handling" and verb != "riding"  # gerund kept
+        assert slot == 3 and verb_entry.category == "steering" and verb != "riding"  # gerund kept
     assert generator.generate_one("a red car")["replace_relation"] is None
 
 
 def test_offsets_spacing_punctuation_and_casing_kept(generator):
-    caption = "A  Dog   chasing a HORSE!! "
-    assert generator.generate_one(caption)["swap_object"] == "A  Horse   chasing a DOG!! "
+    caption = "A  Cow   chasing a HORSE!! "
+    assert generator.generate_one(caption)["swap_object"] == "A  Horse   chasing a COW!! "
     # token edits, not substring edits: "man" -> X never rewrites the inside of "woman"
     for seed in range(20):
         result = HardNegativeGenerator(seed=seed).generate_one("a man and a woman")["replace_object"]
@@ -111,8 +119,8 @@ def test_never_equal_and_swaps_keep_words(generator):
             made += 1
             assert normalize(negative) != normalize(caption), (name, caption)
             if name in SWAPS:
-                assert word_multiset(negative) == word_multiset(caption), (name, caption, negative)
-    assert made >= 3 * len(CAPTIONS)
+                assert same_words(negative, caption, name), (name, caption, negative)
+    assert made >= 2 * len(CAPTIONS)
 
 
 def test_deterministic_across_batch_sizes_order_and_seed():
@@ -160,16 +168,16 @@ def test_sugarcrepe_coverage():
     gen = HardNegativeGenerator(seed=0)
     rows = gen.generate(captions)
     coverage = gen.stats.coverage(gen.types)
-    # Measured 0.82 / 0.13 / 0.93 / 0.42 / 0.84 (docs/NEGATIVES.md); the bounds catch a broken rule.
-    assert coverage["swap_object"] > 0.6 and coverage["replace_object"] > 0.8
-    assert coverage["replace_relation"] > 0.6 and coverage["replace_attribute"] > 0.25
-    assert coverage["swap_attribute"] > 0.05
+    # Measured 0.02 / 0.09 / 0.85 / 0.38 / 0.42 (docs/NEGATIVES.md); the bounds catch a broken rule.
+    assert coverage["swap_object"] > 0.01 and coverage["replace_object"] > 0.75
+    assert coverage["replace_relation"] > 0.35 and coverage["replace_attribute"] > 0.3
+    assert coverage["swap_attribute"] > 0.07
     for caption, row in zip(captions, rows):
         for name, negative in row.items():
             if negative is not None:
                 assert normalize(negative) != normalize(caption)
                 if name in SWAPS:
-                    assert word_multiset(negative) == word_multiset(caption)
+                    assert same_words(negative, caption, name), (name, caption, negative)
 
 
 def test_generation_and_the_order_benchmarks_ask_for_the_same_spacy_models(monkeypatch):

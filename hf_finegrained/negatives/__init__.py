@@ -1,9 +1,13 @@
-"""Rule-based hard negatives (swap/replace of objects, attributes and relations) from a spaCy tagger."""
+"""Rule-based hard negatives (swap/replace of objects, attributes and relations) from a spaCy tagger: each rule
+lists candidate edits, `filters` drop the ones rules cannot make well, and a choice (built in, or a
+plausibility scorer) picks one."""
 
 from .generator import GenerationStats, HardNegativeGenerator
 from .lexicon import Lexicon, load_lexicon
 from .phrases import ParsedCaption, parse_caption
-from .rules import RULES, replace_attribute, replace_object, replace_relation, swap_attribute, swap_object
+from .rules import (CANDIDATES, RULES, Candidate, replace_attribute, replace_object, replace_relation, swap_attribute,
+                    swap_object)
+from .scoring import MaskedLMScorer, NegativeScorer
 from .screening import SKIP_REASONS, screen_caption
 from .seeding import CaptionRandom, caption_seed
 from .spacy_model import load_spacy_model
@@ -11,12 +15,16 @@ from .text import normalize, word_multiset
 from .types import DEFAULT_NEGATIVE_TYPES, NEGATIVE_TYPES, SHORT_NAMES, NegativeType
 
 __all__ = [
+    "CANDIDATES",
+    "Candidate",
     "CaptionRandom",
     "DEFAULT_NEGATIVE_TYPES",
     "GenerationStats",
     "HardNegativeGenerator",
     "Lexicon",
+    "MaskedLMScorer",
     "NEGATIVE_TYPES",
+    "NegativeScorer",
     "NegativeType",
     "ParsedCaption",
     "RULES",

@@ -9,7 +9,8 @@ from typing import Any
 
 from .lexicon import Lexicon, load_lexicon
 from .phrases import parse_caption
-from .rules import RULES
+from .rules import CANDIDATES, RULES, candidate_text
+from .scoring import NegativeScorer
 from .seeding import CaptionRandom, caption_seed
 from .screening import DEFAULT_MAX_CHARS, DEFAULT_MAX_WORDS, SKIP_REASONS, screen_caption
 from .spacy_model import load_spacy_model
@@ -51,6 +52,10 @@ class HardNegativeGenerator:
         lexicon: word lists; default the shipped ones (`load_lexicon()`).
         batch_size: captions per `nlp.pipe` batch.
         max_words, max_chars: longer captions are skipped (None negatives, counted as "too_long").
+        scorer: None (default) draws each negative among its rule's candidates with the built-in choice (no
+            model). A `scoring.NegativeScorer` (e.g. `MaskedLMScorer("distilroberta-base")`) rates up to
+            `scorer_candidates` candidates drawn per (caption, type) and the highest-rated is kept.
+        scorer_candidates: how many candidates the scorer rates per (caption, type).
 
     Attribute `stats` accumulates a `GenerationStats` over all calls.
 
@@ -69,6 +74,8 @@ class HardNegativeGenerator:
         batch_size: int = 256,
         max_words: int = DEFAULT_MAX_WORDS,
         max_chars: int = DEFAULT_MAX_CHARS,
+        scorer: NegativeScorer | None = None,
+        scorer_candidates: int = 8,
     ) -> None:
         self.types = list(DEFAULT_NEGATIVE_TYPES if types is None else types)
         unknown = [name for name in self.types if name not in RULES]
@@ -81,6 +88,10 @@ class HardNegativeGenerator:
         self.max_words = max_words
         self.max_chars = max_chars
         self._nlp = nlp
+        if scorer_candidates < 1:
+            raise ValueError(f"scorer_candidates must be >= 1, got {scorer_candidates}")
+        self.scorer = scorer
+        self.scorer_candidates = scorer_candidates
         self.stats = GenerationStats()
 
     @property
@@ -103,10 +114,27 @@ class HardNegativeGenerator:
         """Applies every rule to one parsed `Doc` (`text`: the caption, when known, saves rebuilding it)."""
         text = doc.text if text is None else text
         parsed = parse_caption(doc, self.lexicon, text)
-        return {
-            name: RULES[name](parsed, self.lexicon, CaptionRandom(caption_seed(self.seed, name, text)))
-            for name in self.types
-        }
+        if self.scorer is None:
+            return {
+                name: RULES[name](parsed, self.lexicon, CaptionRandom(caption_seed(self.seed, name, text)))
+                for name in self.types
+            }
+        drawn: dict[str, list[str]] = {}
+        for name in self.types:
+            candidates = list(CANDIDATES[name](parsed, self.lexicon))
+            CaptionRandom(caption_seed(self.seed, name, text)).shuffle(candidates)
+            texts: list[str] = []
+            for candidate in candidates:
+                made = candidate_text(parsed, candidate)
+                if made is not None and made not in texts:
+                    texts.append(made)
+                    if len(texts) == self.scorer_candidates:
+                        break
+            drawn[name] = texts
+        everything = [made for texts in drawn.values() for made in texts]
+        scores = dict(zip(everything, self.scorer(everything))) if everything else {}
+        # max() keeps the first of equal scores: the earliest drawn
+        return {name: max(texts, key=scores.__getitem__) if texts else None for name, texts in drawn.items()}
 
     def generate(self, captions: Iterable[Any], progress: bool | None = None) -> list[dict[str, str | None]]:
         """One dict {type: negative or None} per caption, in order.

@@ -3,6 +3,12 @@
 Each list is grouped into categories (colour, material, animal, vehicle, spatial, ...) and, inside a category,
 into clusters of near-synonyms. A replacement is drawn from the same category but another cluster, so
 "red" becomes "blue" (never "maroon" for "red", never "sofa" for "couch").
+
+Two marks add what the filters of `filters.py` read: a noun written `rice/-` has no plural (a mass noun:
+"eating rice" never becomes "eating apple"), and a verb category may declare its frame,
+`category [subject classes > object classes]: ...`, the noun classes (`noun_class`) its subject and object
+may be ("ride [person > animal vehicle sports]"), so that a verb is replaced only where the new one fits the
+same subject and object.
 """
 
 from __future__ import annotations
@@ -27,11 +33,21 @@ _VOWELS = set("aeiou")
 
 @dataclass(frozen=True)
 class Entry:
-    """A word or phrase of a list: its category, its synonym cluster (an int) and its forms."""
+    """A word or phrase of a list: its category, its synonym cluster (an int), its forms, and for nouns whether
+    it is a mass noun (no plural)."""
 
     category: str
     cluster: int
     forms: tuple[str, ...]
+    mass: bool = False
+
+
+@dataclass(frozen=True)
+class Frame:
+    """The noun classes a verb category's subject and object may be (empty `objects`: intransitive)."""
+
+    subjects: frozenset[str]
+    objects: frozenset[str]
 
 
 @dataclass
@@ -42,6 +58,7 @@ class WordList:
     slots: tuple[str, ...]
     lookup: dict[str, tuple[Entry, int]] = field(default_factory=dict)
     clusters: dict[str, list[list[Entry]]] = field(default_factory=dict)
+    frames: dict[str, Frame] = field(default_factory=dict)  # verbs: category -> its frame, when declared
 
     _alternatives: dict[Entry, list[Entry]] = field(default_factory=dict, repr=False)
 
@@ -106,7 +123,9 @@ def _forms(item: str, list_name: str) -> tuple[str, ...]:
     parts = tuple(part.strip().lower() for part in item.split("/"))
     if list_name == "nouns":
         if len(parts) > 2:
-            raise ValueError(f"noun entry {item!r}: expected `singular` or `singular/plural`")
+            raise ValueError(f"noun entry {item!r}: expected `singular`, `singular/plural` or `mass/-`")
+        if len(parts) == 2 and parts[1] == "-":
+            return parts[0], parts[0]
         return parts if len(parts) == 2 else (parts[0], pluralize(parts[0]))
     if list_name == "verbs":
         if len(parts) not in (1, 5):
@@ -126,14 +145,17 @@ def parse_word_list(text: str, name: str, source: str = "<text>") -> WordList:
         category, sep, body = line.partition(":")
         if not sep or not body.strip():
             raise ValueError(f"{source} line {number}: expected `category: word | word ...`, got {raw!r}")
-        category = category.strip()
+        category, frame = _category_and_frame(category, name, source, number)
+        if frame is not None:
+            words.frames[category] = frame
         clusters = words.clusters.setdefault(category, [])
         for cluster_text in body.split("|"):
             cluster: list[Entry] = []
             for item in cluster_text.split("="):
                 if not item.strip():
                     continue
-                entry = Entry(category, len(clusters), _forms(item, name))
+                mass = name == "nouns" and item.strip().endswith("/-")
+                entry = Entry(category, len(clusters), _forms(item, name), mass)
                 for slot, form in enumerate(entry.forms):
                     known = words.lookup.get(form)
                     if known is not None and known[0].category != category:
@@ -144,6 +166,17 @@ def parse_word_list(text: str, name: str, source: str = "<text>") -> WordList:
             if cluster:
                 clusters.append(cluster)
     return words
+
+
+def _category_and_frame(text: str, list_name: str, source: str, number: int) -> tuple[str, Frame | None]:
+    """`category` or, for verbs, `category [subjects > objects]`."""
+    category, bracket, rest = text.partition("[")
+    if not bracket:
+        return text.strip(), None
+    if list_name != "verbs" or not rest.strip().endswith("]"):
+        raise ValueError(f"{source} line {number}: a frame `[subjects > objects]` is only allowed on verb categories")
+    subjects, _, objects = rest.strip()[:-1].partition(">")
+    return category.strip(), Frame(frozenset(subjects.split()), frozenset(objects.split()))
 
 
 @functools.lru_cache(maxsize=4)

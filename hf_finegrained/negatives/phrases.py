@@ -29,7 +29,10 @@ NON_OBJECT_NOUNS = frozenset({
     "centre", "edge", "corner", "kind", "type", "piece", "pieces", "variety", "number", "plenty", "herd",
     "flock", "row", "line", "pile", "stack", "set", "team", "crowd", "way", "day", "time", "area", "part",
     "distance", "background", "foreground", "air", "display", "scene", "sort", "other", "something", "each",
+    "someone", "anyone", "everyone", "somebody", "dozen", "handful", "body", "head", "slice", "amount",
+    "assortment", "selection", "collection", "array", "load", "game", "trick", "selfie",
 })
+"""Plurals are looked up by their singular (`singular`): "kinds", "rows" and "pictures" are not objects either."""
 
 
 class Token(NamedTuple):
@@ -76,6 +79,17 @@ class ParsedCaption:
         return self.tokens[start].start, self.tokens[end - 1].end
 
 
+def singular(word: str) -> str:
+    """A plural noun's singular, by the regular rules (enough to look a plural up in a set of singulars)."""
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith(("ches", "shes", "sses", "xes")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
 def parse_caption(doc, lexicon: Lexicon, text: str | None = None) -> ParsedCaption:
     """Reads tokens, relation phrases and noun groups out of a spaCy `Doc` (tagger output only).
 
@@ -84,6 +98,11 @@ def parse_caption(doc, lexicon: Lexicon, text: str | None = None) -> ParsedCapti
     nouns, adjectives = lexicon.nouns.lookup, lexicon.adjectives.lookup
     tokens = [Token(t.text, t.lower_, _tag(t.tag_, t.lower_, nouns, adjectives), t.idx, t.idx + len(t.text))
               for t in doc if not t.is_space]
+    for index, token in enumerate(tokens):
+        # A listed noun tagged as an adjective with no noun after it ends its noun phrase ("a large pink square").
+        if (token.tag == "JJ" and token.lower in nouns and index > 0
+                and (index + 1 == len(tokens) or tokens[index + 1].tag not in NOUN_TAGS | MODIFIER_TAGS)):
+            tokens[index] = token._replace(tag="NN")
     relations, in_relation = _relation_spans(tokens, lexicon)
     groups = _noun_groups(tokens, in_relation, lexicon)
     text = doc.text if text is None else text
@@ -124,7 +143,6 @@ def _relation_spans(tokens: list[Token], lexicon: Lexicon) -> tuple[list[tuple[i
                 taken[index + offset] = True
             index += matched
             continue
-        token = tokens[index]
         if _is_listed_verb(tokens, index, lexicon):
             spans.append((index, index + 1))
             taken[index] = True
@@ -146,7 +164,7 @@ def _is_listed_verb(tokens: list[Token], index: int, lexicon: Lexicon) -> bool:
 
 def _noun_groups(tokens: list[Token], taken: list[bool], lexicon: Lexicon) -> list[NounGroup]:
     groups = []
-    adjectives = lexicon.adjectives.lookup
+    adjectives, nouns = lexicon.adjectives.lookup, lexicon.nouns.lookup
     index, count = 0, len(tokens)
     while index < count:
         if tokens[index].tag not in NOUN_TAGS or taken[index]:
@@ -159,6 +177,10 @@ def _noun_groups(tokens: list[Token], taken: list[bool], lexicon: Lexicon) -> li
         # A colour or material tagged as a noun ("orange cat", "wood table") is a modifier, not the object.
         while noun_start < end and tokens[noun_start].lower in adjectives:
             noun_start += 1
+        # A listed compound whose first word is tagged as a modifier ("hot dog", "teddy bear") is one noun.
+        if noun_start > 0 and not taken[noun_start - 1] and (
+                f"{tokens[noun_start - 1].lower} {tokens[end].lower}" in nouns):
+            noun_start -= 1
         mod_start = index
         while mod_start > 0 and not taken[mod_start - 1]:
             previous = tokens[mod_start - 1]

@@ -1,19 +1,26 @@
-"""The rules of the negative types (`types.NEGATIVE_TYPES`), each a function named after its type, of one
-`ParsedCaption`, returning a negative caption or None.
+"""The rules of the negative types (`types.NEGATIVE_TYPES`): candidates, then a choice.
+
+For each type, `<type>_candidates(caption, lexicon)` lists every edit the rule can make well: every admissible
+span and replacement, the checks of `filters.py` having dropped what the audit found bad (docs/NEGATIVES.md).
+The function named after the type draws one of them: a span uniformly, then one of its edits (`choose`), from
+the caption's own random stream, so the result depends only on (seed, type, caption). A plausibility scorer
+(`scoring.py`) may pick among a few drawn candidates instead (`HardNegativeGenerator(scorer=...)`).
 
 Differences from the CE-CLIP reference scripts: edits are made on token offsets (the reference replaces raw
 substrings, so "man" -> "woman" also turns "woman" into "wowoman"), replacements come from shipped word lists
-by category instead of a masked language model, and swaps exchange whole noun runs or modifier spans and fix
-"a"/"an" by exchanging the two articles, so a swap always keeps the caption's multiset of words.
+by category and are filtered instead of drawn from a masked language model, and swaps exchange whole noun runs
+or modifier spans and fix "a"/"an" by exchanging the two articles, so a swap keeps the caption's multiset of
+words (moving one attribute may turn an "a" into "an").
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, MutableSequence, Sequence
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
+from . import filters
 from .lexicon import VERB_SLOTS, VERB_TAG_SLOT, Entry, Lexicon
-from .phrases import NON_OBJECT_NOUNS, NounGroup, ParsedCaption
+from .phrases import NON_OBJECT_NOUNS, NounGroup, ParsedCaption, singular
 from .text import Edit, apply_edits, indefinite_article, match_case, normalize
 from .types import DEFAULT_NEGATIVE_TYPES
 
@@ -26,26 +33,62 @@ class Chooser(Protocol):
     def shuffle(self, items: MutableSequence[Any]) -> None: ...
 
 
+class Candidate(NamedTuple):
+    """One edit a rule can make: `slot` names the span it changes (the built-in choice draws a slot first, so a
+    span with many replacements is not favoured), `edits` are character edits of the caption."""
+
+    slot: int
+    edits: tuple[Edit, ...]
+
+
 Rule = Callable[[ParsedCaption, Lexicon, Chooser], "str | None"]
+CandidateRule = Callable[[ParsedCaption, Lexicon], list[Candidate]]
 ARTICLES = frozenset({"a", "an"})
 ADJECTIVE_TAGS = frozenset({"JJ", "JJR"})
+# Attribute categories the second swap_attribute form moves onto an object without attributes.
+MOVABLE_ATTRIBUTES = frozenset({"colour", "material", "pattern"})  # not size: "a small bed" often stays true
+# English order of attributes before a noun ("a big old round red striped wooden box"): a moved attribute goes
+# before the first of the target's attributes that comes after it (unlisted categories go first).
+ATTRIBUTE_ORDER = {"size": 1, "age": 2, "shape": 3, "colour": 4, "pattern": 5, "material": 6}
+MODIFIER_LINKS = frozenset({",", "and", "-"})
+PREPOSITION_TAGS = frozenset({"IN", "TO"})
 
 
-def _finish(caption: ParsedCaption, edits: list[Edit]) -> str | None:
+def _finish(caption: ParsedCaption, edits: Sequence[Edit]) -> str | None:
     result = apply_edits(caption.text, edits)
     return None if normalize(result) == normalize(caption.text) else result
 
 
-def _objects(caption: ParsedCaption) -> list[NounGroup]:
-    return [g for g in caption.groups if caption.tokens[g.head].lower not in NON_OBJECT_NOUNS]
+def candidate_text(caption: ParsedCaption, candidate: Candidate) -> str | None:
+    """The negative a candidate makes (None if it would equal the caption)."""
+    return _finish(caption, candidate.edits)
 
 
-def _shuffled_pairs(items: list, rng: Chooser, key: Callable[[Any], Any] | None = None) -> list[tuple]:
-    """All pairs (of items with equal `key`, when given), in a random order."""
-    pairs = [(a, b) for i, a in enumerate(items) for b in items[i + 1:] if key is None or key(a) == key(b)]
-    if len(pairs) > 1:
-        rng.shuffle(pairs)
-    return pairs
+def choose(caption: ParsedCaption, candidates: list[Candidate], rng: Chooser) -> str | None:
+    """The built-in choice (no model): a slot uniformly, then one of its candidates uniformly."""
+    while candidates:
+        slot = rng.choice(sorted({candidate.slot for candidate in candidates}))
+        pick = rng.choice([candidate for candidate in candidates if candidate.slot == slot])
+        text = candidate_text(caption, pick)
+        if text is not None:
+            return text
+        candidates = [candidate for candidate in candidates if candidate is not pick]
+    return None
+
+
+def _cased(caption: ParsedCaption, new: str, old: str) -> str:
+    """`new` in the casing of `old`, or all capitals in an all-capitals caption ("A MAN ON A HORSE")."""
+    return new.upper() if caption.text.isupper() else match_case(new, old)
+
+
+def _objects(caption: ParsedCaption, lexicon: Lexicon) -> list[tuple[NounGroup, Entry]]:
+    """The groups naming a listed object, with its entry, that are not the head of an "X of Y" phrase."""
+    found = []
+    for group in caption.groups:
+        entry = filters.object_entry(caption, group, lexicon)
+        if entry is not None and not filters.heads_of_phrase(caption, group):
+            found.append((group, entry))
+    return found
 
 
 def _article_before(caption: ParsedCaption, position: int) -> int | None:
@@ -61,7 +104,7 @@ def _article_edit(caption: ParsedCaption, article: int | None, next_word: str) -
         return None
     token = caption.tokens[article]
     wanted = indefinite_article(next_word)
-    return None if token.lower == wanted else (token.start, token.end, match_case(wanted, token.text))
+    return None if token.lower == wanted else (token.start, token.end, _cased(caption, wanted, token.text))
 
 
 def _word_boundary(text: str, at: int) -> bool:
@@ -79,7 +122,8 @@ def _swap_spans(caption: ParsedCaption, first: tuple[int, int], second: tuple[in
     (a_start, a_end), (b_start, b_end) = caption.char_span(*first), caption.char_span(*second)
     if not all(_word_boundary(caption.text, at) for at in (a_start, a_end, b_start, b_end)):
         return None  # part of a hyphenated word ("cross-country"): moving it would change the words
-    edits: list[Edit] = [(a_start, a_end, match_case(text_b, text_a)), (b_start, b_end, match_case(text_a, text_b))]
+    edits: list[Edit] = [(a_start, a_end, _cased(caption, text_b, text_a)),
+                         (b_start, b_end, _cased(caption, text_a, text_b))]
     articles = [_article_before(caption, first[0]), _article_before(caption, second[0])]
     needs = [_article_edit(caption, articles[0], text_b), _article_edit(caption, articles[1], text_a)]
     if needs[0] is None and needs[1] is None:
@@ -89,127 +133,267 @@ def _swap_spans(caption: ParsedCaption, first: tuple[int, int], second: tuple[in
     return None
 
 
-def _swap_first(caption: ParsedCaption, pairs: list[tuple[NounGroup, NounGroup]],
-                span: Callable[[NounGroup], tuple[int, int]]) -> str | None:
-    """The caption with the `span`s of the first pair (in the order given) that differ and can be exchanged."""
-    for a, b in pairs:
-        first, second = span(a), span(b)
-        if normalize(caption.span_text(*first)) == normalize(caption.span_text(*second)):
+def swap_object_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[Candidate]:
+    """Two listed objects of one class and number exchange places; their modifiers stay where they were."""
+    tokens = caption.tokens
+    objects = [(group, entry) for group, entry in _objects(caption, lexicon)
+               if filters.swappable_class(entry) and not filters.next_to_possessive(caption, group)
+               and not filters.in_list(caption, group)]
+    candidates = []
+    for index, (a, entry_a) in enumerate(objects):
+        for b, entry_b in objects[index + 1:]:
+            if (tokens[a.head].tag != tokens[b.head].tag or not filters.same_swap_class(entry_a, entry_b)
+                    or (entry_a.category, entry_a.cluster) == (entry_b.category, entry_b.cluster)
+                    or filters.conjoined(caption, a, b)):
+                continue
+            if filters.noun_class(entry_a) == "person" and (
+                    a.has_modifiers or b.has_modifiers or caption.words & filters.GENDERED_WORDS):
+                continue  # "A male girl", "a woman ... his chest"
+            edits = _swap_spans(caption, (a.noun_start, a.noun_end), (b.noun_start, b.noun_end))
+            if edits is not None:
+                candidates.append(Candidate(len(candidates), tuple(edits)))
+    return candidates
+
+
+def _attributes(caption: ParsedCaption, lexicon: Lexicon, group: NounGroup) -> list[tuple[int, Entry]] | None:
+    """The modifier span's listed attributes (index, entry), or None when it has none or holds a word that is
+    not an adjective ("zebra themed", "tiled": nouns and participles are not attributes a swap may move)."""
+    adjectives, found = lexicon.adjectives.lookup, []
+    for index in range(group.mod_start, group.noun_start):
+        token = caption.tokens[index]
+        if token.lower in adjectives:
+            found.append((index, adjectives[token.lower][0]))
+        elif token.lower not in MODIFIER_LINKS and token.tag != "JJ":
+            return None
+    return found or None
+
+
+def swap_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[Candidate]:
+    """Attributes move between two objects: two objects exchange their modifier spans ("a white cat on a black
+    chair" -> "a black cat on a white chair"), or one listed colour, material or pattern moves to a listed
+    object without an attribute of that kind that can have it ("a red car next to a bench" -> "a car next to a
+    red bench").
+    Every moved word must suit its new noun (`filters.attribute_fits`). The exchange keeps the caption's words;
+    the move keeps them but for an article that must change ("an umbrella" -> "a red umbrella")."""
+    tokens = caption.tokens
+    groups = []
+    for group in caption.groups:
+        entry = filters.object_entry(caption, group, lexicon)
+        head = tokens[group.head].lower
+        if (head not in NON_OBJECT_NOUNS and singular(head) not in NON_OBJECT_NOUNS
+                and not filters.heads_of_phrase(caption, group)):
+            groups.append((group, entry, _attributes(caption, lexicon, group) if group.has_modifiers else None))
+    candidates: list[Candidate] = []
+
+    def fits(attributes: list[tuple[int, Entry]], noun: Entry | None) -> bool:
+        return all(filters.attribute_fits(tokens[i].lower, entry.category, noun) for i, entry in attributes)
+
+    for index, (a, entry_a, attrs_a) in enumerate(groups):
+        for b, entry_b, attrs_b in groups[index + 1:]:
+            if attrs_a is None or attrs_b is None or not (fits(attrs_a, entry_b) and fits(attrs_b, entry_a)):
+                continue
+            if normalize(caption.span_text(a.mod_start, a.noun_start)) == normalize(
+                    caption.span_text(b.mod_start, b.noun_start)):
+                continue
+            edits = _swap_spans(caption, (a.mod_start, a.noun_start), (b.mod_start, b.noun_start))
+            if edits is not None:
+                candidates.append(Candidate(len(candidates), tuple(edits)))
+    adjectives = lexicon.adjectives.lookup
+    for source, _, _ in groups:
+        span = range(source.mod_start, source.noun_start)
+        if any(tokens[i].lower in MODIFIER_LINKS for i in span):
+            continue  # "a red and white bus": one colour scheme, not two attributes
+        for position in span:
+            listed = adjectives.get(tokens[position].lower)
+            if listed is None or listed[0].category not in MOVABLE_ATTRIBUTES or position == 0:
+                continue
+            category, word = listed[0].category, tokens[position].lower
+            if tokens[position - 1].tag in ("RB", "RBR"):
+                continue  # "a very small kitchen" would keep "very" without its adjective
+            for target, target_entry, target_attrs in groups:
+                if (target is source or target_entry is None or target.noun_start == 0
+                        or len(target_attrs or ()) != target.noun_start - target.mod_start):
+                    continue  # a listed object whose modifiers (if any) are all listed attributes
+                if any(entry.category == category for _, entry in target_attrs or ()):
+                    continue
+                if not (filters.attribute_movable_to(category, target_entry)
+                        and filters.attribute_fits(word, category, target_entry)):
+                    continue
+                at = next((i for i, entry in target_attrs or () if ATTRIBUTE_ORDER.get(entry.category, 0)
+                           > ATTRIBUTE_ORDER[category]), target.noun_start)
+                candidates.append(Candidate(len(candidates), _move_attribute(caption, source, position, target, at)))
+    return candidates
+
+
+def _move_attribute(caption: ParsedCaption, source: NounGroup, position: int, target: NounGroup,
+                    at: int) -> tuple[Edit, ...]:
+    """Edits moving the attribute at token `position` of `source` before token `at` of `target`, each article
+    made to agree ("a red shirt ... an umbrella" -> "a shirt ... a red umbrella"): the caption keeps its words
+    but for "a"/"an"."""
+    tokens = caption.tokens
+    token, following = tokens[position], tokens[position + 1]
+    word = token.text if caption.text.isupper() else token.lower
+    edits: list[Edit] = [(token.start, following.start, ""), (tokens[at].start, tokens[at].start, word + " ")]
+    source_article = _article_before(caption, position) if position == source.mod_start else None
+    target_article = _article_before(caption, at) if at == target.mod_start or at == target.noun_start else None
+    needs = [_article_edit(caption, source_article, following.text), _article_edit(caption, target_article, word)]
+    return tuple(edits + [edit for edit in needs if edit is not None])
+
+
+def replace_object_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[Candidate]:
+    """One listed object noun (a whole noun run) becomes another of its category, in the same number and
+    countability ("dog" -> "cat", "cars" -> "trucks", "grass" -> "sand")."""
+    candidates: list[Candidate] = []
+    tokens, words = caption.tokens, caption.words
+    gendered = bool(caption.words & filters.GENDERED_WORDS)
+    for slot, (group, entry) in enumerate(_objects(caption, lexicon)):
+        kind = filters.noun_class(entry)
+        if kind in filters.UNREPLACED_CLASSES or (kind == "person" and gendered):
+            continue  # "on an airport", "a bike on a river"; "a woman ... his skateboard"
+        start, end = group.noun_start, group.noun_end
+        number = 1 if tokens[end - 1].tag == "NNS" else 0
+        old = caption.span_text(start, end)
+        article = _article_before(caption, start)
+        after_article = filters.has_indefinite_article(caption, group)
+        span_start, span_end = caption.char_span(start, end)
+        fixes: dict[str, Edit | None] = {}  # the article's edit, by the article the new word takes
+        for alternative in lexicon.nouns.alternatives(entry):
+            if number and alternative.mass or not filters.mass_fits(after_article, entry, alternative):
+                continue
+            new = alternative.forms[number]
+            if new in words or (" " in new and all(word in words for word in new.split())):
+                continue
+            edit = (span_start, span_end, _cased(caption, new, old))
+            wanted = indefinite_article(new)
+            if wanted not in fixes:
+                fixes[wanted] = _article_edit(caption, article, new)
+            fixed = fixes[wanted]
+            candidates.append(Candidate(slot, (edit,) if fixed is None else (edit, fixed)))
+    return candidates
+
+
+def _modified_noun(caption: ParsedCaption, lexicon: Lexicon, index: int) -> tuple[NounGroup | None, Entry | None]:
+    for group in caption.groups:
+        if group.mod_start <= index < group.noun_start:
+            return group, filters.object_entry(caption, group, lexicon)
+    return None, None
+
+
+def replace_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[Candidate]:
+    """One listed attribute becomes another of its category that suits its noun ("red" -> "blue", "wooden" ->
+    "metal"; never "a purple cat")."""
+    adjectives, tokens, words = lexicon.adjectives.lookup, caption.tokens, caption.words
+    candidates: list[Candidate] = []
+    in_nouns = {i for group in caption.groups for i in range(group.noun_start, group.noun_end)}
+    for index, token in enumerate(tokens):
+        if token.lower not in adjectives or index in in_nouns:  # "hot" of "hot dog" is the noun's
             continue
-        edits = _swap_spans(caption, first, second)
-        if edits is not None:
-            return _finish(caption, edits)
-    return None
+        group, noun = _modified_noun(caption, lexicon, index)
+        if group is None and token.tag not in ADJECTIVE_TAGS:
+            continue
+        entry = adjectives[token.lower][0]
+        if not filters.attribute_fits(token.lower, entry.category, noun, like=token.lower):
+            continue
+        others = set() if group is None else {t.lower for t in tokens[group.mod_start:group.noun_start]}
+        for alternative in lexicon.adjectives.alternatives(entry):
+            new = alternative.forms[0]
+            if (new in words or new in others
+                    or not filters.attribute_fits(new, entry.category, noun, like=token.lower)):
+                continue
+            edits: list[Edit] = [(token.start, token.end, _cased(caption, new, token.text))]
+            fixed = _article_edit(caption, _article_before(caption, index), new)
+            if fixed is not None:
+                edits.append(fixed)
+            candidates.append(Candidate(index, tuple(edits)))
+    return candidates
+
+
+def replace_relation_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[Candidate]:
+    """A spatial preposition becomes its opposite ("on" -> "under"), or an action verb another of its frame in
+    the same form ("riding" -> "pushing" a bike), where `filters` finds the relation's object fits."""
+    tokens, words = caption.tokens, caption.words
+    candidates: list[Candidate] = []
+    for start, end in caption.relations:
+        phrase = " ".join(t.lower for t in tokens[start:end])
+        old = caption.span_text(start, end)
+        if end - start == 1 and phrase in lexicon.verbs.lookup and phrase not in lexicon.relations.lookup:
+            entry = lexicon.verbs.lookup[phrase][0]
+            subject = filters.subject_before(caption, start)
+            obj = filters.group_after(caption, end)
+            if not filters.verb_fits(lexicon.verbs.frames.get(entry.category),
+                                     subject and filters.object_entry(caption, subject, lexicon),
+                                     obj and filters.object_entry(caption, obj, lexicon)):
+                continue
+            if end < len(tokens) and tokens[end].tag == "RP":
+                continue  # a phrasal verb ("lay down", "stand up"): another verb rarely takes its particle
+            slot = VERB_SLOTS.index(VERB_TAG_SLOT.get(tokens[start].tag, "gerund"))
+            alternatives = [alt.forms[slot] for alt in lexicon.verbs.alternatives(entry)]
+        else:
+            if end - start == 1 and tokens[start].tag not in PREPOSITION_TAGS:
+                continue  # a particle or an adverb ("turned on", "lights on")
+            if start > 0 and tokens[start - 1].tag == "DT":
+                continue  # a noun ("the inside of a bus")
+            entry = lexicon.relations.lookup[phrase][0]
+            if entry.category == "vertical":
+                before = filters.group_before(caption, start)
+                before_entry = before and filters.object_entry(caption, before, lexicon)
+                if before_entry is not None and (
+                        filters.noun_class(before_entry) in filters.RESTING_CLASSES | {"person"}):
+                    continue  # "food below a table", "two women under a park bench"
+            if entry.category == "vertical" and start > 0 and _posture_verb(lexicon, tokens[start - 1].lower):
+                subject = filters.subject_before(caption, start - 1)
+                subject_entry = subject and filters.object_entry(caption, subject, lexicon)
+                if subject_entry is None or filters.noun_class(subject_entry) == "person":
+                    continue  # "a man sitting under a bench" reads as a mistake; "a cat sitting under" does not
+            landmark = filters.relation_object(caption, end)
+            if landmark is None or not filters.relation_fits(
+                    entry.category, filters.object_entry(caption, landmark, lexicon)):
+                continue
+            alternatives = [alt.forms[0] for alt in lexicon.relations.alternatives(entry)]
+        for new in dict.fromkeys(alternatives):
+            if new != phrase and new not in words:
+                candidates.append(Candidate(start, ((*caption.char_span(start, end), _cased(caption, new, old)),)))
+    return candidates
+
+
+def _posture_verb(lexicon: Lexicon, word: str) -> bool:
+    found = lexicon.verbs.lookup.get(word)
+    return found is not None and found[0].category in ("posture", "motion")
 
 
 def swap_object(caption: ParsedCaption, lexicon: Lexicon, rng: Chooser) -> str | None:
-    """Two objects (noun runs of the same number) exchange places; their modifiers stay where they were."""
-    tokens = caption.tokens
-    pairs = _shuffled_pairs(_objects(caption), rng, key=lambda group: tokens[group.head].tag)
-    return _swap_first(caption, pairs, lambda group: (group.noun_start, group.noun_end))
+    """Two objects of one class exchange places; see `swap_object_candidates`."""
+    return choose(caption, swap_object_candidates(caption, lexicon), rng)
 
 
 def swap_attribute(caption: ParsedCaption, lexicon: Lexicon, rng: Chooser) -> str | None:
-    """Two objects exchange their modifiers ("a white cat on a black chair" -> "a black cat on a white chair").
-
-    Pairs whose modifiers are both listed attributes (colour, material, ...) are tried first.
-    """
-    known = lexicon.adjectives.lookup
-    groups = [g for g in _objects(caption) if g.has_modifiers]
-    listed = {id(g) for g in groups if any(caption.tokens[i].lower in known for i in range(g.mod_start, g.noun_start))}
-    pairs = _shuffled_pairs(groups, rng)
-    pairs.sort(key=lambda pair: not (id(pair[0]) in listed and id(pair[1]) in listed))  # stable: keeps shuffle
-    return _swap_first(caption, pairs, lambda group: (group.mod_start, group.noun_start))
-
-
-def _pick_unused(alternatives: list[str], caption: ParsedCaption, rng: Chooser) -> str | None:
-    """A random alternative whose words do not all appear in the caption already."""
-    words = caption.words
-    fresh = [alt for alt in alternatives
-             if alt not in words and (" " not in alt or not all(word in words for word in alt.split()))]
-    return rng.choice(fresh) if fresh else None
+    """Attributes move between two objects; see `swap_attribute_candidates`."""
+    return choose(caption, swap_attribute_candidates(caption, lexicon), rng)
 
 
 def replace_object(caption: ParsedCaption, lexicon: Lexicon, rng: Chooser) -> str | None:
-    """One object noun becomes another of its category and number ("dog" -> "cat", "cars" -> "trucks")."""
-    nouns, tokens = lexicon.nouns, caption.tokens
-    candidates: list[tuple[int, int, Entry]] = []
-    for group in _objects(caption):
-        for width in (2, 1):  # "hot dog", "tennis player" before "dog", "player"
-            start = group.noun_end - width
-            if start < group.noun_start:
-                continue
-            phrase = " ".join(t.lower for t in tokens[start:group.noun_end])
-            if phrase in nouns.lookup:
-                candidates.append((start, group.noun_end, nouns.lookup[phrase][0]))
-                break
-    if len(candidates) > 1:
-        rng.shuffle(candidates)
-    for start, end, entry in candidates:
-        number = 1 if tokens[end - 1].tag == "NNS" else 0
-        new = _pick_unused([alt.forms[number] for alt in nouns.alternatives(entry)], caption, rng)
-        if new is None:
-            continue
-        old = caption.span_text(start, end)
-        edits: list[Edit] = [(*caption.char_span(start, end), match_case(new, old))]
-        article = _article_edit(caption, _article_before(caption, start), new)
-        if article is not None:
-            edits.append(article)
-        return _finish(caption, edits)
-    return None
+    """One object becomes another of its category; see `replace_object_candidates`."""
+    return choose(caption, replace_object_candidates(caption, lexicon), rng)
 
 
 def replace_attribute(caption: ParsedCaption, lexicon: Lexicon, rng: Chooser) -> str | None:
-    """One listed attribute becomes another of its category ("red" -> "blue", "wooden" -> "metal")."""
-    adjectives, tokens = lexicon.adjectives.lookup, caption.tokens
-    modifier_positions = {i for g in caption.groups for i in range(g.mod_start, g.noun_start)}
-    candidates = [i for i, t in enumerate(tokens)
-                  if t.lower in adjectives and (i in modifier_positions or t.tag in ADJECTIVE_TAGS)]
-    if len(candidates) > 1:
-        rng.shuffle(candidates)
-    for index in candidates:
-        entry = adjectives[tokens[index].lower][0]
-        new = _pick_unused([alt.forms[0] for alt in lexicon.adjectives.alternatives(entry)], caption, rng)
-        if new is None:
-            continue
-        token = tokens[index]
-        edits: list[Edit] = [(token.start, token.end, match_case(new, token.text))]
-        article = _article_edit(caption, _article_before(caption, index), new)
-        if article is not None:
-            edits.append(article)
-        return _finish(caption, edits)
-    return None
+    """One attribute becomes another that suits its noun; see `replace_attribute_candidates`."""
+    return choose(caption, replace_attribute_candidates(caption, lexicon), rng)
 
 
 def replace_relation(caption: ParsedCaption, lexicon: Lexicon, rng: Chooser) -> str | None:
-    """A spatial preposition ("on" -> "under") or an action verb in the same form ("riding" -> "pushing")."""
-    spans = list(caption.relations)
-    if len(spans) > 1:
-        rng.shuffle(spans)
-    for start, end in spans:
-        phrase = " ".join(t.lower for t in caption.tokens[start:end])
-        tag = caption.tokens[start].tag
-        if end - start == 1 and phrase in lexicon.verbs.lookup and phrase not in lexicon.relations.lookup:
-            slot = VERB_SLOTS.index(VERB_TAG_SLOT.get(tag, "gerund"))
-            entry = lexicon.verbs.lookup[phrase][0]
-            alternatives = [alt.forms[slot] for alt in lexicon.verbs.alternatives(entry)]
-        else:
-            entry = lexicon.relations.lookup[phrase][0]
-            alternatives = [alt.forms[0] for alt in lexicon.relations.alternatives(entry)]
-        new = _pick_unused([alt for alt in alternatives if alt != phrase], caption, rng)
-        if new is None:
-            continue
-        return _finish(caption, [(*caption.char_span(start, end), match_case(new, caption.span_text(start, end)))])
-    return None
+    """A relation becomes a contradicting one; see `replace_relation_candidates`."""
+    return choose(caption, replace_relation_candidates(caption, lexicon), rng)
 
 
-def _rules() -> dict[str, Rule]:
-    """Each type's rule, the function of this module named after it, in the types' default order."""
-    rules = {name: globals().get(name) for name in DEFAULT_NEGATIVE_TYPES}
-    missing = [name for name, rule in rules.items() if not callable(rule)]
+def _rules(suffix: str = "") -> dict[str, Any]:
+    """Each type's function of this module named `<type><suffix>`, in the types' default order."""
+    rules = {name: globals().get(name + suffix) for name in DEFAULT_NEGATIVE_TYPES}
+    missing = [name + suffix for name, rule in rules.items() if not callable(rule)]
     if missing:
         raise ImportError(f"negative types without a rule in {__name__}: {missing}")
     return rules
 
 
 RULES: dict[str, Rule] = _rules()
+CANDIDATES: dict[str, CandidateRule] = _rules("_candidates")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
@@ -41,6 +42,7 @@ def _is_acronym(word: str) -> bool:
     return 1 < len(word) <= 3 and word.isupper()
 
 
+@functools.lru_cache(maxsize=1 << 16)  # rules case every candidate replacement; the pairs repeat across captions
 def match_case(new: str, old: str) -> str:
     """`new` written in the casing pattern of the word it replaces (ALL CAPS, Capitalized or lower).
 
