@@ -4,6 +4,7 @@
     hf-finegrained-build karpathy --annotations dataset_coco.json --images coco/ --out karpathy_negatives/
     hf-finegrained-build negatives --data my_parquet_folder/ --caption-column text --out with_negatives/
 
+Flags take hyphens or underscores (`--negatives-scorer` = `--negatives_scorer`).
 `--negatives-scorer MODEL` (a masked LM id or folder, e.g. distilroberta-base) picks each negative among its
 rule's candidates by pseudo-log-likelihood (`negatives.MaskedLMScorer`) instead of the built-in choice; it runs
 in one process (`--num-proc` is then ignored) and is much slower than the rules alone.
@@ -37,20 +38,20 @@ def parser() -> argparse.ArgumentParser:
         command = commands.add_parser(name, help=help_text)
         if name == "negatives":
             command.add_argument("--data", required=True, help="a folder or data files load_dataset reads")
-            command.add_argument("--caption-column", default="caption")
+            command.add_argument("--caption-column", "--caption_column", default="caption")
         else:
             command.add_argument("--annotations", required=True, type=Path)
             command.add_argument("--images", required=True, type=Path)
-            command.add_argument("--no-check-images", action="store_true",
+            command.add_argument("--no-check-images", "--no_check_images", action="store_true",
                                  help="do not decode every image before building")
         command.add_argument("--out", required=True, type=Path, help="the parquet folder to write")
-        command.add_argument("--negative-types", nargs="+", default=list(DEFAULT_NEGATIVE_TYPES))
-        command.add_argument("--negatives-seed", type=int, default=0)
-        command.add_argument("--negatives-scorer", default=None,
+        command.add_argument("--negative-types", "--negative_types", nargs="+", default=list(DEFAULT_NEGATIVE_TYPES))
+        command.add_argument("--negatives-seed", "--negatives_seed", type=int, default=0)
+        command.add_argument("--negatives-scorer", "--negatives_scorer", default=None,
                              help="a masked LM (Hub id or folder) that ranks each rule's candidates")
-        command.add_argument("--scorer-candidates", type=int, default=8,
+        command.add_argument("--scorer-candidates", "--scorer_candidates", type=int, default=8,
                              help="candidates the scorer rates per caption and type")
-        command.add_argument("--num-proc", type=int, default=None)
+        command.add_argument("--num-proc", "--num_proc", type=int, default=None)
     return main
 
 

@@ -29,7 +29,7 @@ PERSON_CATEGORIES = frozenset({"person", "role", "generic", "baby"})
 UNSWAPPABLE_CLASSES = frozenset({"ground", "place", "water", "room", "enclosure", "compound",
                                  # classes of mixed sizes and roles: "a building on a door", "hitting a racquet
                                  # with a ball", "an umbrella underneath a backpack", "donuts in a plate"
-                                 "structure", "sports", "accessory", "container"})
+                                 "structure", "building_part", "sports", "accessory", "container"})
 # What one can be inside of: "in" becomes "outside" only for these ("in a kitchen", "in a bus"); flowers
 # "outside a vase" or soda "outside bottles" read as mistakes.
 CONTAINER_CLASSES = frozenset({"room", "enclosure", "vehicle", "structure"})
@@ -46,9 +46,10 @@ UNREPLACED_CLASSES = frozenset({"place", "water", "compound"})
 # Classes colour words may describe freely; animals take NATURAL_COLOURS only; other classes (people, food,
 # plants, ground, places) get no colour edit at all ("a purple cat", "a blue banana").
 COLOURABLE_CLASSES = frozenset({"vehicle", "furniture", "tableware", "cutlery", "container", "electronics",
-                                "appliance", "sports", "board", "clothing", "accessory", "structure", "fixture",
-                                "textile", "shape"})
-MATERIAL_CLASSES = frozenset({"furniture", "structure", "container", "tableware", "cutlery", "fixture", "shape"})
+                                "appliance", "sports", "board", "clothing", "accessory", "structure",
+                                "building_part", "fixture", "textile", "shape"})
+MATERIAL_CLASSES = frozenset({"furniture", "structure", "building_part", "container", "tableware", "cutlery",
+                              "fixture", "shape"})
 # (textiles and clothes take colours and patterns; a "wooden towel" is not a material edit)
 NATURAL_COLOURS = frozenset({"black", "white", "brown", "gray", "grey", "tan", "beige", "golden", "gold"})
 # Attribute categories only man-made things take (a "wooden dog", a "striped man" are not scenes).
@@ -56,11 +57,11 @@ MAN_MADE_CATEGORIES = frozenset({"material", "pattern", "shape"})
 # Age words: who can be young or elderly, what can be vintage or new; "old" fits both.
 PERSON_AGES = frozenset({"young", "old", "elderly"})
 THING_AGES = frozenset({"old", "antique", "vintage", "ancient", "new", "modern"})
-ANIMAL_CLASSES = frozenset({"animal", "small_animal"})
+ANIMAL_CLASSES = frozenset({"animal", "wild_animal", "small_animal", "bird", "fish"})
 LIVING_CLASSES = ANIMAL_CLASSES | {"person"}
 # Words of the `length` category by what they measure: height ("a tall man") or length ("long hair").
 HEIGHT_WORDS, LENGTH_WORDS = frozenset({"tall", "short"}), frozenset({"long", "short"})
-TALL_CLASSES = frozenset({"person", "animal", "small_animal", "structure", "nature"})
+TALL_CLASSES = ANIMAL_CLASSES | {"person", "structure", "building_part", "nature"}
 # Relation categories that flip along an axis: nonsense on the ground ("under the road", "outside the grass").
 GROUND_CLASSES = frozenset({"ground", "place", "water"})  # not rooms: "in a kitchen" may become "outside a kitchen"
 FLIPPING_CATEGORIES = frozenset({"vertical", "containment"})
@@ -85,6 +86,19 @@ def object_entry(caption: ParsedCaption, group: NounGroup, lexicon: Lexicon) -> 
         return None
     found = lexicon.nouns.lookup.get(" ".join(t.lower for t in tokens[group.noun_start:group.noun_end]))
     return found[0] if found is not None else None
+
+
+def head_entry(caption: ParsedCaption, group: NounGroup, lexicon: Lexicon) -> Entry | None:
+    """The listed noun of the group's run, or else of its head alone ("a ham sandwich" -> sandwich, "train
+    tracks" -> track): for checks that only hold an edit back, never for choosing what to edit."""
+    found = object_entry(caption, group, lexicon)
+    if found is not None or group.noun_end - group.noun_start == 1:
+        return found
+    head = caption.tokens[group.head].lower
+    if head in NON_OBJECT_NOUNS or singular(head) in NON_OBJECT_NOUNS:
+        return None
+    listed = lexicon.nouns.lookup.get(head)
+    return listed[0] if listed is not None else None
 
 
 def heads_of_phrase(caption: ParsedCaption, group: NounGroup) -> bool:
@@ -142,13 +156,23 @@ def has_indefinite_article(caption: ParsedCaption, group: NounGroup) -> bool:
     return group.det is not None and caption.tokens[group.det].lower in ("a", "an")
 
 
-def mass_fits(after_article: bool, old: Entry, new: Entry) -> bool:
-    """A replacement agrees in countability (pattern 5): a mass noun without "a" stays a mass noun ("eating
-    grass" never becomes "eating flower"), a noun after "a"/"an" (`after_article`, see
-    `has_indefinite_article`) never becomes a mass noun ("a rice")."""
+def read_as_mass(caption: ParsedCaption, group: NounGroup, entry: Entry) -> bool:
+    """The noun is used as a mass noun: a listed mass noun, or a bare singular after "of" ("a box of pizza"),
+    whose replacement must be a mass noun too ("a box of muffin" is not English)."""
+    if entry.mass:
+        return True
+    start = group.det if group.det is not None else group.mod_start
+    return (group.det is None and caption.tokens[group.head].tag == "NN" and start > 0
+            and caption.tokens[start - 1].lower == "of")
+
+
+def mass_fits(after_article: bool, as_mass: bool, new: Entry) -> bool:
+    """A replacement agrees in countability (pattern 5): a noun read as a mass noun (`as_mass`, see
+    `read_as_mass`) stays one ("eating grass" never becomes "eating flower"), a noun after "a"/"an"
+    (`after_article`, see `has_indefinite_article`) never becomes a mass noun ("a rice")."""
     if after_article:
         return not new.mass
-    return new.mass or not old.mass
+    return new.mass or not as_mass
 
 
 def attribute_movable_to(category: str, noun: Entry) -> bool:

@@ -248,17 +248,18 @@ def replace_object_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
     gendered = bool(caption.words & filters.GENDERED_WORDS)
     for slot, (group, entry) in enumerate(_objects(caption, lexicon)):
         kind = filters.noun_class(entry)
-        if kind in filters.UNREPLACED_CLASSES or (kind == "person" and gendered):
-            continue  # "on an airport", "a bike on a river"; "a woman ... his skateboard"
+        if kind in filters.UNREPLACED_CLASSES or (kind == "person" and (gendered or group.has_modifiers)):
+            continue  # "on an airport", "a bike on a river"; "a woman ... his skateboard", "an old girl"
         start, end = group.noun_start, group.noun_end
         number = 1 if tokens[end - 1].tag == "NNS" else 0
         old = caption.span_text(start, end)
         article = _article_before(caption, start)
         after_article = filters.has_indefinite_article(caption, group)
+        as_mass = filters.read_as_mass(caption, group, entry)
         span_start, span_end = caption.char_span(start, end)
         fixes: dict[str, Edit | None] = {}  # the article's edit, by the article the new word takes
         for alternative in lexicon.nouns.alternatives(entry):
-            if number and alternative.mass or not filters.mass_fits(after_article, entry, alternative):
+            if number and alternative.mass or not filters.mass_fits(after_article, as_mass, alternative):
                 continue
             new = alternative.forms[number]
             if new in words or (" " in new and all(word in words for word in new.split())):
@@ -335,11 +336,11 @@ def replace_relation_candidates(caption: ParsedCaption, lexicon: Lexicon) -> lis
                 continue  # a noun ("the inside of a bus")
             entry = lexicon.relations.lookup[phrase][0]
             if entry.category == "vertical":
-                before = filters.group_before(caption, start)
-                before_entry = before and filters.object_entry(caption, before, lexicon)
-                if before_entry is not None and (
-                        filters.noun_class(before_entry) in filters.RESTING_CLASSES | {"person"}):
-                    continue  # "food below a table", "two women under a park bench"
+                resting = [filters.group_before(caption, start), filters.subject_before(caption, start)]
+                kinds = {filters.noun_class(found) for found in
+                         (group and filters.head_entry(caption, group, lexicon) for group in resting) if found}
+                if kinds & (filters.RESTING_CLASSES | {"person"}):
+                    continue  # "a sandwich below a plate", "two women under a park bench"
             if entry.category == "vertical" and start > 0 and _posture_verb(lexicon, tokens[start - 1].lower):
                 subject = filters.subject_before(caption, start - 1)
                 subject_entry = subject and filters.object_entry(caption, subject, lexicon)
@@ -347,7 +348,7 @@ def replace_relation_candidates(caption: ParsedCaption, lexicon: Lexicon) -> lis
                     continue  # "a man sitting under a bench" reads as a mistake; "a cat sitting under" does not
             landmark = filters.relation_object(caption, end)
             if landmark is None or not filters.relation_fits(
-                    entry.category, filters.object_entry(caption, landmark, lexicon)):
+                    entry.category, filters.head_entry(caption, landmark, lexicon)):
                 continue
             alternatives = [alt.forms[0] for alt in lexicon.relations.alternatives(entry)]
         for new in dict.fromkeys(alternatives):
