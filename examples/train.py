@@ -262,7 +262,7 @@ def synthetic_trainer(model_args: ModelArguments, data_args: DataArguments, args
     stream = finetune_stream(world, args.seed, rows, "spacy" if args.use_hard_negatives else None).select_columns(columns)
     model, processor = load_model(base, model_args)
     trainer = FineGrainedTrainer(model=model, args=args, train_dataset=stream, processing_class=processor)
-    trainer.card_info.dataset_name = f"synthetic world, a stream of {rows} new images (seed {args.seed})"
+    trainer.card_info.dataset_name = f"synthetic world, new images drawn on demand, seed {args.seed}"
     trainer.card_info.base_model = "pre-trained synthetic-world base (built by examples/train.py)"
 
     def score() -> None:
