@@ -3,6 +3,10 @@
     .venv/bin/python benchmarks/audit_negatives.py sample --out audit/after.tsv     # sheet to label
     .venv/bin/python benchmarks/audit_negatives.py table audit/after.tsv            # tables from a labelled sheet
     .venv/bin/python benchmarks/audit_negatives.py dev --type swap_object -n 40     # outputs on the dev captions
+    .venv/bin/python benchmarks/audit_negatives.py sample --development --out dev.tsv  # a dev sheet to read
+    .venv/bin/python benchmarks/audit_negatives.py blind before.tsv after.tsv --out_dir reading/  # mixed sheets
+    .venv/bin/python benchmarks/audit_negatives.py unblind reading/   # labels back to reading/before.tsv, ...
+    .venv/bin/python benchmarks/audit_negatives.py oracle --out oracle.tsv   # what any generator could reach
 
 Captions: the distinct SugarCrepe positives (../shared/benchmarks/sugarcrepe, files in name order, captions in
 file order), split once with `random.Random(0)`: 3,000 form the audit list, the rest the development list.
@@ -49,8 +53,10 @@ def caption_lists() -> tuple[list[str], list[str]]:
     return [distinct[i] for i in audit], [distinct[i] for i in rest]
 
 
-def sample(out: Path) -> None:
-    audit, _ = caption_lists()
+def sample(out: Path, development: bool = False, per_type: int = PER_TYPE) -> None:
+    audit, rest = caption_lists()
+    if development:  # the same draw on the development list, to read while changing the rules
+        audit = rest
     generator = HardNegativeGenerator(seed=SEED)
     rows = generator.generate(audit, progress=False)
     coverage = {name: sum(row[name] is not None for row in rows) / len(audit) for name in generator.types}
@@ -60,7 +66,7 @@ def sample(out: Path) -> None:
         writer.writerow(FIELDS)
         for name in generator.types:
             produced = [index for index, row in enumerate(rows) if row[name] is not None]
-            for index in sorted(random.Random(f"audit-{name}").sample(produced, min(PER_TYPE, len(produced)))):
+            for index in sorted(random.Random(f"audit-{name}").sample(produced, min(per_type, len(produced)))):
                 writer.writerow((f"{name}-{index}", name, audit[index], rows[index][name], "", ""))
     out.with_suffix(".coverage.json").write_text(json.dumps(coverage, indent=2) + "\n")
     print(f"wrote {out} and {out.with_suffix('.coverage.json')}")
@@ -97,6 +103,92 @@ def table(path: Path) -> str:
     return "\n".join(lines)
 
 
+def blind(sheets: list[Path], out_dir: Path, readers: int) -> None:
+    """Mixes the rows of several sheets (say, before and after a change) into `readers` reading sheets with
+    neutral ids, so a reader cannot tell which rules made an item; identical items (same type, caption and
+    negative) are read once. `key.json` maps each neutral id back to its rows."""
+    items: dict[tuple[str, str, str], list[list[str]]] = {}
+    for sheet in sheets:
+        with sheet.open(encoding="utf-8") as handle:
+            for row in csv.DictReader(handle, delimiter="\t"):
+                items.setdefault((row["type"], row["caption"], row["negative"]), []).append([str(sheet), row["id"]])
+    order = list(items)
+    random.Random("blind").shuffle(order)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    key = {}
+    writers = []
+    for number in range(readers):
+        handle = (out_dir / f"reader_{number + 1}.tsv").open("w", newline="", encoding="utf-8")
+        writers.append((handle, csv.writer(handle, delimiter="\t", lineterminator="\n")))
+        writers[-1][1].writerow(FIELDS)
+    for index, item in enumerate(order):
+        neutral = f"item-{index + 1:04d}"
+        key[neutral] = items[item]
+        writers[index % readers][1].writerow((neutral, *item, "", ""))
+    for handle, _ in writers:
+        handle.close()
+    (out_dir / "key.json").write_text(json.dumps(key, indent=1) + "\n")
+    print(f"{len(order)} distinct items from {sum(map(len, items.values()))} rows -> {readers} sheets in {out_dir}")
+
+
+def unblind(out_dir: Path) -> None:
+    """Writes each labelled reading sheet's labels back to the rows of the sheets `blind` mixed: for a sheet
+    X.tsv, `out_dir`/X.tsv with label, note and reader (the reading sheet's number) filled in."""
+    key = json.loads((out_dir / "key.json").read_text())
+    labels = {}
+    for reading in sorted(out_dir.glob("reader_*.tsv")):
+        for row in read_sheet(reading):
+            labels[row["id"]] = (row["label"], row["note"], reading.stem.split("_")[1])
+    missing = sorted(set(key) - set(labels))
+    if missing:
+        raise SystemExit(f"{len(missing)} items were not read, e.g. {missing[:5]}")
+    by_row = {(sheet, row_id): labels[neutral] for neutral, rows in key.items() for sheet, row_id in rows}
+    for sheet in sorted({sheet for rows in key.values() for sheet, _ in rows}):
+        source = Path(sheet)
+        with source.open(encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle, delimiter="\t"))
+        with (out_dir / source.name).open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+            writer.writerow((*FIELDS, "reader"))
+            for row in rows:
+                label, note, reader = by_row[(sheet, row["id"])]
+                writer.writerow((row["id"], row["type"], row["caption"], row["negative"], label, note, reader))
+        coverage = source.with_suffix(".coverage.json")
+        if coverage.exists():
+            (out_dir / coverage.name).write_text(coverage.read_text())
+        print(f"wrote {out_dir / source.name}")
+
+
+ORACLE_TYPES = ("swap_object", "swap_attribute", "replace_relation")
+
+
+def oracle_sheet(out: Path, count: int = 100) -> None:
+    """A sheet of `count` development captions (drawn with `random.Random("oracle")`) on which a reader writes,
+    per type of ORACLE_TYPES, the best valid negative they can find, or NONE: how many captions admit one at all
+    bounds the coverage any generator can reach at the audit's bar."""
+    _, development = caption_lists()
+    picked = sorted(random.Random("oracle").sample(range(len(development)), count))
+    with out.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+        writer.writerow(("id", "caption", *ORACLE_TYPES))
+        for index in picked:
+            writer.writerow((f"dev-{index}", development[index], *("" for _ in ORACLE_TYPES)))
+    print(f"wrote {out}: fill each type's column with a valid negative or NONE")
+
+
+def oracle_table(sheets: list[Path]) -> str:
+    """Per type, the share of captions for which each filled oracle sheet found a valid negative."""
+    lines = ["| type | " + " | ".join(sheet.stem for sheet in sheets) + " |", "|---|" + "---:|" * len(sheets)]
+    filled = []
+    for sheet in sheets:
+        with sheet.open(encoding="utf-8") as handle:
+            filled.append(list(csv.DictReader(handle, delimiter="\t")))
+    for name in ORACLE_TYPES:
+        shares = [sum(row[name].strip() not in ("", "NONE") for row in rows) / len(rows) for rows in filled]
+        lines.append(f"| {name} | " + " | ".join(f"{share:.0%}" for share in shares) + " |")
+    return "\n".join(lines)
+
+
 def dev(kind: str, count: int, offset: int) -> None:
     _, development = caption_lists()
     chosen = development[offset:offset + count * 3]
@@ -111,17 +203,36 @@ def dev(kind: str, count: int, offset: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("sample").add_argument("--out", type=Path, required=True)
+    sampling = commands.add_parser("sample")
+    sampling.add_argument("--out", type=Path, required=True)
+    sampling.add_argument("--development", action="store_true",
+                          help="draw from the development list instead (to read while changing the rules)")
+    sampling.add_argument("--per_type", type=int, default=PER_TYPE)
     commands.add_parser("table").add_argument("sheet", type=Path)
+    mixing = commands.add_parser("blind")
+    mixing.add_argument("sheets", type=Path, nargs="+")
+    mixing.add_argument("--out_dir", type=Path, required=True)
+    mixing.add_argument("--readers", type=int, default=2)
+    commands.add_parser("unblind").add_argument("out_dir", type=Path)
+    commands.add_parser("oracle").add_argument("--out", type=Path, required=True)
+    commands.add_parser("oracle_table").add_argument("sheets", type=Path, nargs="+")
     development = commands.add_parser("dev")
     development.add_argument("--type", choices=DEFAULT_NEGATIVE_TYPES, required=True)
     development.add_argument("-n", type=int, default=40)
     development.add_argument("--offset", type=int, default=0)
     args = parser.parse_args()
     if args.command == "sample":
-        sample(args.out)
+        sample(args.out, args.development, args.per_type)
     elif args.command == "table":
         print(table(args.sheet))
+    elif args.command == "blind":
+        blind(args.sheets, args.out_dir, args.readers)
+    elif args.command == "unblind":
+        unblind(args.out_dir)
+    elif args.command == "oracle":
+        oracle_sheet(args.out)
+    elif args.command == "oracle_table":
+        print(oracle_table(args.sheets))
     else:
         dev(args.type, args.n, args.offset)
 

@@ -8,7 +8,10 @@ Two marks add what the filters of `filters.py` read: a noun written `rice/-` has
 "eating rice" never becomes "eating apple"), and a verb category may declare its frame,
 `category [subject classes > object classes]: ...`, the noun classes (`noun_class`) its subject and object
 may be ("ride [person > animal vehicle sports]"), so that a verb is replaced only where the new one fits the
-same subject and object.
+same subject and object. A verb may be listed in several categories (`WordList.senses`): it is read as one of
+the first category whose frame fits the caption ("ride" of a bike is steering, of a horse is mounting), so a
+verb can be a replacement in a category it is never read in ("dress: wear | hold" turns "wearing a hat" into
+"holding a hat", while "holding a cup" fits the frame of handling first and never becomes "wearing a cup").
 """
 
 from __future__ import annotations
@@ -57,6 +60,8 @@ class WordList:
     name: str
     slots: tuple[str, ...]
     lookup: dict[str, tuple[Entry, int]] = field(default_factory=dict)
+    # every listing of a form, in file order (verbs may be listed in several categories; `lookup` has the first)
+    senses: dict[str, list[tuple[Entry, int]]] = field(default_factory=dict)
     clusters: dict[str, list[list[Entry]]] = field(default_factory=dict)
     frames: dict[str, Frame] = field(default_factory=dict)  # verbs: category -> its frame, when declared
 
@@ -158,10 +163,13 @@ def parse_word_list(text: str, name: str, source: str = "<text>") -> WordList:
                 entry = Entry(category, len(clusters), _forms(item, name), mass)
                 for slot, form in enumerate(entry.forms):
                     known = words.lookup.get(form)
-                    if known is not None and known[0].category != category:
+                    if known is not None and known[0].category != category and name != "verbs":  # see senses
                         raise ValueError(f"{source} line {number}: {form!r} is already in category "
                                          f"{known[0].category!r}")
                     words.lookup.setdefault(form, (entry, slot))
+                    listed = words.senses.setdefault(form, [])
+                    if all(known_entry.category != category for known_entry, _ in listed):
+                        listed.append((entry, slot))
                 cluster.append(entry)
             if cluster:
                 clusters.append(cluster)

@@ -46,7 +46,7 @@ CandidateRule = Callable[[ParsedCaption, Lexicon], list[Candidate]]
 ARTICLES = frozenset({"a", "an"})
 ADJECTIVE_TAGS = frozenset({"JJ", "JJR"})
 # Attribute categories the second swap_attribute form moves onto an object without attributes.
-MOVABLE_ATTRIBUTES = frozenset({"colour", "material", "pattern"})  # not size: "a small bed" often stays true
+MOVABLE_ATTRIBUTES = frozenset({"colour", "material", "pattern", "age"})  # not size: "a small bed" often stays true
 # English order of attributes before a noun ("a big old round red striped wooden box"): a moved attribute goes
 # before the first of the target's attributes that comes after it (unlisted categories go first).
 ATTRIBUTE_ORDER = {"size": 1, "age": 2, "shape": 3, "colour": 4, "pattern": 5, "material": 6}
@@ -138,7 +138,7 @@ def swap_object_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[Can
     tokens = caption.tokens
     objects = [(group, entry) for group, entry in _objects(caption, lexicon)
                if filters.swappable_class(entry) and not filters.next_to_possessive(caption, group)
-               and not filters.in_list(caption, group)]
+               and not filters.in_list(caption, group) and not filters.describes_next_noun(caption, group)]
     candidates = []
     for index, (a, entry_a) in enumerate(objects):
         for b, entry_b in objects[index + 1:]:
@@ -149,6 +149,9 @@ def swap_object_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[Can
             if filters.noun_class(entry_a) == "person" and (
                     a.has_modifiers or b.has_modifiers or caption.words & filters.GENDERED_WORDS):
                 continue  # "A male girl", "a woman ... his chest"
+            if (not filters.exchange_reads(caption, lexicon, a, b) or filters.repeated_noun(caption, a)
+                    or filters.repeated_noun(caption, b)):
+                continue  # "a sink above the mirror", "a sink next to a toilet"; "a table and table"
             edits = _swap_spans(caption, (a.noun_start, a.noun_end), (b.noun_start, b.noun_end))
             if edits is not None:
                 candidates.append(Candidate(len(candidates), tuple(edits)))
@@ -157,20 +160,21 @@ def swap_object_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[Can
 
 def _attributes(caption: ParsedCaption, lexicon: Lexicon, group: NounGroup) -> list[tuple[int, Entry]] | None:
     """The modifier span's listed attributes (index, entry), or None when it has none or holds a word that is
-    not an adjective ("zebra themed", "tiled": nouns and participles are not attributes a swap may move)."""
+    not a listed attribute ("zebra themed", "tiled", "ripe": a word the lists do not know may suit its noun
+    only)."""
     adjectives, found = lexicon.adjectives.lookup, []
     for index in range(group.mod_start, group.noun_start):
         token = caption.tokens[index]
         if token.lower in adjectives:
             found.append((index, adjectives[token.lower][0]))
-        elif token.lower not in MODIFIER_LINKS and token.tag != "JJ":
-            return None
+        elif token.lower not in MODIFIER_LINKS:
+            return None  # "ripe", "blank", "open mouthed": an unlisted word may suit its noun only
     return found or None
 
 
 def swap_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[Candidate]:
     """Attributes move between two objects: two objects exchange their modifier spans ("a white cat on a black
-    chair" -> "a black cat on a white chair"), or one listed colour, material or pattern moves to a listed
+    chair" -> "a black cat on a white chair"), or one listed colour, material, pattern or age moves to a listed
     object without an attribute of that kind that can have it ("a red car next to a bench" -> "a car next to a
     red bench").
     Every moved word must suit its new noun (`filters.attribute_fits`). The exchange keeps the caption's words;
@@ -186,7 +190,10 @@ def swap_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
     candidates: list[Candidate] = []
 
     def fits(attributes: list[tuple[int, Entry]], noun: Entry | None) -> bool:
-        return all(filters.attribute_fits(tokens[i].lower, entry.category, noun) for i, entry in attributes)
+        return all(filters.attribute_fits(tokens[i].lower, entry.category, noun)
+                   and (entry.category != "material" or noun is None
+                        or filters.attribute_movable_to(entry.category, noun, tokens[i].lower))
+                   for i, entry in attributes)
 
     for index, (a, entry_a, attrs_a) in enumerate(groups):
         for b, entry_b, attrs_b in groups[index + 1:]:
@@ -207,18 +214,25 @@ def swap_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
             listed = adjectives.get(tokens[position].lower)
             if listed is None or listed[0].category not in MOVABLE_ATTRIBUTES or position == 0:
                 continue
+            if listed[0].category == "age" and tokens[position].lower not in filters.MOVED_AGES:
+                continue
             category, word = listed[0].category, tokens[position].lower
-            if tokens[position - 1].tag in ("RB", "RBR"):
-                continue  # "a very small kitchen" would keep "very" without its adjective
+            if tokens[position - 1].tag in ("RB", "RBR") or tokens[position - 1].lower in filters.SHADE_WORDS:
+                continue  # "a very small kitchen", "a lime green room" would keep "very", "lime" behind
+            if span.start == span.stop - 1 and source.det is None and tokens[source.head].tag == "NN":
+                continue  # "a man in brown shirt" -> "a man in shirt"
             for target, target_entry, target_attrs in groups:
                 if (target is source or target_entry is None or target.noun_start == 0
                         or len(target_attrs or ()) != target.noun_start - target.mod_start):
                     continue  # a listed object whose modifiers (if any) are all listed attributes
                 if any(entry.category == category for _, entry in target_attrs or ()):
                     continue
-                if not (filters.attribute_movable_to(category, target_entry)
+                if not (filters.attribute_movable_to(category, target_entry, word)
                         and filters.attribute_fits(word, category, target_entry)):
                     continue
+                if filters.implied_colour(category, word, target_entry,
+                                          [entry.category for _, entry in target_attrs or ()]):
+                    continue  # "a yellow taxi", "a brown wooden bench"
                 at = next((i for i, entry in target_attrs or () if ATTRIBUTE_ORDER.get(entry.category, 0)
                            > ATTRIBUTE_ORDER[category]), target.noun_start)
                 candidates.append(Candidate(len(candidates), _move_attribute(caption, source, position, target, at)))
@@ -248,8 +262,11 @@ def replace_object_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
     gendered = bool(caption.words & filters.GENDERED_WORDS)
     for slot, (group, entry) in enumerate(_objects(caption, lexicon)):
         kind = filters.noun_class(entry)
-        if kind in filters.UNREPLACED_CLASSES or (kind == "person" and (gendered or group.has_modifiers)):
-            continue  # "on an airport", "a bike on a river"; "a woman ... his skateboard", "an old girl"
+        if (kind in filters.UNREPLACED_CLASSES or entry.forms[0] in filters.UNREPLACED_NOUNS
+                or (kind == "person" and gendered)):
+            continue  # "on an airport", "a bike on a river"; "a woman ... his skateboard"
+        if filters.portion_of(caption, group):
+            continue  # "a slice of pizza"
         start, end = group.noun_start, group.noun_end
         number = 1 if tokens[end - 1].tag == "NNS" else 0
         old = caption.span_text(start, end)
@@ -261,9 +278,14 @@ def replace_object_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
         for alternative in lexicon.nouns.alternatives(entry):
             if number and alternative.mass or not filters.mass_fits(after_article, as_mass, alternative):
                 continue
+            if not number and alternative.forms[0] in filters.PLURAL_ONLY:
+                continue  # "a person wearing a pants"
+            if group.has_modifiers and not filters.same_age(entry, alternative):
+                continue  # "an old man" may become "an old woman", never "an old girl"
             new = alternative.forms[number]
-            if new in words or (" " in new and all(word in words for word in new.split())):
-                continue
+            if any(form in words or (" " in form and all(word in words for word in form.split()))
+                   for form in alternative.forms):
+                continue  # already in the caption, in either number: "two men and one man"
             edit = (span_start, span_end, _cased(caption, new, old))
             wanted = indefinite_article(new)
             if wanted not in fixes:
@@ -310,56 +332,122 @@ def replace_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> li
 
 
 def replace_relation_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[Candidate]:
-    """A spatial preposition becomes its opposite ("on" -> "under"), or an action verb another of its frame in
-    the same form ("riding" -> "pushing" a bike), where `filters` finds the relation's object fits."""
+    """A spatial preposition becomes its opposite ("on" -> "under") or, on, under or in a thing, "next to" it;
+    or an action verb becomes another of the first category whose frame fits, in the same form ("riding" ->
+    "pushing" a bike, "leading" a horse); `filters` decides where each edit reads as a scene."""
     tokens, words = caption.tokens, caption.words
     candidates: list[Candidate] = []
     for start, end in caption.relations:
         phrase = " ".join(t.lower for t in tokens[start:end])
         old = caption.span_text(start, end)
         if end - start == 1 and phrase in lexicon.verbs.lookup and phrase not in lexicon.relations.lookup:
-            entry = lexicon.verbs.lookup[phrase][0]
             subject = filters.subject_before(caption, start)
             obj = filters.group_after(caption, end)
-            if not filters.verb_fits(lexicon.verbs.frames.get(entry.category),
-                                     subject and filters.object_entry(caption, subject, lexicon),
-                                     obj and filters.object_entry(caption, obj, lexicon)):
+            if obj is not None and obj.det is not None and tokens[obj.det].lower == "no":
+                continue  # "wearing no shoes"
+            subject_entry = subject and filters.head_entry(caption, subject, lexicon)
+            object_entry = obj and filters.head_entry(caption, obj, lexicon)
+            entry = next((sense for sense, _ in lexicon.verbs.senses[phrase] if filters.verb_fits(
+                lexicon.verbs.frames.get(sense.category), subject_entry, object_entry)), None)
+            if entry is None:
                 continue
             if end < len(tokens) and tokens[end].tag == "RP":
                 continue  # a phrasal verb ("lay down", "stand up"): another verb rarely takes its particle
-            slot = VERB_SLOTS.index(VERB_TAG_SLOT.get(tokens[start].tag, "gerund"))
-            alternatives = [alt.forms[slot] for alt in lexicon.verbs.alternatives(entry)]
-        else:
-            if end - start == 1 and tokens[start].tag not in PREPOSITION_TAGS:
-                continue  # a particle or an adverb ("turned on", "lights on")
-            if start > 0 and tokens[start - 1].tag == "DT":
-                continue  # a noun ("the inside of a bus")
-            entry = lexicon.relations.lookup[phrase][0]
-            if entry.category == "vertical":
-                resting = [filters.group_before(caption, start), filters.subject_before(caption, start)]
-                kinds = {filters.noun_class(found) for found in
-                         (group and filters.head_entry(caption, group, lexicon) for group in resting) if found}
-                if kinds & (filters.RESTING_CLASSES | {"person"}):
-                    continue  # "a sandwich below a plate", "two women under a park bench"
-            if entry.category == "vertical" and start > 0 and _posture_verb(lexicon, tokens[start - 1].lower):
-                subject = filters.subject_before(caption, start - 1)
-                subject_entry = subject and filters.object_entry(caption, subject, lexicon)
-                if subject_entry is None or filters.noun_class(subject_entry) == "person":
-                    continue  # "a man sitting under a bench" reads as a mistake; "a cat sitting under" does not
-            landmark = filters.relation_object(caption, end)
-            if landmark is None or not filters.relation_fits(
-                    entry.category, filters.head_entry(caption, landmark, lexicon)):
+            if entry.category in filters.POSTURE_CATEGORIES and filters.posture_clashes(caption, end):
                 continue
-            alternatives = [alt.forms[0] for alt in lexicon.relations.alternatives(entry)]
+            if entry.category == "vehicle_motion" and not filters.motion_fits(caption, end, subject_entry):
+                continue
+            slot = VERB_SLOTS.index(VERB_TAG_SLOT.get(tokens[start].tag, "gerund"))
+            alternatives = [alt.forms[slot] for alt in lexicon.verbs.alternatives(entry)
+                            if alt.forms[0] not in filters.NEVER_INSERTED_VERBS]
+        else:
+            alternatives = _preposition_alternatives(caption, lexicon, start, end, phrase)
         for new in dict.fromkeys(alternatives):
             if new != phrase and new not in words:
                 candidates.append(Candidate(start, ((*caption.char_span(start, end), _cased(caption, new, old)),)))
     return candidates
 
 
+def _preposition_alternatives(caption: ParsedCaption, lexicon: Lexicon, start: int, end: int,
+                              phrase: str) -> list[str]:
+    """What the relation phrase at tokens [start, end) may become: its opposite ("on" -> "under", "in" ->
+    "outside") where the flip reads as a scene, and "next to"/"beside" for "on", "under" or "in" a thing one can
+    stand beside ("a pizza on a plate" -> "next to a plate", "a man on a bench" -> "beside a bench")."""
+    tokens = caption.tokens
+    if end - start == 1 and tokens[start].tag not in PREPOSITION_TAGS:
+        return []  # a particle or an adverb ("turned on", "lights on")
+    if start > 0 and tokens[start - 1].tag == "DT":
+        return []  # a noun ("the inside of a bus")
+    if filters.in_slashed_word(caption, start, end) or phrase in filters.NEVER_INSERTED_RELATIONS:
+        return []  # "an over/under pass", "holding onto a kite"
+    entry = lexicon.relations.lookup[phrase][0]
+    category = entry.category
+    if category == "vertical" and filters.directed_verb_before(caption, start):
+        return []  # "rises above a fence", "perched on a table"
+    if category == "proximity" and not filters.verb_before(caption, start):
+        return []  # "a bride and groom far from their wedding cake": nothing is told by its distance
+    if category == "containment" and start > 0 and tokens[start - 1].lower == "out":
+        return []  # "out in a field"
+    flips, sides, way_off = True, False, None
+    landmark = filters.relation_object(caption, end)
+    if landmark is None:
+        if not filters.pronoun_landmark(caption, end, category):
+            return []
+        if category == "vertical":  # "a desk with a laptop on it" -> "under it", never "toppings under it"
+            flips = sides = _furniture_first(caption, lexicon)
+    else:
+        landmark_entry = filters.head_entry(caption, landmark, lexicon)
+        flips = filters.relation_fits(category, landmark_entry)
+        sides = filters.side_fits(category, landmark_entry)
+        way_off = filters.ground_opposite(caption, start, category, phrase, landmark_entry)
+        if category == "vertical" and entry.cluster == 0:
+            flips = flips and filters.can_be_under(landmark_entry, _person_before(caption, lexicon, start))
+    if (category == "vertical" and phrase not in filters.CONTACT_RELATIONS
+            or start > 0 and tokens[start - 1].lower in filters.RIDING_WORDS):
+        sides = False  # under a tree or above a table may be next to it; "riding next to a skateboard" rides nothing
+    if flips and category == "vertical":
+        resting = [filters.group_before(caption, start), filters.subject_before(caption, start)]
+        kinds = {filters.noun_class(found) for found in
+                 (group and filters.head_entry(caption, group, lexicon) for group in resting) if found}
+        if kinds & (filters.RESTING_CLASSES | {"person"}):
+            flips = False  # "a sandwich below a plate", "two women under a park bench"
+        elif start > 0 and _posture_verb(lexicon, tokens[start - 1].lower):
+            subject = filters.subject_before(caption, start - 1)
+            subject_entry = subject and filters.object_entry(caption, subject, lexicon)
+            if subject_entry is None or filters.noun_class(subject_entry) == "person":
+                flips = False  # "a man sitting under a bench" reads as a mistake; "a cat sitting under" does not
+    alternatives = [alt.forms[0] for alt in lexicon.relations.alternatives(entry)
+                    if alt.forms[0] not in filters.NEVER_INSERTED_RELATIONS] if flips else []
+    if category == "proximity" and filters.object_of_verb_before(caption, start):
+        alternatives = [new for new in alternatives if not new.startswith("away")]  # "holding X away from"
+    if sides:
+        alternatives += filters.SIDE_RELATIONS
+    if way_off is not None:
+        alternatives.append(way_off)  # "parked off the street", "out of the water"
+    return alternatives
+
+
+def _furniture_first(caption: ParsedCaption, lexicon: Lexicon) -> bool:
+    """The caption's first noun names furniture ("A desk with two monitors on it"): what "it" stands for."""
+    first = caption.groups[0] if caption.groups else None
+    entry = first and filters.head_entry(caption, first, lexicon)
+    return entry is not None and filters.noun_class(entry) == "furniture"
+
+
+def _person_before(caption: ParsedCaption, lexicon: Lexicon, position: int) -> bool:
+    """A noun group ending before token `position` names a person."""
+    for group in caption.groups:
+        if group.noun_end > position:
+            return False
+        entry = filters.head_entry(caption, group, lexicon)
+        if entry is not None and filters.noun_class(entry) == "person":
+            return True
+    return False
+
+
 def _posture_verb(lexicon: Lexicon, word: str) -> bool:
     found = lexicon.verbs.lookup.get(word)
-    return found is not None and found[0].category in ("posture", "motion")
+    return found is not None and found[0].category in filters.POSTURE_CATEGORIES | {"motion"}
 
 
 def swap_object(caption: ParsedCaption, lexicon: Lexicon, rng: Chooser) -> str | None:
