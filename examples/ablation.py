@@ -41,6 +41,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from hf_finegrained.families import FAMILIES, load_model
+from hf_finegrained.losses import THRESHOLD_UNITS, default_threshold_bound
 from hf_finegrained.negatives.types import SHORT_NAMES
 from hf_finegrained.synthetic_eval import CATEGORIES, GROUPS, score_world
 from hf_finegrained.tradeoff import GENERAL, keeps_general, plot_tradeoff, tradeoff_point, tradeoff_table
@@ -100,6 +101,7 @@ class StudySettings:
     """Everything a run depends on; results.json is reused only when these are unchanged."""
 
     world_seed: int = 0
+    distractors: int = 0  # SyntheticWorld.distractors: unnamed objects in every two-object scene
     num_seen: int = 1000
     num_held_out: int = 500
     num_zeroshot: int = 960
@@ -111,7 +113,9 @@ class StudySettings:
     warmup_steps: int = FINETUNE_DEFAULTS["warmup_steps"]
     imc_weight: float = 0.3
     cmr_weight: float = 0.2
-    fixed_threshold: float = 3.0
+    threshold_units: str = "cosine"  # "cosine" or "logit" (docs/LOSS.md); the next two are in these units
+    threshold_upper_bound: float | None = None  # None: the paper's bound in the units (0.1 cosine, 10 logit)
+    fixed_threshold: float | None = None  # None: half the bound (0.05 cosine, 5 logit)
     eval_split: str = "test"  # "validation", "test", or "both" (test scores plus validation ones to choose on)
     logging_steps: int = 25
     alphas: str = ""  # comma-separated weights at which fine-tunes are also interpolated with the base
@@ -133,7 +137,8 @@ def parse(argv: list[str]) -> tuple[StudySettings, argparse.Namespace]:
     parser.add_argument("--output_dir", default="outputs/ablation")
     parser.add_argument("--base_cache_dir", default=None, help="where the base is cached (default ~/.cache/...)")
     for name, default in asdict(StudySettings()).items():
-        parser.add_argument(f"--{name}", type=type(default), default=None, help=f"default {default}")
+        parser.add_argument(f"--{name}", type=float if default is None else type(default), default=None,
+                            help=f"default {default}")
     args = parser.parse_args(argv)
     values = asdict(StudySettings())
     if args.quick:
@@ -142,6 +147,8 @@ def parse(argv: list[str]) -> tuple[StudySettings, argparse.Namespace]:
     settings = StudySettings(**values)
     if settings.model_family not in FAMILIES:
         parser.error(f"--model_family must be one of {', '.join(FAMILIES)}")
+    if settings.threshold_units not in THRESHOLD_UNITS:
+        parser.error(f"--threshold_units must be one of {', '.join(THRESHOLD_UNITS)}")
     if settings.eval_split not in ("validation", "test", "both"):
         parser.error("--eval_split must be validation, test or both")
     for name in args.variants.split(","):
@@ -161,6 +168,14 @@ def alphas(settings: StudySettings) -> list[float]:
     return [float(a) for a in settings.alphas.split(",") if a.strip()]
 
 
+def fixed_threshold(settings: StudySettings) -> float:
+    """The fixed threshold of `ce_clip_fixed`, in the study's units: given, or half the bound."""
+    if settings.fixed_threshold is not None:
+        return settings.fixed_threshold
+    bound = settings.threshold_upper_bound
+    return (default_threshold_bound(settings.threshold_units) if bound is None else bound) / 2
+
+
 def training_arguments(settings: StudySettings, variant: str, seed: int, output_dir: str):
     terms = variant_of(variant)
     overrides = dict(max_steps=settings.max_steps, per_device_train_batch_size=settings.batch_size,
@@ -169,7 +184,9 @@ def training_arguments(settings: StudySettings, variant: str, seed: int, output_
     return finetune_arguments(output_dir, seed, terms.hard_negatives, overrides,
                               imc_weight=settings.imc_weight if terms.imc else 0.0,
                               cmr_weight=settings.cmr_weight if terms.cmr else 0.0,
-                              fixed_threshold=settings.fixed_threshold if terms.fixed else None,
+                              threshold_units=settings.threshold_units,
+                              threshold_upper_bound=settings.threshold_upper_bound,
+                              fixed_threshold=fixed_threshold(settings) if terms.fixed else None,
                               distill_weight=terms.distill, distill_teacher=settings.distill_teacher,
                               ema_decay=settings.ema_decay)
 
@@ -294,8 +311,9 @@ def wins_table(document: dict[str, Any], group: str = "seen") -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot_thresholds(runs: list[dict[str, Any]], path: str) -> str | None:
-    """Mean over seeds of each type's threshold per step: adaptive (ce_clip, solid) vs fixed (dashed)."""
+def plot_thresholds(runs: list[dict[str, Any]], path: str, units: str = "logit") -> str | None:
+    """Mean over seeds of each type's threshold per step (in `units`): adaptive (ce_clip, solid) vs fixed
+    (dashed)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -317,7 +335,7 @@ def plot_thresholds(runs: list[dict[str, Any]], path: str) -> str | None:
         plt.close(fig)
         return None
     ax.set_xlabel("step")
-    ax.set_ylabel("CMR threshold (logit units)")
+    ax.set_ylabel(f"CMR threshold ({units} units)")
     ax.set_title("Per-type CMR thresholds, mean over seeds: adaptive (ce_clip) vs fixed")
     ax.legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.13))
     fig.tight_layout()
@@ -413,7 +431,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     world = default_world(seed=settings.world_seed, num_seen=settings.num_seen, num_validation=settings.num_held_out,
                           num_test=settings.num_held_out, num_zeroshot=settings.num_zeroshot,
-                          num_retrieval=settings.num_retrieval)
+                          num_retrieval=settings.num_retrieval, distractors=settings.distractors)
     splits = world.build()
     base = prepare_base_model(world, BaseModelSettings(max_steps=settings.base_steps, family=settings.model_family),
                               cache_dir=args.base_cache_dir)
@@ -422,6 +440,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     base_scores = score_all(base_model.eval(), processor, sets)
     document = {
         "settings": asdict(settings), "variants": variants, "seeds": seeds,
+        "thresholds": {"units": settings.threshold_units, "fixed": fixed_threshold(settings),
+                       "upper_bound": settings.threshold_upper_bound
+                       if settings.threshold_upper_bound is not None else default_threshold_bound(settings.threshold_units)},
         **{f"base_{key}": value for key, value in base_scores.items()},
         "runs": load_previous(os.path.join(args.output_dir, "results.json"), asdict(settings)),
     }
@@ -446,7 +467,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
               "standard error (docs/RESULTS.md, protocol).\n\n" + wins) if wins else ""
     with open(os.path.join(args.output_dir, "table.md"), "w") as handle:
         handle.write(table)
-    plot = plot_thresholds(document["runs"], os.path.join(args.output_dir, "threshold_curves.png"))
+    plot = plot_thresholds(document["runs"], os.path.join(args.output_dir, "threshold_curves.png"),
+                           document["settings"].get("threshold_units", "logit"))
     if alphas(settings) or settings.eval_split == "both" or any(DISTILLED in v for v in variants):
         tradeoff = tradeoff_table(tradeoff_points(document), f"{reported_split(document)} splits")
         if settings.eval_split == "both":

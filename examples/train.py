@@ -18,7 +18,8 @@ combinations (the headline), on held-out combinations, on zero-shot classificati
 the table is printed, written to results.json and put in the model card.
 
 Flag defaults are the paper's fine-tuning hyperparameters (lr 5e-6 cosine, 50 warm-up steps, AdamW
-betas (0.9, 0.98), eps 1e-6, weight decay 0.1, 5 epochs, IMC 0.3, CMR 0.2, threshold bound 10). The
+betas (0.9, 0.98), eps 1e-6, weight decay 0.1, 5 epochs, IMC 0.3, CMR 0.2, threshold bound 10 at scale 100, i.e.
+0.1 in the default cosine threshold units). The
 embedded default swaps in settings sized for its small model (FINETUNE_DEFAULTS of
 hf_finegrained.synthetic_recipe: the paper's, with another learning rate, warm-up, batch and a step count)
 for any flag not given on the command line.
@@ -133,6 +134,12 @@ class DataArguments:
         default=PROBE_FIT_ROWS, metadata={"help": "Images the base's relation probe is fitted on (0: no probe)."}
     )
     synthetic_seed: int = field(default=0, metadata={"help": "Seed of the synthetic world."})
+    synthetic_distractors: int = field(
+        default=0,
+        metadata={"help": "Objects the caption does not name, added to every two-object scene of the synthetic "
+                  "world (its replace negatives then name a distractor's colour or shape); 0: the default world. "
+                  "See SyntheticWorld.distractors and docs/RESULTS.md."},
+    )
     tradeoff_alphas: str = field(
         default="0.25,0.5,0.75",
         metadata={"help": "Embedded default: weights at which the plain fine-tune and CE-CLIP are also interpolated "
@@ -246,7 +253,8 @@ def synthetic_trainer(model_args: ModelArguments, data_args: DataArguments, args
 
     n = data_args.synthetic_test
     world = default_world(seed=data_args.synthetic_seed, num_seen=n, num_validation=0, num_test=n // 2,
-                          num_zeroshot=n, num_retrieval=n // 2, negative_types=tuple(args.negative_types))
+                          num_zeroshot=n, num_retrieval=n // 2, negative_types=tuple(args.negative_types),
+                          distractors=data_args.synthetic_distractors)
     overrides = finetune_overrides(args)
     single = args.world_size == 1
     with args.main_process_first(desc="synthetic world, base and plain fine-tune"):
@@ -268,13 +276,18 @@ def synthetic_trainer(model_args: ModelArguments, data_args: DataArguments, args
     def score() -> None:
         scores = {name: score_world(model, splits, processor=processor) for name, model in
                   (("base", base), ("plain_finetune", plain), ("ce_clip", trainer.model))}
-        document = {"world": {"seed": world.seed, "image_size": world.image_size, "split_sizes": world.split_sizes()},
+        document = {"world": {"seed": world.seed, "image_size": world.image_size, "split_sizes": world.split_sizes(),
+                              **({"distractors": world.distractors} if world.distractors else {})},
                     "finetune": {"rows": rows, "seed": args.seed, **overrides}, **scores,
-                    "masked_negatives": dict(world.masked_negatives)}
+                    "masked_negatives": dict(world.masked_negatives),
+                    "loss": {"threshold_units": args.threshold_units,
+                             "threshold_upper_bound": args.threshold_upper_bound},
+                    "base_cache_key": read_cache_key(base)}
         if data_args.synthetic_probe_rows:
             fit = world.train_stream(data_args.synthetic_probe_rows, name="probe", negatives=None)
             document["base_relation_probe"] = relation_probe(base, fit, splits["test_seen"])
         print("\n" + comparison_table(scores))
+        print(readme_agreement(document))
         alphas = [float(a) for a in data_args.tradeoff_alphas.split(",") if a.strip()]
         if alphas and not model_args.use_lora:
             document["tradeoff"] = tradeoff_scores(base, {"plain_finetune": plain, "ce_clip": trainer.model}, alphas,
@@ -304,6 +317,40 @@ def synthetic_trainer(model_args: ModelArguments, data_args: DataArguments, args
 
 
 TRADEOFF_PLOT = "tradeoff.png"
+# The committed results of the default run, whose table the README shows (in a clone of the repository).
+DEFAULT_RUN_RESULTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "model_cards",
+                                   "synthetic-ce-clip", "results.json")
+
+
+def read_cache_key(folder: str) -> dict[str, Any]:
+    """The key a cached synthetic model was stored under (settings, data fingerprints, library versions)."""
+    with open(os.path.join(folder, "cache_key.json"), encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def readme_agreement(document: dict[str, Any]) -> str:
+    """A line saying whether this run is the one whose table the README shows, and if so whether it printed the
+    same table; when it did not, what differs (data fingerprints or library versions) and what to do."""
+    from hf_finegrained.synthetic_recipe import comparison_table
+
+    if not os.path.isfile(DEFAULT_RUN_RESULTS):
+        return ""
+    with open(DEFAULT_RUN_RESULTS, encoding="utf-8") as handle:
+        committed = json.load(handle)
+    same_run = all(committed.get(key) == document.get(key) for key in ("world", "finetune", "loss"))
+    if not same_run:
+        return "(Other settings than the README's default run: its table is not expected here.)"
+    keys = ("base", "plain_finetune", "ce_clip")
+    if comparison_table({k: document[k] for k in keys}) == comparison_table({k: committed[k] for k in keys}):
+        return "This table is the README's (model_cards/synthetic-ce-clip/results.json): reproduced."
+    then, now = committed.get("base_cache_key", {}), document["base_cache_key"]
+    reasons = [f"{part} differs" for part in ("world", "base", "data") if then.get(part) != now.get(part)]
+    versions = {name: (then.get("versions", {}).get(name), version)
+                for name, version in now.get("versions", {}).items() if then.get("versions", {}).get(name) != version}
+    reasons += [f"{name} {old} -> {new}" for name, (old, new) in versions.items()]
+    return ("WARNING: this table differs from the README's (model_cards/synthetic-ce-clip/results.json); "
+            + ("; ".join(reasons) or "same base key: the fine-tuning code or the machine's arithmetic changed")
+            + ". Install with `-c constraints.txt` (README, command 1) for the README's versions.")
 
 
 def tradeoff_scores(base: str, finetuned: dict[str, Any], alphas: list[float], splits, processor) -> dict[str, Any]:

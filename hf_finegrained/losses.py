@@ -20,6 +20,21 @@ logger = logging.getLogger(__name__)
 
 
 CONTRASTIVE_FORMS = ("softmax", "sigmoid")
+# Units of the CMR thresholds, their bound and a fixed threshold. "logit": multiples of the logit scale's unit,
+# like ``s<v, t>`` (the paper's and the reference code's); "cosine": cosine similarity, the logit value divided by
+# the scale ``s``, so one setting means the same margin at any scale.
+THRESHOLD_UNITS = ("cosine", "logit")
+DEFAULT_THRESHOLD_UNITS = "cosine"  # chosen on the synthetic world's validation split: docs/LOSS.md
+PAPER_LOGIT_SCALE = 100.0  # CLIP's scale when the paper fine-tunes it (exp of logit_scale, clamped at 100)
+PAPER_THRESHOLD_BOUND = 10.0  # the paper's threshold bound, in logit units at PAPER_LOGIT_SCALE
+
+
+def default_threshold_bound(units: str) -> float:
+    """The paper's bound in ``units``: 10 in logit units, or the same margin at the paper's scale 100 in
+    cosine units (0.1)."""
+    if units not in THRESHOLD_UNITS:
+        raise ValueError(f"threshold_units must be one of {THRESHOLD_UNITS}, got {units!r}.")
+    return PAPER_THRESHOLD_BOUND if units == "logit" else PAPER_THRESHOLD_BOUND / PAPER_LOGIT_SCALE
 
 
 def _scalar(value: torch.Tensor | float, name: str, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
@@ -51,10 +66,13 @@ class FineGrainedLoss(nn.Module):
       use the unbiased ``s<., .>`` (IMC and distillation are softmaxes, invariant to a shift of a row; CMR
       and the threshold statistic are differences of two biased logits, where ``b`` cancels).
     - IMC: for caption i, cross-entropy with target 0 over ``[pos_i, s<t_i, n_jk> for all valid n_jk]``.
-    - CMR: mean over valid (i, k) of ``relu(theta_k + neg_ik - pos_i)``, using the thresholds as they
-      stood before this call; 0 when no negative is valid.
+    - CMR: mean over valid (i, k) of ``relu(u * theta_k + neg_ik - pos_i)``, using the thresholds as they
+      stood before this call; 0 when no negative is valid. ``u`` converts the thresholds to logit units: 1 for
+      ``threshold_units="logit"``, the scale ``s`` without gradient for ``"cosine"`` (so the hinge is
+      ``s * relu(theta_k + cos(v_i, n_ik) - cos(v_i, t_i))`` and its gradient with respect to ``s`` is that of
+      the logit form at the same margin).
     - Thresholds (the curriculum), in training mode only and without gradient, after the loss is formed:
-      ``theta_k <- clamp(mean_i pos_i - mean_{i valid} neg_ik, 0, threshold_upper_bound)``. A type with no
+      ``theta_k <- clamp((mean_i pos_i - mean_{i valid} neg_ik) / u, 0, threshold_upper_bound)``. A type with no
       valid negative in the batch keeps its previous value, and so does a type whose statistic is not finite
       (a NaN or inf embedding or logit scale): the thresholds never hold a non-finite value. The means are
       those of the global batch on every rank: gathered inputs already are, and without gathering the sums
@@ -69,6 +87,13 @@ class FineGrainedLoss(nn.Module):
       student's temperature). 0 when student and teacher embeddings are equal. The same softmax KL for both
       forms of ITC (also the sigmoid one: it compares similarity structures, without the bias).
 
+    Threshold units: the paper's thresholds and bound (10) are logit values at CLIP's fine-tuning scale 100,
+    where 10 is a cosine margin of 0.1. ``threshold_units="logit"`` keeps them in logit units, as the paper and
+    the reference code do; ``"cosine"`` (the default) holds thresholds, bound and ``fixed_threshold`` in cosine
+    units, so the bound 0.1 is the paper's margin at any logit scale (a model trained at scale 20 would otherwise
+    get a margin of 0.5 from the bound 10). At scale 100 both give the same loss, gradients and thresholds (up to
+    rounding; ``theta_cosine = theta_logit / 100``).
+
     Differences from the reference implementation (also in ``docs/LOSS.md``): the reference keeps
     invalid negatives (empty captions) inside ITC and IMC, divides the CMR sum by B*K instead of the
     number of valid pairs, turns a threshold into NaN for good when a type has no valid negative in a
@@ -79,9 +104,12 @@ class FineGrainedLoss(nn.Module):
         num_negative_types: K, the number of hard-negative types (columns of ``negative_embeds``).
         imc_weight: weight of the intra-modal contrastive term.
         cmr_weight: weight of the cross-modal rank term.
-        threshold_upper_bound: ceiling of every adaptive threshold.
-        fixed_threshold: None (default) for the adaptive curriculum; a number >= 0 (logit units, like
-            ``pos_i``) fixes every threshold at that value instead.
+        threshold_upper_bound: ceiling of every adaptive threshold, in ``threshold_units``; None (default): the
+            paper's bound in those units (10 logit, 0.1 cosine: ``default_threshold_bound``).
+        fixed_threshold: None (default) for the adaptive curriculum; a number >= 0 (in ``threshold_units``)
+            fixes every threshold at that value instead.
+        threshold_units: ``"cosine"`` (default) or ``"logit"`` (the paper's and the reference code's): the units
+            of the thresholds, their bound and ``fixed_threshold`` (see above).
         use_hard_negatives: False gives the plain CLIP loss (IMC and CMR are 0, negatives ignored).
         distill_weight: weight of the distillation term (0, the default: off, and no teacher is needed).
         contrastive: ``"softmax"`` (default; CLIP's and the paper's ITC) or ``"sigmoid"`` (SigLIP's; every
@@ -118,14 +146,19 @@ class FineGrainedLoss(nn.Module):
         num_negative_types: int,
         imc_weight: float = 0.3,
         cmr_weight: float = 0.2,
-        threshold_upper_bound: float = 10.0,
+        threshold_upper_bound: float | None = None,
         use_hard_negatives: bool = True,
         gather_across_devices: bool = False,
         fixed_threshold: float | None = None,
         distill_weight: float = 0.0,
         contrastive: str = "softmax",
+        threshold_units: str = DEFAULT_THRESHOLD_UNITS,
     ) -> None:
         super().__init__()
+        if threshold_upper_bound is None:
+            threshold_upper_bound = default_threshold_bound(threshold_units)  # also checks the units
+        elif threshold_units not in THRESHOLD_UNITS:
+            raise ValueError(f"threshold_units must be one of {THRESHOLD_UNITS}, got {threshold_units!r}.")
         if contrastive not in CONTRASTIVE_FORMS:
             raise ValueError(f"contrastive must be one of {CONTRASTIVE_FORMS}, got {contrastive!r}.")
         if not distill_weight >= 0:
@@ -145,6 +178,7 @@ class FineGrainedLoss(nn.Module):
         self.fixed_threshold = fixed_threshold
         self.distill_weight = distill_weight
         self.contrastive = contrastive
+        self.threshold_units = threshold_units
         self.register_buffer("thresholds", torch.full((num_negative_types,), float(fixed_threshold or 0.0)))
 
     def extra_repr(self) -> str:
@@ -153,7 +187,7 @@ class FineGrainedLoss(nn.Module):
             f"cmr_weight={self.cmr_weight}, threshold_upper_bound={self.threshold_upper_bound}, "
             f"use_hard_negatives={self.use_hard_negatives}, gather_across_devices={self.gather_across_devices}, "
             f"fixed_threshold={self.fixed_threshold}, distill_weight={self.distill_weight}, "
-            f"contrastive={self.contrastive!r}"
+            f"contrastive={self.contrastive!r}, threshold_units={self.threshold_units!r}"
         )
 
     def _check_shapes(
@@ -257,21 +291,23 @@ class FineGrainedLoss(nn.Module):
         imc = F.cross_entropy(imc_logits, torch.zeros_like(targets))
 
         neg_own = scale * torch.einsum("bd,bkd->bk", image, negatives)  # [B, K]
-        thresholds = self.thresholds.to(dtype)
-        hinge = F.relu(thresholds[None, :] + neg_own - pos[:, None])
+        to_logits = scale.detach() if self.threshold_units == "cosine" else scale.new_ones(())
+        margins = self.thresholds.to(dtype) * to_logits  # [K], logit units
+        hinge = F.relu(margins[None, :] + neg_own - pos[:, None])
         num_valid = negative_mask.sum()
         cmr = torch.where(negative_mask, hinge, torch.zeros_like(hinge)).sum() / num_valid.clamp(min=1)
 
         used = self.thresholds.clone()
         if self.training and self.fixed_threshold is None:
-            self._update_thresholds(pos.detach(), neg_own.detach(), negative_mask)
+            self._update_thresholds(pos.detach() / to_logits, neg_own.detach() / to_logits, negative_mask)
         return self._result(itc, i2t, t2i, imc, cmr, distill_loss, num_valid, used)
 
     @torch.no_grad()
     def _update_thresholds(self, pos: torch.Tensor, neg_own: torch.Tensor, mask: torch.Tensor) -> None:
         """theta_k <- clamp(mean_i pos_i - mean_{i valid} neg_ik, 0, bound), means over the global batch.
 
-        pos: [B]; neg_own: [B, K]; mask: [B, K]. Without gathering, under torch.distributed, the sums and counts
+        pos: [B]; neg_own: [B, K] (in ``threshold_units``: logits, or logits divided by the scale); mask: [B, K].
+        Without gathering, under torch.distributed, the sums and counts
         behind both means ([2 + 2K] floats) are summed over ranks before dividing, so every rank computes the
         same thresholds (those of one process holding all ranks' rows); on one process nothing is reduced. A
         type keeps its value when it has no valid row (on any rank) or when its statistic is non-finite (a

@@ -158,8 +158,10 @@ def _series(log_history: list[dict[str, float]], key: str) -> tuple[list[int], l
     return [p[0] for p in points], [p[1] for p in points]
 
 
-def plot_training_curves(log_history: list[dict[str, float]], negative_types: list[str], output_dir: str) -> list[str]:
-    """Writes the loss components and the per-type thresholds over steps; returns the file names written."""
+def plot_training_curves(log_history: list[dict[str, float]], negative_types: list[str], output_dir: str,
+                         threshold_units: str = "cosine") -> list[str]:
+    """Writes the loss components and the per-type thresholds (in `threshold_units`) over steps; returns the
+    file names written."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -169,7 +171,7 @@ def plot_training_curves(log_history: list[dict[str, float]], negative_types: li
     plots = [
         (LOSS_PLOT, "Loss components", [("loss", "total"), ("itc_loss", "ITC-hn"), ("imc_loss", "IMC"),
                                         ("cmr_loss", "CMR")]),
-        (THRESHOLD_PLOT, "Adaptive CMR thresholds", [(f"threshold/{n}", n) for n in negative_types]),
+        (THRESHOLD_PLOT, f"CMR thresholds ({threshold_units} units)", [(f"threshold/{n}", n) for n in negative_types]),
     ]
     for filename, title, keys in plots:
         series = [(label, *_series(log_history, key)) for key, label in keys]
@@ -349,6 +351,7 @@ def render_model_card(args: Any, negative_types: list[str], thresholds: dict[str
         tradeoff_table=info.tradeoff_table,
         tradeoff_plot=info.tradeoff_plot,
         threshold_upper_bound=args.threshold_upper_bound,
+        threshold_units=getattr(args, "threshold_units", "logit"),
         final_thresholds=thresholds,
         plots=[{"file": plot, "title": titles.get(plot, plot)} for plot in plots],
         hyperparameters=changed_hyperparameters(args),
@@ -377,7 +380,7 @@ def write_model_card(output_dir: str, args: Any, log_history: list[dict[str, flo
                      thresholds: dict[str, float], info: CardInfo) -> bool:
     """Renders README.md and the plots into `output_dir`; logs and returns False on any failure (never raises)."""
     try:
-        plots = plot_training_curves(log_history, negative_types, output_dir)
+        plots = plot_training_curves(log_history, negative_types, output_dir, getattr(args, "threshold_units", "logit"))
         card = render_model_card(args, negative_types, thresholds, info, plots)
         atomic_write(os.path.join(output_dir, CARD_NAME), lambda handle: handle.write(str(card)))
         return True

@@ -19,7 +19,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -31,6 +31,9 @@ from .tiny_clip import build_clip_model, build_processor, build_siglip_model, bu
 from .training_args import PAPER_HYPERPARAMETERS
 
 RECIPE_VERSION = 3  # 3: pre-training stream, 12 colours x 4 shapes, 48 px images, sine-cosine positions
+FINGERPRINT_ROWS = 64  # rows of a stream whose images and captions key a cached model (`data_fingerprint`)
+# Libraries whose version changes the numbers of a trained base (a cached base records them).
+KEYED_LIBRARIES = ("torch", "transformers", "tokenizers", "spacy", "datasets", "numpy", "PIL")
 
 
 def default_cache_dir() -> str:
@@ -89,8 +92,38 @@ def default_world(seed: int = 0, **sizes: int) -> SyntheticWorld:
 
 def world_settings(world: SyntheticWorld) -> dict[str, Any]:
     """What of a world a cached model depends on (the held-out lists are part of `RECIPE_VERSION`)."""
-    return {"image_size": world.image_size, "seed": world.seed, "negative_types": list(world.negative_types),
-            "exclude_held_out_negatives": world.exclude_held_out_negatives}
+    settings = {"image_size": world.image_size, "seed": world.seed, "negative_types": list(world.negative_types),
+                "exclude_held_out_negatives": world.exclude_held_out_negatives}
+    if world.distractors:  # absent for the first worlds, so their keys are unchanged
+        settings["distractors"] = world.distractors
+    return settings
+
+
+def data_fingerprint(rows: Iterable[dict[str, Any]]) -> str:
+    """A short SHA-256 of rows' contents: image pixels (anything with `tobytes`), captions and other values.
+    Part of a cached model's key, so a change of the code that draws the world or makes its negatives (which the
+    base's tokenizer is trained on) is never served a model trained on the old data."""
+    digest = hashlib.sha256()
+    for row in rows:
+        for name in sorted(row):
+            value = row[name]
+            digest.update(name.encode())
+            digest.update(value.tobytes() if hasattr(value, "tobytes") else json.dumps(value, sort_keys=True,
+                                                                                       default=str).encode())
+    return digest.hexdigest()[:16]
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of `KEYED_LIBRARIES` (those installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for name in KEYED_LIBRARIES:
+        try:
+            found[name] = version("pillow" if name == "PIL" else name)
+        except PackageNotFoundError:
+            continue
+    return found
 
 
 def _cache_folder(kind: str, key: dict[str, Any], cache_dir: str | None) -> tuple[str, str]:
@@ -124,9 +157,10 @@ def finetune_stream(world: SyntheticWorld, seed: int, num_examples: int, negativ
     return world.train_stream(num_examples, name=f"finetune-{seed}", negatives=negatives)
 
 
-def train_tokenizer(world: SyntheticWorld, settings: BaseModelSettings) -> Any:
-    """A BPE over the world's words: captions of both streams' kinds and their spaCy negatives (their words
-    would be in a real tokenizer's vocabulary too). Drawn from a "tokenizer" stream of its own."""
+def tokenizer_texts(world: SyntheticWorld, settings: BaseModelSettings) -> list[str]:
+    """What the base's BPE is trained on: captions of both streams' kinds and their spaCy negatives (their words
+    would be in a real tokenizer's vocabulary too), drawn from "tokenizer" streams of their own. The negatives
+    make the base depend on the negative generator's rules: `base_cache_key` fingerprints these texts."""
     from .negatives import HardNegativeGenerator
 
     sample = 2000
@@ -134,8 +168,35 @@ def train_tokenizer(world: SyntheticWorld, settings: BaseModelSettings) -> Any:
     coco = world.train_stream(sample, name="tokenizer-coco", negatives=None)
     captions = [row["caption"] for row in itertools.chain(web, coco)]
     negatives = HardNegativeGenerator(types=world.negative_types, seed=world.seed).generate(captions[sample:])
-    texts = captions + [text for row in negatives for text in row.values() if text]
-    return train_clip_tokenizer(texts, vocab_size=settings.vocab_size)
+    return captions + [text for row in negatives for text in row.values() if text]
+
+
+def train_tokenizer(world: SyntheticWorld, settings: BaseModelSettings, texts: list[str] | None = None) -> Any:
+    """A BPE over `texts` (default `tokenizer_texts(world, settings)`)."""
+    return train_clip_tokenizer(texts if texts is not None else tokenizer_texts(world, settings),
+                                vocab_size=settings.vocab_size)
+
+
+def base_cache_key(world: SyntheticWorld, settings: BaseModelSettings,
+                   texts: list[str] | None = None) -> dict[str, Any]:
+    """What a cached base depends on: the world's and the base's settings, fingerprints of the data it is made
+    from (the tokenizer's texts, the first `FINGERPRINT_ROWS` rows of its pre-training stream), the library
+    versions and torch's thread count. Settings alone missed code changes: a base cached before the negative rules changed was reused
+    with a tokenizer that a fresh machine no longer trains (issue 25)."""
+    texts = tokenizer_texts(world, settings) if texts is None else texts
+    rows = world.train_stream(FINGERPRINT_ROWS, name="pretrain", negatives=None, mix=settings.mix)
+    data = {"tokenizer_texts": data_fingerprint({"text": text} for text in texts),
+            "pretrain_rows": data_fingerprint(rows)}
+    return {"world": world_settings(world), "base": settings.cache_key(), "data": data,
+            "versions": library_versions(), "threads": _threads()}
+
+
+def _threads() -> int:
+    """torch's CPU threads: a base trained with another count can differ in its last digits (the order of float
+    sums in a kernel follows how the work is split), so the count is part of a cached base's key."""
+    import torch
+
+    return torch.get_num_threads()
 
 
 def prepare_base_model(
@@ -152,7 +213,8 @@ def prepare_base_model(
     from .trainer import FineGrainedTrainer
     from .training_args import FineGrainedTrainingArguments
 
-    folder, key = _cache_folder("base", {"world": world_settings(world), "base": settings.cache_key()}, cache_dir)
+    texts = tokenizer_texts(world, settings)
+    folder, key = _cache_folder("base", base_cache_key(world, settings, texts), cache_dir)
     if os.path.isfile(os.path.join(folder, "model.safetensors")):
         log(f"Reusing the cached pre-trained base model: {folder}")
         return folder
@@ -160,7 +222,7 @@ def prepare_base_model(
 
     log(f"Pre-training the {settings.family} base model ({settings.max_steps} plain-contrastive steps); cached in "
         f"{folder}")
-    tokenizer = train_tokenizer(world, settings)
+    tokenizer = train_tokenizer(world, settings, texts)
     sizes = dict(image_size=world.image_size, patch_size=settings.patch_size, hidden_size=settings.hidden_size,
                  num_layers=settings.num_layers, num_heads=settings.num_heads, seed=settings.seed,
                  sincos_positions=settings.sincos_positions)
@@ -243,8 +305,9 @@ def prepare_plain_finetune(
         args = finetune_arguments(scratch, seed, hard_negatives=False, overrides=overrides)
         with open(os.path.join(base, "cache_key.json")) as handle:
             base_key = json.load(handle)
-        folder, key = _cache_folder("plain", {"base": base_key, "seed": seed, "args": finetune_overrides(args)},
-                                    cache_dir)
+        rows = finetune_stream(world, seed, FINGERPRINT_ROWS, negatives=None)
+        folder, key = _cache_folder("plain", {"base": base_key, "seed": seed, "args": finetune_overrides(args),
+                                              "data": {"finetune_rows": data_fingerprint(rows)}}, cache_dir)
         if os.path.isfile(os.path.join(folder, "model.safetensors")):
             log(f"Reusing the cached plain fine-tune: {folder}")
             return folder

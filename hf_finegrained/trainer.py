@@ -198,6 +198,7 @@ class FineGrainedTrainer(Trainer):
             fixed_threshold=args.fixed_threshold,
             distill_weight=args.distill_weight,
             contrastive=family.contrastive,
+            threshold_units=args.threshold_units,
         )
         if self.loss_fn.num_negative_types != len(types):
             raise ValueError(f"loss_fn has {self.loss_fn.num_negative_types} types but args name {len(types)}.")
@@ -472,6 +473,7 @@ class FineGrainedTrainer(Trainer):
         state = {
             "negative_types": self.negative_types,
             "thresholds": self._threshold_values(),
+            "threshold_units": self.loss_fn.threshold_units,
             "non_finite_steps_skipped": self.non_finite_steps_skipped,
         }
         os.makedirs(output_dir, exist_ok=True)
@@ -507,6 +509,12 @@ class FineGrainedTrainer(Trainer):
             raise ValueError(
                 f"{path} was written for negative types {state['negative_types']} but this run uses "
                 f"{self.negative_types}; resume with the same --negative_types."
+            )
+        units = state.get("threshold_units", "logit")  # files written before the units existed hold logits
+        if units != self.loss_fn.threshold_units:
+            raise ValueError(
+                f"{path} holds thresholds in {units} units but this run uses --threshold_units "
+                f"{self.loss_fn.threshold_units}; resume with --threshold_units {units}."
             )
         values = torch.tensor([state["thresholds"][name] for name in self.negative_types])
         self.loss_fn.thresholds.copy_(values)

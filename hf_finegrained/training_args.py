@@ -10,6 +10,7 @@ from typing import Any
 
 from transformers import TrainingArguments
 
+from .losses import DEFAULT_THRESHOLD_UNITS, THRESHOLD_UNITS, default_threshold_bound
 from .negatives.types import DEFAULT_NEGATIVE_TYPES  # owned by negatives/types.py; exported from here too
 from .teacher import TEACHER_KINDS
 
@@ -35,7 +36,8 @@ PAPER_HYPERPARAMETERS: dict[str, Any] = dict(
 class FineGrainedTrainingArguments(TrainingArguments):
     """`TrainingArguments` plus the loss settings of CE-CLIP (Zhang, Awal, Agrawal).
 
-    Defaults of the loss follow the paper (IMC 0.3, CMR 0.2, threshold bound 10). With
+    Defaults of the loss follow the paper (IMC 0.3, CMR 0.2, threshold bound 10 at CLIP's scale 100, i.e. 0.1 in
+    the default cosine threshold units). With
     ``remove_unused_columns=True`` (the default) the Trainer keeps the columns `FineGrainedCollator` reads
     (``image``, ``caption``, ``hard_negatives`` and the row-id columns its errors quote) and drops the rest.
 
@@ -53,14 +55,29 @@ class FineGrainedTrainingArguments(TrainingArguments):
     )
     imc_weight: float = field(default=0.3, metadata={"help": "Weight of the intra-modal contrastive loss (IMC)."})
     cmr_weight: float = field(default=0.2, metadata={"help": "Weight of the cross-modal rank loss (CMR)."})
-    threshold_upper_bound: float = field(
-        default=10.0, metadata={"help": "Ceiling of the adaptive per-type CMR thresholds."}
+    threshold_units: str = field(
+        default=DEFAULT_THRESHOLD_UNITS,
+        metadata={
+            "help": "Units of the CMR thresholds, their bound and --fixed_threshold; thresholds are logged and saved "
+            "in them. 'cosine' (default): cosine-similarity margins, the same at any logit scale (bound 0.1 is the "
+            "paper's 10 at CLIP's scale 100). 'logit': the paper's and the reference code's units (scale x cosine), "
+            "which reproduce the reference exactly; at scale 100 both are the same run. docs/LOSS.md says why "
+            "cosine is the default.",
+            "choices": list(THRESHOLD_UNITS),
+        },
+    )
+    threshold_upper_bound: float | None = field(
+        default=None,
+        metadata={
+            "help": "Ceiling of the adaptive per-type CMR thresholds, in --threshold_units. Default: the paper's "
+            "bound in those units (10 in logit units, 0.1 in cosine units)."
+        },
     )
     fixed_threshold: float | None = field(
         default=None,
         metadata={
             "help": "None (default): the paper's adaptive per-type CMR thresholds. A number >= 0 fixes every "
-            "threshold at that value (logit units) for the whole run, the paper's fixed-threshold ablation."
+            "threshold at that value (in --threshold_units) for the whole run, the paper's fixed-threshold ablation."
         },
     )
     use_hard_negatives: bool = field(
@@ -156,8 +173,14 @@ class FineGrainedTrainingArguments(TrainingArguments):
             problems.append(f"negative_types must be non-empty strings; got {names}.")
         if len(set(names)) != len(names):
             problems.append(f"negative_types has duplicates: {names}.")
+        if self.threshold_units not in THRESHOLD_UNITS:
+            problems.append(f"threshold_units must be one of {THRESHOLD_UNITS}; got {self.threshold_units!r}.")
+        elif self.threshold_upper_bound is None:
+            self.threshold_upper_bound = default_threshold_bound(self.threshold_units)
         for name in ("imc_weight", "cmr_weight", "threshold_upper_bound", "logit_scale_max"):
             value = getattr(self, name)
+            if value is None:  # threshold_upper_bound with unknown units: reported above
+                continue
             if not math.isfinite(value) or value < 0:
                 problems.append(f"{name} must be a finite number >= 0; got {value}.")
         if self.fixed_threshold is not None and not (math.isfinite(self.fixed_threshold) and self.fixed_threshold >= 0):

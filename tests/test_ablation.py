@@ -65,11 +65,13 @@ def test_quick_ablation_writes_the_table_curves_and_resumes(tmp_path):
         assert set(general) == {"zeroshot_top1", "i2t_R@1", "t2i_R@1"}
         assert all(0 <= v <= 1 for v in list(held_out.values()) + list(seen.values()) + list(general.values()))
         assert seen["average"] == pytest.approx(statistics.fmean(seen[c] for c in categories))
-    fixed = document["settings"]["fixed_threshold"]
+    fixed, bound = document["thresholds"]["fixed"], document["thresholds"]["upper_bound"]
+    assert document["thresholds"]["units"] == "cosine" and (fixed, bound) == (pytest.approx(0.05), pytest.approx(0.1))
     for run in runs:
         thresholds = [v for key, series in run["curves"].items() if key.startswith("threshold/") for _, v in series]
+        assert all(0 <= v <= bound + 1e-6 for v in thresholds), "thresholds leave their cosine bound"
         if run["variant"] == "ce_clip_fixed":
-            assert thresholds and all(v == fixed for v in thresholds)
+            assert thresholds and all(v == pytest.approx(fixed, rel=1e-6) for v in thresholds)
         elif run["variant"] in ("ce_clip", "ce_clip_gt"):
             assert len(set(thresholds)) > 1, "adaptive thresholds never moved"
         elif run["variant"] == "plain":

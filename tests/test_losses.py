@@ -63,7 +63,7 @@ def _inputs(generator, batch=6, num_types=4, dim=8, closeness=1.0, neg_closeness
 @pytest.mark.parametrize("imc_weight,cmr_weight", [(0.3, 0.2), (1.0, 2.0)])
 def test_matches_reference_over_steps(imc_weight, cmr_weight):
     generator = torch.Generator().manual_seed(0)
-    loss_fn = FineGrainedLoss(4, imc_weight=imc_weight, cmr_weight=cmr_weight, threshold_upper_bound=10.0).train()
+    loss_fn = FineGrainedLoss(4, threshold_units="logit", imc_weight=imc_weight, cmr_weight=cmr_weight, threshold_upper_bound=10.0).train()
     thresholds = torch.zeros(4, dtype=torch.float64)
     seen_positive = False
     for _ in range(5):
@@ -85,7 +85,7 @@ def test_matches_reference_over_steps(imc_weight, cmr_weight):
 def test_gradients_match_reference():
     generator = torch.Generator().manual_seed(1)
     v, t, n, mask = _inputs(generator)
-    loss_fn = FineGrainedLoss(4).train()
+    loss_fn = FineGrainedLoss(4, threshold_units="logit").train()
     loss_fn.thresholds.fill_(0.7)
     ours = [x.clone().requires_grad_() for x in (v, t, n)]
     theirs = [x.clone().requires_grad_() for x in (v, t, n)]
@@ -100,11 +100,11 @@ def test_gradients_match_reference():
 
 def test_thresholds_clamp_to_bounds():
     generator = torch.Generator().manual_seed(2)
-    high = FineGrainedLoss(4, threshold_upper_bound=0.5).train()
+    high = FineGrainedLoss(4, threshold_units="logit", threshold_upper_bound=0.5).train()
     v, t, n, mask = _inputs(generator, closeness=5.0)  # positives far above negatives
     high(v, t, n, mask, 50.0)
     assert torch.equal(high.thresholds[:3], torch.full((3,), 0.5))
-    low = FineGrainedLoss(4).train()
+    low = FineGrainedLoss(4, threshold_units="logit").train()
     v, t, n, mask = _inputs(generator, closeness=0.0, neg_closeness=5.0)  # negatives closer than positives
     low(v, t, n, mask, 50.0)
     assert torch.equal(low.thresholds, torch.zeros(4))
@@ -112,7 +112,7 @@ def test_thresholds_clamp_to_bounds():
 
 def test_eval_mode_does_not_update_thresholds():
     generator = torch.Generator().manual_seed(3)
-    loss_fn = FineGrainedLoss(4).eval()
+    loss_fn = FineGrainedLoss(4, threshold_units="logit").eval()
     v, t, n, mask = _inputs(generator, closeness=3.0)
     loss_fn(v, t, n, mask, 10.0)
     assert torch.equal(loss_fn.thresholds, torch.zeros(4))
@@ -175,7 +175,7 @@ def test_shape_errors_are_explicit():
 
 def test_fixed_threshold_is_used_and_never_moves():
     generator = torch.Generator().manual_seed(7)
-    loss_fn = FineGrainedLoss(4, fixed_threshold=2.5).train()
+    loss_fn = FineGrainedLoss(4, threshold_units="logit", fixed_threshold=2.5).train()
     fixed = torch.full((4,), 2.5, dtype=torch.float64)
     for _ in range(3):
         v, t, n, mask = _inputs(generator, closeness=3.0)
@@ -202,7 +202,7 @@ def test_non_finite_statistics_never_reach_the_thresholds(poison):
         scale = torch.tensor(float("inf"), dtype=torch.float64)
     else:
         n[1, 0, 0] = float("nan")
-    loss_fn = FineGrainedLoss(4).train()
+    loss_fn = FineGrainedLoss(4, threshold_units="logit").train()
     before = torch.tensor([0.5, 1.0, 1.5, 2.0])
     loss_fn.thresholds.copy_(before)
     out = loss_fn(v, t, n, mask, scale)
@@ -305,7 +305,7 @@ def reference_sigmoid_itc(v, t, n, mask, s, b):
 def test_sigmoid_form_matches_a_loop_over_pairs_over_steps():
     """ITC from the loop above; IMC, CMR and the thresholds exactly as in the softmax form (no bias there)."""
     generator = torch.Generator().manual_seed(20)
-    loss_fn = FineGrainedLoss(4, contrastive="sigmoid").train()
+    loss_fn = FineGrainedLoss(4, threshold_units="logit", contrastive="sigmoid").train()
     thresholds = torch.zeros(4, dtype=torch.float64)
     for step in range(4):
         v, t, n, mask = _inputs(generator)  # type 3 is invalid in every row
@@ -328,7 +328,7 @@ def test_sigmoid_form_matches_a_loop_over_pairs_over_steps():
 def test_sigmoid_form_gradients_match_the_loop_and_reach_the_scale_and_the_bias():
     generator = torch.Generator().manual_seed(21)
     v, t, n, mask = _inputs(generator)
-    loss_fn = FineGrainedLoss(4, contrastive="sigmoid").train()
+    loss_fn = FineGrainedLoss(4, threshold_units="logit", contrastive="sigmoid").train()
     loss_fn.thresholds.fill_(0.7)
     ours = [x.clone().requires_grad_() for x in (v, t, n)]
     theirs = [x.clone().requires_grad_() for x in (v, t, n)]
@@ -466,3 +466,69 @@ def test_distillation_is_the_same_for_both_forms():
     assert torch.equal(softmax["distill_loss"], sigmoid["distill_loss"]) and sigmoid["distill_loss"] > 0
     plain = FineGrainedLoss(4, contrastive="sigmoid")(v, t, n, mask, 4.0, logit_bias=-2.0)
     torch.testing.assert_close(sigmoid["loss"], plain["loss"] + 0.5 * sigmoid["distill_loss"])
+
+
+# --- Threshold units: cosine thresholds mean the same margin at any logit scale ---------------------------------
+
+
+def test_cosine_units_equal_the_papers_logit_units_at_scale_100():
+    """At CLIP's fine-tuning scale 100, cosine units with bound 0.1 are the paper's logit units with bound 10:
+    the same losses and gradients (the scale's included) over steps, thresholds in a ratio of exactly 100."""
+    generator = torch.Generator().manual_seed(30)
+    logit = FineGrainedLoss(4, threshold_units="logit").train()
+    cosine = FineGrainedLoss(4, threshold_units="cosine").train()
+    assert (logit.threshold_upper_bound, cosine.threshold_upper_bound) == (10.0, 0.1)
+    logit.thresholds = logit.thresholds.double()
+    cosine.thresholds = cosine.thresholds.double()
+    moved = False
+    for _ in range(5):
+        v, t, n, mask = _inputs(generator, closeness=0.15, neg_closeness=0.1)  # statistics below the bound
+        outs, grads = [], []
+        for loss_fn in (logit, cosine):
+            inputs = [x.clone().requires_grad_() for x in (v, t, n)]
+            scale = torch.tensor(100.0, dtype=torch.float64, requires_grad=True)
+            out = loss_fn(*inputs, mask, scale)
+            out["loss"].backward()
+            outs.append(out)
+            grads.append([x.grad for x in inputs] + [scale.grad])
+        for key in ("loss", "itc_loss", "imc_loss", "cmr_loss"):
+            torch.testing.assert_close(outs[0][key], outs[1][key], rtol=1e-12, atol=1e-12, msg=key)
+        for a, b in zip(*grads):
+            torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
+        torch.testing.assert_close(cosine.thresholds * 100, logit.thresholds, rtol=1e-12, atol=1e-12)
+        moved |= bool(((logit.thresholds[:3] > 0) & (logit.thresholds[:3] < 10)).any())
+    assert moved, "no threshold ever moved strictly inside its bounds: the comparison would be vacuous"
+    assert outs[0]["cmr_loss"] > 0
+
+
+@pytest.mark.parametrize("scale", [5.0, 20.0, 60.0])
+def test_cosine_thresholds_are_the_logit_statistic_over_the_scale_and_bound_in_cosine(scale):
+    """The reference in logit units with every threshold and the bound multiplied by s gives the cosine form's
+    losses, and its new thresholds divided by s are the cosine ones; the cosine bound caps at 0.1 whatever s."""
+    generator = torch.Generator().manual_seed(31)
+    loss_fn = FineGrainedLoss(4, threshold_units="cosine").train()
+    thresholds = torch.zeros(4, dtype=torch.float64)
+    capped = False
+    for _ in range(4):
+        v, t, n, mask = _inputs(generator, closeness=1.0)
+        s = torch.tensor(scale, dtype=torch.float64)
+        out = loss_fn(v, t, n, mask, s)
+        expected, new = reference(v, t, n, mask, s, thresholds * scale, 0.1 * scale)
+        for key, value in expected.items():
+            torch.testing.assert_close(out[key], value, rtol=1e-6, atol=1e-6, msg=key)
+        torch.testing.assert_close(loss_fn.thresholds.double(), new / scale, rtol=1e-5, atol=1e-6)
+        assert loss_fn.thresholds.max() <= 0.1 + 1e-7
+        capped |= bool(torch.isclose(loss_fn.thresholds, torch.tensor(0.1)).any())
+        thresholds = loss_fn.thresholds.double().clone()
+    assert capped, "inputs chosen so that some type reaches the cosine bound"
+
+
+def test_threshold_units_are_checked_and_set_the_default_bound():
+    assert FineGrainedLoss(2).threshold_units == "cosine"
+    assert FineGrainedLoss(2).threshold_upper_bound == pytest.approx(0.1)
+    assert FineGrainedLoss(2, threshold_units="logit").threshold_upper_bound == 10.0
+    assert FineGrainedLoss(2, threshold_units="logit", threshold_upper_bound=3.0).threshold_upper_bound == 3.0
+    assert "threshold_units='cosine'" in repr(FineGrainedLoss(2))
+    for bound in (None, 1.0):
+        with pytest.raises(ValueError, match="threshold_units"):
+            FineGrainedLoss(2, threshold_units="degrees", threshold_upper_bound=bound)

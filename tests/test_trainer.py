@@ -131,6 +131,43 @@ def test_resume_refuses_other_negative_types(tiny_clip_dir, tmp_path):
         trainer.load_loss_state(str(tmp_path / "saved"))
 
 
+@pytest.mark.parametrize("units,bound", [("cosine", 0.1), ("logit", 10.0)])
+def test_threshold_units_reach_the_loss_the_logs_and_the_saved_state(tiny_clip_dir, tmp_path, units, bound):
+    """The units given are the loss's, its default bound is the paper's in those units, the logged thresholds
+    are the loss's own values (cosine ones within [0, 0.1]) and the saved state names the units."""
+    trainer = make_trainer(tiny_clip_dir, make_args(tmp_path, max_steps=3, learning_rate=2e-2, threshold_units=units))
+    assert trainer.loss_fn.threshold_units == units and trainer.loss_fn.threshold_upper_bound == pytest.approx(bound)
+    trainer.train()
+    logged = [entry[f"threshold/{NEGATIVE_TYPES[0]}"] for entry in trainer.state.log_history
+              if f"threshold/{NEGATIVE_TYPES[0]}" in entry]
+    assert logged and all(0 <= value <= bound + 1e-6 for value in logged)
+    trainer.save_model(str(tmp_path / "saved"))
+    state = json.loads((tmp_path / "saved" / STATE_NAME).read_text())
+    assert state["threshold_units"] == units
+    assert list(state["thresholds"].values()) == trainer.loss_fn.thresholds.tolist()
+
+
+def test_resume_refuses_other_threshold_units(tiny_clip_dir, tmp_path):
+    """Thresholds saved in logit units read as cosine ones would be a margin 100 times too wide at scale 100."""
+    logit = make_trainer(tiny_clip_dir, make_args(tmp_path / "logit", max_steps=1, threshold_units="logit"))
+    logit.save_model(str(tmp_path / "saved"))
+    cosine = make_trainer(tiny_clip_dir, make_args(tmp_path / "cosine", max_steps=1, threshold_units="cosine"))
+    with pytest.raises(ValueError, match="resume with --threshold_units logit"):
+        cosine.load_loss_state(str(tmp_path / "saved"))
+    state = json.loads((tmp_path / "saved" / STATE_NAME).read_text())
+    del state["threshold_units"]  # a file written before the units existed holds logit thresholds
+    (tmp_path / "saved" / STATE_NAME).write_text(json.dumps(state))
+    with pytest.raises(ValueError, match="logit units"):
+        cosine.load_loss_state(str(tmp_path / "saved"))
+    logit.load_loss_state(str(tmp_path / "saved"))
+
+
+def test_threshold_units_are_validated(tmp_path):
+    with pytest.raises(ValueError, match="threshold_units must be one of"):
+        make_args(tmp_path, threshold_units="radians")
+    assert make_args(tmp_path, threshold_units="logit", threshold_upper_bound=4.0).threshold_upper_bound == 4.0
+
+
 def test_bad_rows_are_all_listed_before_training(tiny_clip_dir, tmp_path):
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"not an image")

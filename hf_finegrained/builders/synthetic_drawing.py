@@ -33,20 +33,22 @@ OPPOSITE = {"left": "right", "right": "left", "above": "below", "below": "above"
 
 @dataclass(frozen=True)
 class Scene:
-    """Object 0 stands in `relation` to object 1 ("object 0 is left of object 1")."""
+    """Object 0 stands in `relation` to object 1 ("object 0 is left of object 1"); `extras` are objects the
+    caption does not name (distractors), each (colour, shape, size), drawn where they touch neither object."""
 
     colors: tuple[str, str]
     shapes: tuple[str, str]
     sizes: tuple[str, str]
     relation: str
+    extras: tuple[tuple[str, str, str], ...] = ()
 
     def moved(self) -> Scene:
         """The same objects with their places exchanged ("A right of B" for "A left of B")."""
-        return Scene(self.colors, self.shapes, self.sizes, OPPOSITE[self.relation])
+        return Scene(self.colors, self.shapes, self.sizes, OPPOSITE[self.relation], self.extras)
 
     def reversed(self) -> Scene:
         """The same picture described from the other object ("B right of A" for "A left of B")."""
-        return Scene(self.colors[::-1], self.shapes[::-1], self.sizes[::-1], OPPOSITE[self.relation])
+        return Scene(self.colors[::-1], self.shapes[::-1], self.sizes[::-1], OPPOSITE[self.relation], self.extras)
 
     def arrangement(self) -> tuple[str, str, str]:
         """(first shape, axis, second shape) with the first one left or above: equal for both readings."""
@@ -105,9 +107,43 @@ def draw_scene(scene: Scene, size: int, rng: random.Random, parity: int = 0) -> 
     image = _background(size, rng, parity)
     pen = ImageDraw.Draw(image)
     sides = tuple(max(4, round(SIZES[name] * size)) for name in scene.sizes)
-    for (x, y), side, shape, color in zip(_place(rng, sides, scene.relation, size), sides, scene.shapes, scene.colors):
+    corners = _place(rng, sides, scene.relation, size)
+    if scene.extras:
+        corners, extra_boxes = _place_extras(rng, sides, scene, size, corners)
+        for box, (color, shape, _) in zip(extra_boxes, scene.extras):
+            _draw_shape(pen, shape, box, COLORS[color])
+    for (x, y), side, shape, color in zip(corners, sides, scene.shapes, scene.colors):
         _draw_shape(pen, shape, (x, y, x + side - 1, y + side - 1), COLORS[color])
     return image
+
+
+def _place_extras(rng: random.Random, sides: tuple[int, int], scene: Scene, size: int,
+                  corners: list[tuple[int, int]]) -> tuple[list[tuple[int, int]], list[tuple[int, int, int, int]]]:
+    """Corners of the two named objects and boxes of the extras, no box touching another (1 px apart): the
+    named objects are placed again (at most 50 times) until every extra finds a free place among 40 tries.
+    A layout that never fits raises: the world's sizes make that practically impossible (tested)."""
+    extra_sides = [max(4, round(SIZES[name] * size)) for _, _, name in scene.extras]
+    for attempt in range(50):
+        if attempt:
+            corners = _place(rng, sides, scene.relation, size)
+        taken = [(x, y, x + side - 1, y + side - 1) for (x, y), side in zip(corners, sides)]
+        boxes = []
+        for side in extra_sides:
+            for _ in range(40):
+                x, y = rng.randint(1, size - 1 - side), rng.randint(1, size - 1 - side)
+                box = (x, y, x + side - 1, y + side - 1)
+                if not any(_touch(box, other) for other in taken):
+                    taken.append(box)
+                    boxes.append(box)
+                    break
+        if len(boxes) == len(extra_sides):
+            return corners, boxes
+    raise ValueError(f"no free place for the extra objects of {scene} in a {size} px image")
+
+
+def _touch(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    """Whether two boxes overlap or are less than 2 px apart."""
+    return not (a[2] + 2 <= b[0] or b[2] + 2 <= a[0] or a[3] + 2 <= b[1] or b[3] + 2 <= a[1])
 
 
 def draw_object(color: str, shape: str, size_name: str, size: int, rng: random.Random, parity: int = 0,

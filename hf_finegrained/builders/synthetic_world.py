@@ -201,11 +201,15 @@ def held_out_in_caption(text: str, bindings: Sequence[tuple[str, str]] = HELD_OU
 
 
 def ground_truth_negatives(scene: Scene, style: Style, rng: random.Random) -> dict[str, str]:
-    """One false caption per category, differing from the true one only where the category says."""
+    """One false caption per category, differing from the true one only where the category says. In a scene
+    with distractors (`Scene.extras`) the replace categories take the first distractor's colour and shape, which
+    differ from both named objects': the replacement word is in the picture, on another object."""
     colors, shapes = scene.colors, scene.shapes
     which = rng.randrange(2)
     new_color = rng.choice([c for c in COLORS if c not in colors])
     new_shape = rng.choice([s for s in SHAPES if s not in shapes])
+    if scene.extras:  # replace with what the picture shows elsewhere: a bag of visual words cannot reject it
+        new_color, new_shape = scene.extras[0][0], scene.extras[0][1]
     edited = {
         "swap_object": Scene(colors, shapes[::-1], scene.sizes, scene.relation),
         "swap_attribute": Scene(colors[::-1], shapes, scene.sizes, scene.relation),
@@ -267,6 +271,11 @@ class SyntheticWorld:
         num_validation: rows of the held-out "validation" split (default 0: none).
         num_seen: rows of each of "validation_seen" and "test_seen" (default 0: none).
         num_zeroshot, num_retrieval: rows of the two general-ability probes (default 0: none).
+        distractors: objects the caption does not name, added to every two-object scene (relation, layout and
+            retrieval images; not to single objects or zero-shot ones), each small, of a colour and a shape
+            that neither named object has, never a held-out binding, drawn apart from both. The replace
+            negatives then name the distractor's colour or shape (`ground_truth_negatives`). Default 0: the
+            first worlds.
         exclude_held_out_negatives: set training negatives that state a held-out combination to None
             (default True; see the module docstring). `masked_negatives` counts them per type, over the
             train split and every stream row whose negatives were made in this process.
@@ -286,6 +295,7 @@ class SyntheticWorld:
     num_seen: int = 0
     num_zeroshot: int = 0
     num_retrieval: int = 0
+    distractors: int = 0
     masked_negatives: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def example(self, split: str, index: int, mix: CaptionMix | None = None, ground_truth: bool = False) -> dict:
@@ -307,6 +317,7 @@ class SyntheticWorld:
                 return self._single(split, index, colors=colors)
         rng = random.Random(f"{self.seed}/{split}/{index}")
         scene, style, held = self._draw_scene_and_style(rng, held_out=split in HELD_OUT_SPLITS)
+        scene = self._with_distractors(scene, f"{split}/{index}")
         truth = ground_truth_negatives(scene, style, rng)
         image = draw_scene(scene, self.image_size, rng, parity=0 if training else 1)
         negatives = {name: truth[name] if ground_truth or not training else None for name in self.negative_types}
@@ -322,8 +333,26 @@ class SyntheticWorld:
             if bool(held) == held_out:
                 return scene, style, held
 
+    def _with_distractors(self, scene: Scene, key: str) -> Scene:
+        """`scene` with `distractors` extra objects, drawn from their own seed (the rest of the row is the same
+        as in a world without them)."""
+        if not self.distractors:
+            return scene
+        rng = random.Random(f"{self.seed}/{key}/distractors")
+        extras: list[tuple[str, str, str]] = []
+        while len(extras) < self.distractors:
+            used_colors = set(scene.colors) | {extra[0] for extra in extras}
+            used_shapes = set(scene.shapes) | {extra[1] for extra in extras}
+            color = rng.choice([c for c in sorted(COLORS) if c not in used_colors])
+            shapes = [s for s in SHAPES if s not in used_shapes] or list(SHAPES)
+            shape = rng.choice(shapes)
+            if (color, shape) not in self.held_out_bindings:
+                extras.append((color, shape, "small"))
+        return Scene(scene.colors, scene.shapes, scene.sizes, scene.relation, tuple(extras))
+
     def _layout_twin(self, split: str, pair: int, second: bool, colors: bool) -> dict:
         scene, style, held = self._draw_scene_and_style(random.Random(f"{self.seed}/{split}/pair{pair}"), False, twin=True)
+        scene = self._with_distractors(scene, f"{split}/pair{pair}")
         if second:
             scene = scene.moved()
         image = draw_scene(scene, self.image_size, random.Random(f"{self.seed}/{split}/pair{pair}/{int(second)}"))
