@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from helpers import NEGATIVE_TYPES, all_captions, make_dataset, make_rows
+from helpers import COLORS, NEGATIVE_TYPES, SHAPES, all_captions, draw, make_dataset, make_rows
 from transformers import AutoModel, AutoProcessor, CLIPTextConfig, CLIPTextModel, TrainerCallback
 
 from hf_finegrained import FineGrainedTrainer, FineGrainedTrainingArguments, interpolate_weights
 from hf_finegrained.collator import FineGrainedCollator
-from hf_finegrained.families import CLIP, SIGLIP, SIGLIP2, UnsupportedModelError, family_of
+from hf_finegrained.families import CLIP, SIGLIP, SIGLIP2, UnsupportedModelError, family_named, family_of
 from hf_finegrained.tiny_clip import build_siglip_model, build_siglip_processor, train_clip_tokenizer
 
 MAX_LENGTH = 40
@@ -207,3 +207,53 @@ def test_embedded_default_runs_with_a_siglip_base(tmp_path):
     card = (tmp_path / "run" / "README.md").read_text()
     assert "is a `SiglipModel` fine-tuned" in card and "sigmoid form" in card
     assert json.loads((tmp_path / "run" / "config.json").read_text())["model_type"] == "siglip"
+
+
+# Negative masks that are not a prefix of each row: a slot filled from the wrong (row, type) shows up.
+SCATTERED_MASKS = [
+    [[False, True], [True, False]],
+    [[False, True, False, True], [False, False, False, False], [True, True, True, False], [False, False, True, True]],
+]
+
+
+@pytest.mark.parametrize("mask", SCATTERED_MASKS, ids=["2x2", "4x4"])
+@pytest.mark.parametrize("family_name", ["clip", "siglip", "siglip2"])
+def test_each_negative_embedding_lands_in_its_row_and_type_slot(family_name: str, mask: list[list[bool]],
+                                                               request: pytest.FixtureRequest) -> None:
+    """`ModelFamily.encode_batch` puts the embedding of row i's type-k negative in slot (i, k) and zeros in the
+    masked slots: the loss reads a caption's negatives from its own row, so a negative placed in another
+    row's (or type's) slot would train against the wrong caption while every shape still fits. Each slot is
+    compared with its text encoded as a caption (the family's own text path) in a batch without negatives."""
+    folder = request.getfixturevalue({"clip": "tiny_clip_dir", "siglip": "siglip_dir",
+                                      "siglip2": "siglip2_dir"}[family_name])
+    family = family_named(family_name)
+    model, processor = AutoModel.from_pretrained(folder).eval(), AutoProcessor.from_pretrained(folder)
+    colours, shapes = list(COLORS), list(SHAPES)
+    types = [f"type_{k}" for k in range(len(mask[0]))]
+    rows = []
+    for i, row_mask in enumerate(mask):
+        negatives = [f"a {colours[(i + k) % 4]} {shapes[k % 3]} number {i} {k}" if keep else None
+                     for k, keep in enumerate(row_mask)]
+        rows.append({"image": draw(colours[i % 4], shapes[i % 3]), "caption": f"a {colours[i % 4]} {shapes[i % 3]}",
+                     "hard_negatives": negatives})
+    valid = [(i, k, text) for i, row in enumerate(rows) for k, text in enumerate(row["hard_negatives"])
+             if text is not None]
+
+    batch = FineGrainedCollator(processor, types, family=family)(rows)
+    alone = FineGrainedCollator(processor, [], include_negatives=False, family=family)(
+        [{"image": draw("red", "square"), "caption": text} for _, _, text in valid])
+    with torch.no_grad():
+        encoded = family.encode_batch(model, batch)
+        expected = family.encode_batch(model, alone)["text_embeds"]
+
+    atol = 1e-5
+    # the negatives' own embeddings are far apart, so a misplaced one cannot pass within the tolerance
+    assert torch.cdist(expected, expected).add(torch.eye(len(valid)) * 1e9).min() > 1000 * atol
+    slots = encoded["negative_embeds"]
+    assert torch.equal(encoded["negative_mask"], torch.tensor(mask))
+    assert slots.shape == (len(mask), len(types), expected.shape[1])
+    for j, (i, k, text) in enumerate(valid):
+        torch.testing.assert_close(slots[i, k], expected[j], rtol=0, atol=atol, msg=lambda m: f"slot {(i, k)} "
+                                   f"should hold {text!r}: {m}")
+    masked = ~torch.tensor(mask)
+    assert torch.equal(slots[masked], torch.zeros(int(masked.sum()), expected.shape[1]))
