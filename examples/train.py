@@ -47,6 +47,7 @@ import datasets
 from transformers import AutoModel, HfArgumentParser, set_seed
 
 from hf_finegrained import FineGrainedTrainer, FineGrainedTrainingArguments, families
+from hf_finegrained.distributed import end_process_group
 from hf_finegrained.training_args import PAPER_HYPERPARAMETERS
 from hf_finegrained.evaluation import UnknownBenchmarkError, benchmark_names, check_benchmarks
 from hf_finegrained.hub import push_folder, require_token
@@ -455,6 +456,14 @@ def load_model(name_or_path: str, model_args: ModelArguments):
 
 
 def main(argv: list[str] | None = None) -> None:
+    train_and_publish(argv)
+    # Once the trainer is freed, every rank ends the process group: left to the interpreter's exit, a rank can abort
+    # there ("terminate called without an active exception", docs/FAILURES.md). No barrier first: saving was the last
+    # collective, and the other ranks would wait, maybe past the group's timeout, while rank 0 scores.
+    end_process_group(barrier=False)
+
+
+def train_and_publish(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     model_args, data_args, args = parse(argv)
     logging.basicConfig(level=logging.INFO if args.should_log else logging.WARNING, format="%(message)s")

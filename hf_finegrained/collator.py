@@ -23,6 +23,47 @@ from .rows import (
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_LENGTH = 77
+INDEX_KEY = "__index__"  # a row's index in the user's dataset (`IndexedRows`), for error messages
+COLUMNS_KEY = "__columns__"  # the dataset's columns as the user gave them (`IndexedRows`), for error messages
+ROW_KEYS = (INDEX_KEY, COLUMNS_KEY)
+
+
+class IndexedRows(torch.utils.data.Dataset):
+    """A map-style dataset whose rows reach the collator with their dataset index (`INDEX_KEY`) and the dataset's
+    columns as the user gave them (`COLUMNS_KEY`), so that `FineGrainedCollator`'s errors name `dataset row 5`
+    (not its place in the batch) and the user's own columns (not those left after the Trainer dropped unused ones).
+
+    `FineGrainedTrainer` wraps its map-style datasets in it when it builds a loader, after the Trainer's column
+    removal (`remove_unused_columns`), which keeps both keys. `columns`: the original column names (of a
+    `datasets.Dataset`); None takes each row's own keys (a list of rows). Rows that are not mappings pass as they are.
+    """
+
+    def __init__(self, data: Any, columns: Sequence[str] | None = None) -> None:
+        self.data = data
+        self.columns = list(columns) if columns is not None else None
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def _with_index(self, index: Any, row: Any) -> Any:
+        if not isinstance(row, Mapping):
+            return row
+        return {**row, INDEX_KEY: int(index), COLUMNS_KEY: self.columns if self.columns is not None else list(row)}
+
+    def __getitem__(self, index: int) -> Any:
+        return self._with_index(index, self.data[index])
+
+    def __getitems__(self, indices: list[int]) -> list[Any]:
+        """A batch of rows in one read where the dataset can (`datasets.Dataset.__getitems__`)."""
+        getitems = getattr(self.data, "__getitems__", None)
+        rows = getitems(indices) if getitems else [self.data[index] for index in indices]
+        return [self._with_index(index, row) for index, row in zip(indices, rows)]
+
+
+def _describe(row: Mapping[str, Any], position: int) -> str:
+    """`describe_row` naming the dataset row when the row carries its index (`IndexedRows`), else the batch row."""
+    where = f"dataset row {row[INDEX_KEY]}" if row.get(INDEX_KEY) is not None else None
+    return describe_row(row, position, where=where)
 
 
 class FineGrainedCollator:
@@ -79,20 +120,21 @@ class FineGrainedCollator:
         for position, row in enumerate(rows):
             for column in required_columns(self.include_negatives):
                 if column not in row:
+                    columns = row.get(COLUMNS_KEY) or sorted(key for key in row if key not in ROW_KEYS)
                     raise KeyError(
-                        f"{describe_row(row, position)} has no '{column}' column (columns: {sorted(row)}). Rename "
-                        "your columns; with a plain `Trainer` (which keeps only its model's arguments), use "
+                        f"{_describe(row, position)} has no '{column}' column (the dataset's columns: {columns}). "
+                        "Rename your columns; with a plain `Trainer` (which keeps only its model's arguments), use "
                         "FineGrainedTrainer or set remove_unused_columns=False so the Trainer keeps them."
                     )
             caption = row[CAPTION_COLUMN]
             problem = caption_problem(caption)
             if problem:
-                raise ValueError(f"{describe_row(row, position)}: {problem}; drop or fix this row.")
+                raise ValueError(f"{_describe(row, position)}: {problem}; drop or fix this row.")
             try:
                 images.append(open_image(row[IMAGE_COLUMN]))
             except Exception as error:  # PIL raises many types for broken files
                 raise ValueError(
-                    f"{describe_row(row, position)}: cannot read the image ({type(error).__name__}: {error}); fix or "
+                    f"{_describe(row, position)}: cannot read the image ({type(error).__name__}: {error}); fix or "
                     "remove the file (validate_dataset(dataset, negative_types) lists every such row by index)."
                 ) from error
             captions.append(caption)
@@ -100,11 +142,11 @@ class FineGrainedCollator:
                 try:
                     row_negs, masked = usable_negatives(row[NEGATIVES_COLUMN], self.negative_types, caption)
                 except ValueError as error:
-                    raise ValueError(f"{describe_row(row, position)}: {error}.") from error
+                    raise ValueError(f"{_describe(row, position)}: {error}.") from error
                 if any(masked):
                     self.counts["equal_to_caption"] += sum(masked)
                     names = [name for name, drop in zip(self.negative_types, masked) if drop]
-                    self._warn_once("equal_to_caption", f"{describe_row(row, position)}: the {names} negative(s) "
+                    self._warn_once("equal_to_caption", f"{_describe(row, position)}: the {names} negative(s) "
                                     "equal the caption (ignoring case, punctuation and spacing) and are masked "
                                     "like None")
                 mask.append([neg is not None for neg in row_negs])
@@ -136,5 +178,5 @@ class FineGrainedCollator:
         if cut:
             self.counts["truncated_captions"] += len(cut)
             position, length = cut[0]
-            self._warn_once("truncated_captions", f"{describe_row(rows[position], position)}: the caption has "
+            self._warn_once("truncated_captions", f"{_describe(rows[position], position)}: the caption has "
                             f"{length} tokens and is cut to {self.max_length} tokens (the collator's max_length)")

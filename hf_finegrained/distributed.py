@@ -11,11 +11,16 @@ Without gathering, ``sum_across_ranks`` lets the loss pool the few sums behind i
 every rank holds the thresholds of the global batch.
 
 ``make_shardable`` readies a dual encoder for FSDP (tests/test_sharded.py trains one through the trainer).
+
+``end_process_group`` is the last call of a distributed script on every rank (examples/train.py, tests/scripts/).
 """
 
 from __future__ import annotations
 
 import functools
+import gc
+import importlib
+import sys
 from typing import Any
 
 import torch
@@ -94,6 +99,57 @@ def sum_across_ranks(tensor: torch.Tensor) -> torch.Tensor:
     if is_distributed():
         dist.all_reduce(total, op=dist.ReduceOp.SUM)
     return total
+
+
+def end_process_group(barrier: bool = True) -> None:
+    """Ends this process's part in a distributed run: call it on every rank as the script's last step, after
+    returning from the function that held the trainer (its DDP or FSDP model refers to the process group too).
+    Nothing happens when no process group is initialised (one process, or a test calling a script's ``main``).
+
+    With ``barrier`` the ranks first wait for each other, so that none leaves while another still exchanges with it
+    (rank 0 also serves the rendezvous store). A garbage collection then frees a trainer or model left in reference
+    cycles, and ``destroy_process_group`` drops the last reference to the group: its gloo worker threads finish and
+    are joined while the interpreter is still whole.
+
+    Why: a gloo worker thread keeps the last collective's work, with its tensors, for a moment after the collective
+    has returned to Python. When it drops the last reference to a tensor made in Python it takes the GIL to free the
+    Python object; if by then the main thread has left the script and the interpreter is finalizing, Python ends the
+    thread with ``pthread_exit``, whose unwinding through a C++ destructor calls ``std::terminate``: "terminate called
+    without an active exception", SIGABRT, and torchrun stops the other ranks with SIGTERM. A race, so rare, likelier
+    on a loaded machine (docs/FAILURES.md, "Distributed runs: ending the process group").
+    """
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    if barrier and dist.get_world_size() > 1:
+        dist.barrier()
+    gc.collect()
+    dist.destroy_process_group()
+    if "torch.distributed.tensor" in sys.modules:  # FSDP2 ran: its device meshes hold the group too
+        _clear_dtensor_caches()
+        gc.collect()
+
+
+# torch's DTensor caches (sharding propagation, redistribution plans, mesh topology) keep every device mesh they saw,
+# and a mesh keeps its process groups: after FSDP2 the group outlives `destroy_process_group` until they are emptied.
+# (module, attribute path of the function that empties one), as torch 2.13 names them; a missing one is skipped, and
+# tests/test_sharded.py checks that no gloo thread is left after an FSDP run.
+_DTENSOR_CACHES = (
+    ("torch.distributed.tensor.debug", "_clear_sharding_prop_cache"),
+    ("torch.distributed.tensor._redistribute", "clear_redistribute_planner_cache"),
+    ("torch.distributed.tensor._redistribute", "_gen_transform_infos.cache_clear"),
+    ("torch.distributed.tensor._collective_utils", "MeshTopoInfo.build_from_mesh.cache_clear"),
+)
+
+
+def _clear_dtensor_caches() -> None:
+    for module_name, path in _DTENSOR_CACHES:
+        try:
+            target: Any = importlib.import_module(module_name)
+            for name in path.split("."):
+                target = getattr(target, name)
+        except (ImportError, AttributeError):
+            continue
+        target()
 
 
 def make_shardable(model: nn.Module) -> None:

@@ -20,6 +20,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from .output_folder import OutputFolderError, check_output_folder, staged_folder
+
 logger = logging.getLogger(__name__)
 
 
@@ -99,11 +101,9 @@ def _load(path: str, device: str | None) -> tuple[nn.Module, Any]:
     from transformers import AutoModel, AutoProcessor
 
     if os.path.isfile(os.path.join(path, "adapter_config.json")):
-        from peft import AutoPeftModel
+        from .lora import load_merged
 
-        from .lora import merge_lora
-
-        model = merge_lora(AutoPeftModel.from_pretrained(path))
+        model = load_merged(path)
         logger.info("%s is a LoRA adapter: merged into its base model.", path)
     else:
         model = AutoModel.from_pretrained(path)
@@ -116,16 +116,30 @@ def _load(path: str, device: str | None) -> tuple[nn.Module, Any]:
     return model.eval(), processor
 
 
-def save_interpolated(model: nn.Module, processor: Any, output_dir: str, base: str, finetuned: str,
-                      alpha: float) -> str:
-    """Writes `model` (safetensors), its processor and a card naming both parents and alpha to `output_dir`."""
+def _write_interpolated(model: nn.Module, processor: Any, folder: str, base: str, finetuned: str,
+                        alpha: float) -> None:
+    """Writes `model` (safetensors), its processor and a card naming both parents and alpha into `folder`."""
     from .model_card import interpolation_card
 
-    os.makedirs(output_dir, exist_ok=True)
-    model.save_pretrained(output_dir)
+    os.makedirs(folder, exist_ok=True)
+    model.save_pretrained(folder)
     if processor is not None:
-        processor.save_pretrained(output_dir)
-    interpolation_card(base, finetuned, alpha, type(model).__name__).save(os.path.join(output_dir, "README.md"))
+        processor.save_pretrained(folder)
+    interpolation_card(base, finetuned, alpha, type(model).__name__).save(os.path.join(folder, "README.md"))
+
+
+def save_interpolated(model: nn.Module, processor: Any, output_dir: str, base: str, finetuned: str,
+                      alpha: float, overwrite: bool = False) -> str:
+    """Writes `model` (safetensors), its processor and a card naming both parents and alpha to `output_dir`.
+
+    The folder is written beside `output_dir` and moved into place when complete (`output_folder.staged_folder`):
+    a failure leaves no partial folder and an existing one as it was. A non-empty `output_dir` is refused
+    (`OutputFolderError`) unless `overwrite`, which replaces it whole; an `output_dir` that is, or holds, the
+    folder of `base` or `finetuned` is always refused.
+    """
+    inputs = {"base model": base, "fine-tuned model": finetuned}
+    with staged_folder(output_dir, overwrite, inputs) as staged:
+        _write_interpolated(model, processor, str(staged), base, finetuned, alpha)
     return output_dir
 
 
@@ -154,7 +168,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--alpha", type=float, help="one weight of the fine-tune: writes one model to --output")
     group.add_argument("--alphas", type=parse_alphas, help="comma-separated weights: writes --output/alpha-<a>/ each")
-    parser.add_argument("--output", required=True, help="the folder written")
+    parser.add_argument("--output", required=True,
+                        help="the folder written (with --alphas, it holds alpha-<a>/ per weight); written beside "
+                        "and moved into place when complete; never one of the input folders")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace a non-empty --output whole (by default it is refused)")
     parser.add_argument("--benchmarks", default=None,
                         help="score every model written on these benchmarks (names as for hf-finegrained-eval); "
                         "the sweep's table goes to --output/sweep.json and sweep.md")
@@ -172,6 +190,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             names = benchmark_names(args.benchmarks)
         except UnknownBenchmarkError as error:
             raise SystemExit(f"hf-finegrained-interpolate: {error}") from None
+    inputs = {"base model": args.base, "fine-tuned model": args.finetuned}
+    try:  # before anything is loaded; checked again when the finished folder is moved into place
+        check_output_folder(args.output, args.overwrite, inputs, overwrite_hint="--overwrite")
+    except OutputFolderError as error:
+        raise SystemExit(f"hf-finegrained-interpolate: {error}") from None
     base, _ = _load(args.base, args.device)
     finetuned, processor = _load(args.finetuned, args.device)
     problem = _first_difference(base, finetuned)
@@ -181,28 +204,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     alphas = [args.alpha] if single else args.alphas
     sweep: dict[str, Any] = {"base": args.base, "finetuned": args.finetuned, "points": []}
     failed = False
-    for alpha in alphas:
-        folder = args.output if single else os.path.join(args.output, f"alpha-{alpha:g}")
-        mixed = interpolate_weights(base, finetuned, alpha)
-        save_interpolated(mixed, processor, folder, args.base, args.finetuned, alpha)
-        logger.info("alpha %g: wrote %s", alpha, folder)
-        point: dict[str, Any] = {"alpha": alpha, "folder": folder}
-        if names:
-            from .evaluation.runner import run_benchmarks
+    # The whole output (one model, or every alpha-<a>/ and the sweep table) is written into a scratch folder
+    # and moved into place at the end; messages name the final folders.
+    with staged_folder(args.output, args.overwrite, inputs, overwrite_hint="--overwrite") as staged:
+        def log(message: str) -> None:
+            print(message.replace(str(staged), args.output))
 
-            document = run_benchmarks(mixed, names, data_root=args.data_root, processor=processor, output_dir=folder,
-                                      batch_size=args.batch_size, device=args.device, progress=False)
-            point["benchmarks"] = {name: {key: entry.get(key) for key in ("status", "headline", "metrics", "reason")
-                                          if entry.get(key) is not None}
-                                   for name, entry in document["benchmarks"].items()}
-            failed = failed or bool(document["errors"])
-        sweep["points"].append(point)
-        del mixed
+        for alpha in alphas:
+            relative = "" if single else f"alpha-{alpha:g}"
+            folder = os.path.join(args.output, relative) if relative else args.output
+            written = os.path.join(staged, relative) if relative else str(staged)
+            mixed = interpolate_weights(base, finetuned, alpha)
+            _write_interpolated(mixed, processor, written, args.base, args.finetuned, alpha)
+            logger.info("alpha %g: saved for %s", alpha, folder)
+            point: dict[str, Any] = {"alpha": alpha, "folder": folder}
+            if names:
+                from .evaluation.runner import run_benchmarks
+
+                document = run_benchmarks(mixed, names, data_root=args.data_root, processor=processor,
+                                          output_dir=written, batch_size=args.batch_size, device=args.device,
+                                          progress=False, log=log)
+                point["benchmarks"] = {name: {key: entry.get(key) for key in ("status", "headline", "metrics",
+                                                                                "reason") if entry.get(key) is not None}
+                                       for name, entry in document["benchmarks"].items()}
+                failed = failed or bool(document["errors"])
+            sweep["points"].append(point)
+            del mixed
+        if names:
+            with open(os.path.join(staged, "sweep.json"), "w", encoding="utf-8") as handle:
+                json.dump(sweep, handle, indent=2)
+            with open(os.path.join(staged, "sweep.md"), "w", encoding="utf-8") as handle:
+                handle.write(sweep_table(sweep) + "\n")
+    logger.info("wrote %s", args.output)
     if names:
-        with open(os.path.join(args.output, "sweep.json"), "w", encoding="utf-8") as handle:
-            json.dump(sweep, handle, indent=2)
-        with open(os.path.join(args.output, "sweep.md"), "w", encoding="utf-8") as handle:
-            handle.write(sweep_table(sweep) + "\n")
         print(sweep_table(sweep))
     return 1 if failed else 0
 

@@ -89,11 +89,21 @@ class CardInfo:
     contrastive: str = "softmax"  # the loss form (`ModelFamily.contrastive`)
 
 
-def public_name(name_or_path: str | None) -> str | None:
-    """A Hub id stays as is; a local folder becomes its last component, so no local path is published."""
+# A snapshot folder of the Hugging Face cache: `.../models--<org>--<name>/snapshots/<revision>`.
+_HUB_CACHE_SNAPSHOT = re.compile(r"(?:^|[/\\])models--(?P<repo>[^/\\]+)[/\\]snapshots[/\\][^/\\]+[/\\]?$")
+
+
+def public_name(name_or_path: str | os.PathLike | None) -> str | None:
+    """A Hub id stays as is; a local folder becomes the Hub id it is a cached snapshot of (a folder of the Hugging
+    Face cache, `models--<org>--<name>/snapshots/<revision>`), else its last component, so no local path is
+    published."""
     if not name_or_path:
         return None
+    name_or_path = os.fspath(name_or_path)
     if os.path.isabs(name_or_path) or os.path.exists(name_or_path):
+        cached = _HUB_CACHE_SNAPSHOT.search(name_or_path)
+        if cached:  # the cache writes `/` of the id as `--`, which Hub ids cannot hold themselves
+            return cached["repo"].replace("--", "/")
         return Path(name_or_path).name or None
     return name_or_path
 

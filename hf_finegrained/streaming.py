@@ -21,12 +21,15 @@ row by row as it is read.
    carries the counts since the previous one (`STREAM_KEY`), `StreamCollator` sums them into the batch, and
    the trainer adds them up in the main process (`StreamCounts`), names the first `NAMED_ROWS` bad rows in
    the log and the model card, and stops once the share of bad rows passes `max_bad_row_rate`, judged from
-   the `MIN_ROWS_JUDGED`-th row a process has read on (so one early bad row does not stop a run).
+   the `MIN_ROWS_JUDGED`-th row a process has read on (so one early bad row does not stop a run). The log and
+   the error name a bad row's image by its local path; the model card, which is published, by its file name
+   only (`public_text`).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,6 +54,21 @@ MIN_ROWS_JUDGED = 100  # rows a process reads before its share of bad rows is ju
 NAMED_ROWS = 5  # bad rows named in the log, in the model card and in the error
 NEGATIVES_BATCH = 64  # captions per spaCy batch when negatives are made on the fly
 GENERATE_HINT = "pass generate_negatives=True (--generate_negatives) to make them on the fly as rows are read"
+
+
+def public_text(text: str, image: Any) -> str:
+    """`text` (a bad row's name and reason) as a published card may hold it: the folders of the row's image path
+    are taken out wherever the path appears (its file name stays, e.g. `img3.png`), and any other mention of the
+    home folder becomes `~`."""
+    path = image.get("path") if isinstance(image, Mapping) else image
+    if isinstance(path, (str, os.PathLike)):
+        folder = os.path.dirname(os.fspath(path))
+        if folder:
+            text = text.replace(folder.rstrip(os.sep) + os.sep, "")
+    home = os.path.expanduser("~")
+    if home and home != os.sep:
+        text = text.replace(home, "~")
+    return text
 
 
 class BadRowRateError(ValueError):
@@ -122,7 +140,8 @@ def prepare_stream(stream: Any, negative_types: Sequence[str], include_negatives
 
 class CheckedRows(torch.utils.data.IterableDataset):
     """The rows of `stream` that can be trained on, in order; each carries, under `STREAM_KEY`, the counts of
-    the rows read since the one before it (`{"read", "skipped", "named"}`), bad ones included.
+    the rows read since the one before it (`{"read", "skipped", "named", "public"}`: the bad rows named with
+    their local paths, and as a published card names them, `public_text`), bad ones included.
 
     A row is bad when `validation.row_problems` finds a problem or its image does not decode in full; a good
     row's image is replaced by the decoded RGB image. Each row is held until the next good one is found, so
@@ -176,6 +195,7 @@ class CheckedRows(torch.utils.data.IterableDataset):
             return
         read = skipped = total_read = good = 0
         named: list[str] = []
+        public: list[str] = []
         sent_names = 0
         held = None
         for position, row in enumerate(self.stream):
@@ -187,16 +207,17 @@ class CheckedRows(torch.utils.data.IterableDataset):
                 skipped += 1
                 if sent_names + len(named) < NAMED_ROWS:
                     named.append(f"{describe_row(row, where=self._where(position))}: {problem}")
+                    public.append(public_text(named[-1], row.get(IMAGE_COLUMN)))
                 continue
             good += 1
             if held is not None:
-                held[STREAM_KEY] = {"read": read - 1, "skipped": skipped, "named": named}
+                held[STREAM_KEY] = {"read": read - 1, "skipped": skipped, "named": named, "public": public}
                 sent_names += len(named)
                 yield held
-                read, skipped, named = 1, 0, []
+                read, skipped, named, public = 1, 0, [], []
             held = row
         if held is not None:
-            held[STREAM_KEY] = {"read": read, "skipped": skipped, "named": named}
+            held[STREAM_KEY] = {"read": read, "skipped": skipped, "named": named, "public": public}
             yield held
         elif total_read:
             listed = "".join(f"\n- {name}" for name in named)
@@ -207,18 +228,22 @@ class CheckedRows(torch.utils.data.IterableDataset):
 @dataclass
 class StreamCounts:
     """The rows of a training stream read and skipped by this process (or, merged, by all), and the first
-    `NAMED_ROWS` bad ones, each named with its reason."""
+    `NAMED_ROWS` bad ones, each named with its reason: `named` with local paths (log, errors), `public` as the
+    published model card names them (`public_text`: image file names only)."""
 
     read: int = 0
     skipped: int = 0
     named: list[str] = field(default_factory=list)
+    public: list[str] = field(default_factory=list)
 
     def add(self, info: Mapping[str, Any]) -> list[str]:
         """Adds a batch's counts (`StreamCollator`); returns the bad rows named for the first time."""
         self.read += int(info["read"])
         self.skipped += int(info["skipped"])
-        new = list(info["named"])[: max(0, NAMED_ROWS - len(self.named))]
+        room = max(0, NAMED_ROWS - len(self.named))
+        new = list(info["named"])[:room]
         self.named.extend(new)
+        self.public.extend(list(info.get("public", info["named"]))[:room])
         return new
 
     @classmethod
@@ -226,7 +251,7 @@ class StreamCounts:
         """The counts of several processes together (their named rows in process order, the first kept)."""
         total = cls()
         for part in parts:
-            total.add({"read": part.read, "skipped": part.skipped, "named": part.named})
+            total.add({"read": part.read, "skipped": part.skipped, "named": part.named, "public": part.public})
         return total
 
     def check(self, max_rate: float, step: int) -> None:
@@ -255,7 +280,7 @@ class StreamCollator:
         self.collate = collate
 
     def __call__(self, rows: list[dict[str, Any]]) -> dict[str, Any]:
-        info = {"read": 0, "skipped": 0, "named": []}
+        info = {"read": 0, "skipped": 0, "named": [], "public": []}
         clean = []
         for row in rows:
             counts = row.get(STREAM_KEY)
@@ -263,6 +288,7 @@ class StreamCollator:
                 info["read"] += counts["read"]
                 info["skipped"] += counts["skipped"]
                 info["named"].extend(counts["named"])
+                info["public"].extend(counts.get("public", counts["named"]))
                 row = {key: value for key, value in row.items() if key != STREAM_KEY}
             clean.append(row)
         batch = self.collate(clean)

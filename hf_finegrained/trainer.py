@@ -17,6 +17,15 @@ What a failure never loses or hides:
 - `training_args.bin` never holds the Hub token (see `FineGrainedTrainingArguments.__getstate__`).
 - A training stream (`datasets.IterableDataset`) is checked as it is read: bad rows are skipped, counted and
   named (log, model card), and training stops once their share passes `max_bad_row_rate` (`streaming`).
+- Before the first step, the output folder must be writable and its disk must hold what the run will write
+  (`output_checks`); a save that fails names the newest complete checkpoint, which it leaves as it was. A save
+  over an older model first removes every file of it (`output_checks.remove_older_run_files`).
+- Published files hold no local path: a stream's bad rows are named in the card by their image's file name, and a
+  LoRA adapter's `adapter_config.json` names its base by Hub id or folder name (`lora.publish_adapter_config`).
+- No save writes a non-finite weight, `skip_non_finite_steps` stops after `max_consecutive_non_finite_steps`
+  skipped steps in a row, and a diverging run is warned about once (`health`).
+- Errors of the collator name a map-style dataset's row by its dataset index and the columns as the user gave
+  them (`collator.IndexedRows`).
 """
 
 from __future__ import annotations
@@ -35,20 +44,35 @@ from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from .checkpoints import JIT_SENTINEL, checkpoint_problems, last_complete_checkpoint
-from .collator import FineGrainedCollator
+from .collator import ROW_KEYS, FineGrainedCollator, IndexedRows
 from .families import ModelFamily, family_of, unwrap
 from .distributed import all_ranks_true, make_shardable
+from .health import DivergenceWatch, first_non_finite_parameter
+from .lora import LOCAL_BASE_NAME, publish_adapter_config
 from .losses import FineGrainedLoss
 from .model_card import CARD_NAME, LOSS_PLOT, THRESHOLD_PLOT, CardInfo, atomic_write, public_name, write_model_card
 from .teacher import TEACHER_NAME, DistillationTeacher
 from .rows import CAPTION_COLUMN, IMAGE_COLUMN, NEGATIVES_COLUMN, ROW_ID_COLUMNS, NegativeCounts, defer_image_decoding
+from .output_checks import (
+    OutputCheckError,
+    SaveEstimate,
+    check_free_space,
+    check_output_writable,
+    ensure_output_folder,
+    estimate_save_bytes,
+    last_checkpoint_sentence,
+    planned_steps,
+    remove_older_run_files,
+    reporting_save_failure,
+)
 from .training_args import FineGrainedTrainingArguments
 from .streaming import NAMED_ROWS, STREAM_KEY, StreamCollator, StreamCounts, is_stream, prepare_stream
 from .validation import negative_coverage, validate_dataset
 
 logger = logging.getLogger(__name__)
 STATE_NAME = "finegrained_state.json"
-OWN_FILES = (STATE_NAME, TEACHER_NAME, CARD_NAME, LOSS_PLOT, THRESHOLD_PLOT)  # what this package writes beside the weights
+# What this package writes beside the weights.
+OWN_FILES = (STATE_NAME, TEACHER_NAME, CARD_NAME, LOSS_PLOT, THRESHOLD_PLOT, LOCAL_BASE_NAME)
 
 
 def _strict_json_constant(name: str) -> float:
@@ -83,16 +107,34 @@ class SkipNonFiniteStepCallback(TrainerCallback):
     """Drops every gradient just before an optimizer step one of whose micro-batches had a non-finite loss.
 
     That micro-batch's backward still runs (under DDP every rank must take part) and leaves NaN gradients;
-    parameters without a gradient are left alone by the optimizer, moments and weight decay included.
+    parameters without a gradient are left alone by the optimizer, moments and weight decay included. The
+    `max_consecutive`-th skipped step in a row raises `FloatingPointError` naming the step and the first non-finite
+    parameter (every rank skips the same steps, so every rank raises).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, max_consecutive: int = 10, output_dir: str | None = None) -> None:
         self.pending = False
+        self.consecutive = 0
+        self.max_consecutive = max_consecutive
+        self.output_dir = output_dir
 
     def on_pre_optimizer_step(self, args, state, control, model=None, **kwargs) -> None:
+        self.consecutive = self.consecutive + 1 if self.pending else 0
         if self.pending and model is not None:
+            if self.consecutive >= self.max_consecutive:
+                raise FloatingPointError(self._message(state.global_step + 1, model))
             model.zero_grad(set_to_none=True)
         self.pending = False
+
+    def _message(self, step: int, model: nn.Module) -> str:
+        name = first_non_finite_parameter(unwrap(model))
+        cause = (f"The first non-finite parameter is {name}: skipping steps cannot repair a weight."
+                 if name else "Every parameter is finite: the inputs or the loss make the loss non-finite.")
+        where = f" {last_checkpoint_sentence(self.output_dir)}" if self.output_dir else ""
+        return (f"{self.consecutive} optimizer steps in a row (steps {step - self.consecutive + 1} to {step}) had a "
+                f"non-finite loss and were skipped; training stopped at step {step} "
+                f"(max_consecutive_non_finite_steps={self.max_consecutive}). {cause}{where} Lower the learning rate "
+                "or check the data, or raise --max_consecutive_non_finite_steps.")
 
 
 class TeacherUpdateCallback(TrainerCallback):
@@ -174,6 +216,8 @@ class FineGrainedTrainer(Trainer):
                                 logger.info("%s: %d rows validated.", label, reports[label].rows)
         if isinstance(data_collator, FineGrainedCollator):  # it decodes images itself, naming any unreadable file
             train_dataset, eval_dataset = defer_image_decoding(train_dataset), defer_image_decoding(eval_dataset)
+        if args.should_save:  # the Trainer creates it too, with a bare error when a file is in the way
+            ensure_output_folder(args.output_dir)
         super().__init__(
             model=model,
             args=args,
@@ -220,8 +264,10 @@ class FineGrainedTrainer(Trainer):
                              "the gradients itself; leave it False (a non-finite loss then stops training).")
         self.non_finite_steps_skipped = 0
         self._trained = NegativeCounts(types)  # the rows trained on: the card's coverage of a stream
-        self._skip_step = SkipNonFiniteStepCallback()
+        self._skip_step = SkipNonFiniteStepCallback(args.max_consecutive_non_finite_steps, args.output_dir)
         self.add_callback(self._skip_step)
+        self._divergence = DivergenceWatch(family.contrastive)
+        self._saved_folders: set[str] = set()  # folders this trainer has saved into (`save_model`)
         # Running sums (on the model's device, no host sync per step) of the logged values, and their count.
         self._loss_names = ["itc_loss", "imc_loss", "cmr_loss"] + (["distill_loss"] if self.teacher else [])
         self._metric_names = [*self._loss_names, "logit_scale", *(f"threshold/{t}" for t in types)]
@@ -243,8 +289,22 @@ class FineGrainedTrainer(Trainer):
         """The columns the Trainer keeps (`remove_unused_columns=True`): those `FineGrainedCollator` reads,
         not `CLIPModel.forward`'s arguments. Another collator keeps the Trainer's rule."""
         if self._signature_columns is None and isinstance(self.data_collator, FineGrainedCollator):
-            self._signature_columns = [IMAGE_COLUMN, CAPTION_COLUMN, NEGATIVES_COLUMN, *ROW_ID_COLUMNS]
+            self._signature_columns = [IMAGE_COLUMN, CAPTION_COLUMN, NEGATIVES_COLUMN, *ROW_ID_COLUMNS, *ROW_KEYS]
         super()._set_signature_columns_if_needed()
+
+    def _get_dataloader(self, dataset: Any, description: str, *args: Any, **kwargs: Any) -> Any:
+        """The Trainer's loader; a map-style dataset read by `FineGrainedCollator` goes through
+        `collator.IndexedRows` (after the Trainer's removal of unused columns), so that the collator's errors name
+        the dataset row and the columns as the user gave them."""
+        if isinstance(self.data_collator, FineGrainedCollator) and _is_map_style(dataset):
+            import datasets
+
+            columns = None
+            if isinstance(dataset, datasets.Dataset):
+                columns = list(dataset.column_names)
+                dataset = self._remove_unused_columns(dataset, description=description)
+            dataset = IndexedRows(dataset, columns)
+        return super()._get_dataloader(dataset, description, *args, **kwargs)
 
     def get_train_dataloader(self) -> Any:
         """The Trainer's loader, except for a stream: each process batches the rows of its own part of the
@@ -303,6 +363,10 @@ class FineGrainedTrainer(Trainer):
             self._non_finite_loss(out, encoded["logit_scale"])
         else:
             self._record(out, encoded["logit_scale"], "train" if model.training else "eval")
+            if model.training:  # shapes only: no host sync
+                gathered = self.args.world_size if self.args.gather_across_devices else 1
+                self._divergence.record(encoded["image_embeds"].shape[0] * gathered,
+                                        inputs["input_ids"].shape[0] * gathered)
             if model.training and "negative_mask" in inputs:
                 for present in inputs["negative_mask"].tolist():
                     self._trained.add_mask(present)
@@ -374,32 +438,53 @@ class FineGrainedTrainer(Trainer):
             logs = {**logs, **self._averaged_metrics("train")}
             if self.args.skip_non_finite_steps:
                 logs["non_finite_steps_skipped"] = self.non_finite_steps_skipped
+            warning = self._divergence.check(logs, self.state.global_step)
+            if warning and self.is_world_process_zero():
+                logger.warning(warning)
         super().log(logs, start_time)
 
     def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
         """Saves the weights, then the thresholds and the model card beside them, then pushes if asked.
 
-        Over an existing save, the thresholds, card and plots are removed before the weights are written and
-        written again after them: a kill in between leaves new weights without thresholds (resuming from
-        them is then an error), never beside the thresholds and card of the old weights. Non-finite
-        thresholds raise before anything is written.
+        Over an existing save, every file a save writes (weights, configs, processor files, `training_args.bin`,
+        thresholds, card, plots; at this trainer's first save into the folder also the results and plots written
+        beside an older model: `output_checks.remove_older_run_files`) is removed before the weights are written:
+        a kill in between leaves new weights without thresholds (resuming from them is then an error), never beside
+        a file of the old ones. Checkpoint sub-folders and other files are left alone. Non-finite weights or
+        thresholds raise before anything is written; a failed write raises `SaveFailedError` naming the newest
+        complete checkpoint. A LoRA adapter's config names its base publicly (`lora.publish_adapter_config`).
         """
         output_dir = output_dir or self.args.output_dir
+        self._check_finite_weights(output_dir)
         self._threshold_values()
         if self._stream_counts is not None:
             self._stream_card_counts = self._all_stream_counts()
         if self.args.should_save:
-            for name in OWN_FILES:
-                with contextlib.suppress(FileNotFoundError):
-                    os.remove(os.path.join(output_dir, name))
-        super().save_model(output_dir, _internal_call=True)
+            folder = os.path.realpath(output_dir)
+            remove_older_run_files(output_dir, OWN_FILES, first_save=folder not in self._saved_folders)
+            self._saved_folders.add(folder)
+        with reporting_save_failure(output_dir, self.args.output_dir):
+            super().save_model(output_dir, _internal_call=True)
         if self.args.should_save:
+            publish_adapter_config(output_dir)
             self.save_loss_state(output_dir)
             if self.teacher is not None:
                 self.teacher.save(output_dir)
             self.create_model_card(output_dir=output_dir)
         if self.args.push_to_hub and not _internal_call:
             self.push_to_hub(commit_message="Model save", revision=self.args.hub_revision)
+
+    def _check_finite_weights(self, output_dir: str) -> None:
+        """Raises `FloatingPointError` naming the first non-finite parameter before a save would write it (decided
+        together by every process: `save_model` runs on all)."""
+        name = first_non_finite_parameter(unwrap(self.model))
+        if all_ranks_true(name is None, self.args.device):
+            return
+        what = f"parameter {name} holds" if name else "a parameter of another process holds"
+        raise FloatingPointError(
+            f"not saving {output_dir}: {what} NaN or inf values at step {self.state.global_step}, and a checkpoint "
+            f"with them could only be resumed into the same failure. {last_checkpoint_sentence(self.args.output_dir)} "
+            "Lower the learning rate or check the data.")
 
     def _all_stream_counts(self) -> StreamCounts:
         """The stream counts of every process (collective under several processes: `save_model` runs on all)."""
@@ -447,7 +532,7 @@ class FineGrainedTrainer(Trainer):
         if stream is not None and stream.read:
             self.card_info.data_checks = {**self.card_info.data_checks, **stream.card_entries()}
             self.card_info.data_checks_when = "as the stream was read"
-            self.card_info.skipped_rows = list(stream.named)
+            self.card_info.skipped_rows = list(stream.public)  # image file names only: the card is published
         write_model_card(
             output_dir or self.args.output_dir,
             self.args,
@@ -561,6 +646,7 @@ class FineGrainedTrainer(Trainer):
         """`Trainer.train`, resuming only from a complete checkpoint and restoring the CMR thresholds too
         (any backend, DeepSpeed included). With `skip_non_finite_steps`, the returned metrics hold
         `non_finite_steps_skipped`. A training stream's skipped rows are summed up in the log at the end."""
+        self._check_output_folder()
         if resume_from_checkpoint:
             resume_from_checkpoint = self._checkpoint_to_resume(resume_from_checkpoint)
             self.load_loss_state(resume_from_checkpoint)
@@ -573,6 +659,30 @@ class FineGrainedTrainer(Trainer):
             output.metrics["non_finite_steps_skipped"] = self.non_finite_steps_skipped
         return output
 
+    def _check_output_folder(self) -> None:
+        """Before the first step: the output folder is writable and its disk holds what the run will write
+        (`output_checks.estimate_save_bytes`), else `OutputCheckError` naming the folder, the space needed and
+        available, and the flags that change them. Every process stops when one fails."""
+        problem = None
+        if self.args.should_save:
+            try:
+                check_output_writable(self.args.output_dir)
+                check_free_space(self.args.output_dir, self._save_estimate())
+            except OutputCheckError as error:
+                problem = error
+        if not all_ranks_true(problem is None, self.args.device):
+            raise problem or OutputCheckError("the output folder check failed on another process (see its error).")
+
+    def _save_estimate(self) -> SaveEstimate:
+        """`output_checks.estimate_save_bytes` for this run (an EMA teacher is saved with every checkpoint)."""
+        data = self.train_dataset
+        rows = len(data) if data is not None and not isinstance(data, dict) and hasattr(data, "__len__") else None
+        max_steps, epochs = planned_steps(self.args, rows, self._train_batch_size)
+        teacher = 0
+        if self.teacher is not None and self.teacher.kind == "ema":
+            teacher = sum(t.numel() * t.element_size() for t in self.teacher.model.state_dict().values())
+        return estimate_save_bytes(self.model, self.args, max_steps, epochs, extra_per_save=teacher)
+
     def _save_checkpoint(self, model: nn.Module, trial: Any) -> None:
         """`Trainer._save_checkpoint`, first removing `trainer_state.json` (the file written last) when the
         folder already exists, so an overwrite cut short is never taken for a complete checkpoint; once the
@@ -581,7 +691,14 @@ class FineGrainedTrainer(Trainer):
         if self.args.should_save:
             with contextlib.suppress(FileNotFoundError):
                 os.remove(os.path.join(folder, TRAINER_STATE_NAME))
-        super()._save_checkpoint(model, trial)
+        with reporting_save_failure(folder, self._get_output_dir(trial=trial)):
+            super()._save_checkpoint(model, trial)
         if self.args.should_save:
             with contextlib.suppress(FileNotFoundError):
                 os.remove(os.path.join(folder, JIT_SENTINEL))
+
+
+def _is_map_style(dataset: Any) -> bool:
+    """Whether `dataset` is read by index (a `datasets.Dataset`, a list of rows, a torch map-style dataset)."""
+    return (dataset is not None and not is_stream(dataset) and not isinstance(dataset, torch.utils.data.IterableDataset)
+            and hasattr(dataset, "__getitem__") and hasattr(dataset, "__len__"))

@@ -124,6 +124,14 @@ class FineGrainedTrainingArguments(TrainingArguments):
             "the logs as `non_finite_steps_skipped`. Not available with DeepSpeed."
         },
     )
+    max_consecutive_non_finite_steps: int = field(
+        default=10,
+        metadata={
+            "help": "With skip_non_finite_steps: training stops with an error once this many optimizer steps in a "
+            "row were skipped, naming the step and the first non-finite parameter (skipping cannot repair a NaN "
+            "weight, and the run would otherwise skip to its end and save it). An integer >= 1."
+        },
+    )
     distill_weight: float = field(
         default=0.0,
         metadata={
@@ -197,6 +205,9 @@ class FineGrainedTrainingArguments(TrainingArguments):
         for name in ("resume_without_loss_state", "skip_non_finite_steps"):
             if not isinstance(getattr(self, name), bool):
                 problems.append(f"{name} must be True or False; got {getattr(self, name)!r}.")
+        steps = self.max_consecutive_non_finite_steps
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+            problems.append(f"max_consecutive_non_finite_steps must be an integer >= 1; got {steps!r}.")
         if not (math.isfinite(self.distill_weight) and self.distill_weight >= 0):
             problems.append(f"distill_weight must be a finite number >= 0; got {self.distill_weight}.")
         if self.distill_teacher not in TEACHER_KINDS:

@@ -29,19 +29,24 @@ MAX_LISTED = 50
 TOKENIZE_CHUNK = 1000
 
 
-class DataValidationError(ValueError):
-    """Raised with every bad row of a dataset; ``problems`` holds (row index, message) pairs."""
+TRAINER_ADVICE = ("fix or drop these rows before training (e.g. `dataset.filter(...)`), or pass validate_data=False "
+                  "to skip this check")
 
-    def __init__(self, name: str, problems: list[tuple[int | None, str]], num_rows: int) -> None:
+
+class DataValidationError(ValueError):
+    """Raised with every bad row of a dataset; ``problems`` holds (row index, message) pairs.
+
+    `advice` says what the reader can do (by default, the trainer's options); `unit` names what `num_rows`
+    counts ("rows", or "image files" for a builder's check)."""
+
+    def __init__(self, name: str, problems: list[tuple[int | None, str]], num_rows: int,
+                 advice: str = TRAINER_ADVICE, unit: str = "rows") -> None:
         self.problems = problems
-        lines = [f"row {index}: {msg}" if index is not None else msg for index, msg in problems[:MAX_LISTED]]
-        more = f"\n... and {len(problems) - MAX_LISTED} more" if len(problems) > MAX_LISTED else ""
-        super().__init__(
-            f"{name}: {len(problems)} problem(s) in {num_rows} rows; fix or drop these rows before training "
-            f"(e.g. `dataset.filter(...)`), or pass validate_data=False to skip this check:\n"
-            + "\n".join(lines)
-            + more
-        )
+        self.lines = [f"row {index}: {msg}" if index is not None else msg for index, msg in problems[:MAX_LISTED]]
+        if len(problems) > MAX_LISTED:
+            self.lines.append(f"... and {len(problems) - MAX_LISTED} more")
+        super().__init__(f"{name}: {len(problems)} problem(s) in {num_rows} {unit}; {advice}:\n"
+                         + "\n".join(self.lines))
 
 
 @dataclass

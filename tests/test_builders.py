@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from unittest import mock
 
 import datasets
 import pytest
@@ -18,6 +19,7 @@ from hf_finegrained.builders import (
     negative_types_of,
     negatives_report,
 )
+from hf_finegrained.builders.cli import main as build_main
 from hf_finegrained.negatives import HardNegativeGenerator, word_multiset
 from hf_finegrained.rows import row_negatives
 from hf_finegrained.training_args import DEFAULT_NEGATIVE_TYPES
@@ -94,6 +96,7 @@ def test_missing_and_broken_images_are_all_listed(tmp_path):
     message = str(error.value)
     assert "a.png" in message and "c.png" in message and "b.png" not in message
     assert len(error.value.problems) == 2
+    assert "check_images=False" in message and "validate_data" not in message  # the builder's own option
     # without the check the dataset builds, and the trainer's validation pass lists the bad rows
     dataset = CocoCaptionsBuilder(path, tmp_path / "images", check_images=False).build(add_negatives=False)
     with pytest.raises(DataValidationError) as error:
@@ -163,3 +166,110 @@ def test_parquet_export_round_trip(coco_dataset, tmp_path):
     assert info["splits"]["train"]["negatives"] == report["negatives"]
     assert info["splits"]["train"]["skipped_captions"]["non_english"] == 1
     assert "| swap_object |" in card
+
+
+# Issue 26, item 4: `hf-finegrained-build negatives --caption-column text`, the example of its --help --------
+
+
+def _texts_and_pictures(path, texts, image_column="picture"):
+    """A user's dataset file whose caption column is not the trainer's name: `text` (and images)."""
+    pictures = [Image.new("RGB", (16, 12), color) for color in (COLORS * 3)[:len(texts)]]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    datasets.Dataset.from_dict({"text": texts, image_column: pictures}).to_parquet(str(path))
+    return path
+
+
+def test_the_negatives_command_writes_the_columns_the_trainer_reads(tmp_path):
+    texts = [CAPTIONS[0], CAPTIONS[1], CAPTIONS[3], CAPTIONS[4]]
+    expected = HardNegativeGenerator(seed=0).generate(texts)
+    # the example of the command's --help, on a folder of parquet files with a `text` column
+    _texts_and_pictures(tmp_path / "my_parquet_folder" / "train.parquet", texts, image_column="image")
+    out = tmp_path / "with_negatives"
+    build_main(["negatives", "--data", str(tmp_path / "my_parquet_folder"), "--caption-column", "text",
+                "--out", str(out)])
+    loaded = datasets.load_dataset(str(out), cache_dir=str(tmp_path / "cache"))["train"]
+    assert sorted(loaded.column_names) == ["caption", "hard_negatives", "image"]
+    assert loaded["caption"] == texts and [dict(row) for row in loaded["hard_negatives"]] == expected
+    assert validate_dataset(loaded, DEFAULT_NEGATIVE_TYPES).rows == 4  # what the trainer checks before training
+
+    # an image column of another name, renamed as well
+    source = _texts_and_pictures(tmp_path / "mine.parquet", texts)
+    build_main(["negatives", "--data", str(source), "--caption-column", "text", "--image-column", "picture",
+                "--out", str(tmp_path / "renamed")])
+    renamed = datasets.load_dataset(str(tmp_path / "renamed"), cache_dir=str(tmp_path / "cache1"))["train"]
+    assert sorted(renamed.column_names) == ["caption", "hard_negatives", "image"]
+    assert isinstance(renamed.features["image"], datasets.Image) and renamed[1]["image"].getpixel((2, 2)) == COLORS[1]
+    assert [dict(row) for row in renamed["hard_negatives"]] == expected
+
+    # a JSON Lines file with only a `text` column: read by its extension, written as `caption`
+    lines = tmp_path / "captions.jsonl"
+    lines.write_text("".join(json.dumps({"text": text}) + "\n" for text in texts))
+    build_main(["negatives", "--data", str(lines), "--caption-column", "text", "--out", str(tmp_path / "text_only")])
+    text_only = datasets.load_dataset(str(tmp_path / "text_only"), cache_dir=str(tmp_path / "cache2"))["train"]
+    assert sorted(text_only.column_names) == ["caption", "hard_negatives"] and text_only["caption"] == texts
+
+
+def test_the_negatives_command_stops_before_generating_on_a_wrong_column(tmp_path):
+    source = _texts_and_pictures(tmp_path / "mine.parquet", [CAPTIONS[0], CAPTIONS[1]])
+    out = tmp_path / "out"
+    with mock.patch("hf_finegrained.builders.add_hard_negatives", side_effect=AssertionError("generation started")):
+        with pytest.raises(SystemExit, match=r"no column 'caption' \(--caption-column\); its columns are"):
+            build_main(["negatives", "--data", str(source), "--out", str(out)])
+        with pytest.raises(SystemExit, match=r"no column 'image' \(--image-column\)"):
+            build_main(["negatives", "--data", str(source), "--caption-column", "text", "--image-column", "image",
+                        "--out", str(out)])
+        both = datasets.Dataset.from_dict({"text": ["a", "b"], "caption": ["c", "d"]})
+        both.to_parquet(str(tmp_path / "both.parquet"))
+        with pytest.raises(SystemExit, match=r"has both 'text' \(--caption-column\) and 'caption'"):
+            build_main(["negatives", "--data", str(tmp_path / "both.parquet"), "--caption-column", "text",
+                        "--out", str(out)])
+    assert not out.exists()
+
+
+def test_a_failed_build_leaves_no_partial_folder_and_the_old_one_intact(tmp_path):
+    source = _texts_and_pictures(tmp_path / "mine.parquet", [CAPTIONS[0], CAPTIONS[1]])
+    flags = ["negatives", "--data", str(source), "--caption-column", "text", "--image-column", "picture"]
+    with mock.patch("hf_finegrained.builders.export.dataset_card", side_effect=RuntimeError("disk full")):
+        with pytest.raises(RuntimeError, match="disk full"):  # after every shard was written
+            build_main([*flags, "--out", str(tmp_path / "new")])
+        assert not (tmp_path / "new").exists()
+        old = tmp_path / "old"
+        (old / "data").mkdir(parents=True)
+        (old / "data" / "train-00000-of-00002.parquet").write_text("an earlier export")
+        (old / "README.md").write_text("its card")
+        with pytest.raises(SystemExit, match="is not empty.*--overwrite"):
+            build_main([*flags, "--out", str(old)])
+        with pytest.raises(RuntimeError, match="disk full"):
+            build_main([*flags, "--out", str(old), "--overwrite"])
+    assert (old / "README.md").read_text() == "its card"
+    assert [p.name for p in (old / "data").iterdir()] == ["train-00000-of-00002.parquet"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.parquet", "old"]
+    build_main([*flags, "--out", str(old), "--overwrite"])  # replaced whole: no stale shard is left to be read
+    assert [p.name for p in (old / "data").iterdir()] == ["train-00000-of-00001.parquet"]
+    with pytest.raises(SystemExit, match="holds the input data.*even with --overwrite"):
+        build_main([*flags, "--out", str(tmp_path), "--overwrite"])
+
+
+# Issue 26, item 10 (d): the command's missing-image error names the command's own options -----------------
+
+
+def test_the_coco_command_names_its_own_flags_when_images_are_missing(tmp_path):
+    path = write_coco(tmp_path)
+    (tmp_path / "images" / "a.png").unlink()
+    (tmp_path / "images" / "c.png").write_bytes(b"not an image")
+    out = tmp_path / "out"
+    flags = ["coco", "--annotations", str(path), "--images", str(tmp_path / "images"), "--out", str(out)]
+    with pytest.raises(SystemExit) as raised:
+        build_main(flags)
+    message = str(raised.value)
+    assert "a.png" in message and "c.png" in message and "2 image file(s)" in message
+    assert f"--images {tmp_path / 'images'}" in message and "--no-check-images" in message
+    assert "validate_data" not in message and "check_images=False" not in message  # not this command's options
+    assert not out.exists()
+    # what the message says of --no-check-images holds: a missing file still stops the build, an unreadable one not
+    with pytest.raises(FileNotFoundError, match="a.png"):
+        build_main([*flags, "--no-check-images"])
+    assert not out.exists()
+    write_images(tmp_path / "images", ["a.png"])
+    build_main([*flags, "--no-check-images"])
+    assert datasets.load_dataset(str(out), cache_dir=str(tmp_path / "cache"))["train"].num_rows == len(CAPTIONS)

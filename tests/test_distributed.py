@@ -12,7 +12,9 @@ import sys
 import pytest
 import torch
 
+from hf_finegrained.distributed import end_process_group
 from hf_finegrained.losses import FineGrainedLoss
+from scripts.exit_check import gloo_threads_left
 
 SCRIPT = os.path.join(os.path.dirname(__file__), "scripts", "ddp_loss_check.py")
 
@@ -26,6 +28,7 @@ def _launch(model_dir: str, out: str, processes: int, *extra: str) -> dict:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.getcwd()}
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr[-4000:]
+    assert not gloo_threads_left(out, processes), "a rank left gloo threads running for the interpreter's exit"
     return torch.load(out, weights_only=False)
 
 
@@ -82,6 +85,9 @@ def test_trainer_logs_the_mean_over_ranks_and_one_process_per_node_validates(tin
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.getcwd()}
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr[-4000:]
+    # Every rank ended the process group before exiting: no gloo worker was left to abort the interpreter's exit
+    # ("terminate called without an active exception", docs/FAILURES.md).
+    assert not gloo_threads_left(str(out), 2)
     saved = torch.load(out, weights_only=False)
     ranks = saved["ranks"]
     assert [rank["validated"] for rank in ranks] == [1, 0]
@@ -117,7 +123,9 @@ def _rank_batch(rank: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, to
 
 
 def _threshold_loss() -> FineGrainedLoss:
-    loss_fn = FineGrainedLoss(NUM_TYPES, threshold_upper_bound=100.0, gather_across_devices=False).train()
+    # Logit units (the paper's): the thresholds are compared below with the logit statistics computed by hand.
+    loss_fn = FineGrainedLoss(NUM_TYPES, threshold_upper_bound=100.0, gather_across_devices=False,
+                              threshold_units="logit").train()
     loss_fn.thresholds.fill_(START)
     return loss_fn
 
@@ -135,8 +143,7 @@ def _threshold_worker(out: str) -> None:
     dist.all_gather(thresholds, loss_fn.thresholds)
     if rank == 0:
         torch.save({"world": world, "thresholds": torch.stack(thresholds)}, out)
-    dist.barrier()
-    dist.destroy_process_group()
+    end_process_group()
 
 
 def _free_port() -> int:

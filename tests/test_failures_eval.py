@@ -355,3 +355,58 @@ def test_the_embedded_defaults_are_the_papers_with_four_changes(train):
     assert FINETUNE_DEFAULTS == dict(learning_rate=2e-4, lr_scheduler_type="cosine", warmup_steps=20, adam_beta1=0.9,
                                      adam_beta2=0.98, adam_epsilon=1e-6, weight_decay=0.1, max_steps=400,
                                      per_device_train_batch_size=64)
+
+
+# Issue 26, item 10: messages say what happened -------------------------------------------------------------
+
+def test_the_closing_line_says_which_benchmarks_were_scored_and_which_failed(tiny_clip_dir, data_root, tmp_path,
+                                                                              capsys):
+    _break(data_root, "sugarcrepe/add_att.json", "{")
+    flags = ["--data-root", str(data_root), "--no-progress", "--device", "cpu"]
+    assert eval_main([tiny_clip_dir, "--benchmarks", "sugarcrepe", "--output-dir", str(tmp_path / "a"), *flags]) == 1
+    printed = capsys.readouterr().out
+    assert "1 of 1 benchmarks failed (sugarcrepe); none was scored. Fix the files named above" in printed
+    assert "the others were scored" not in printed
+    (data_root / "winoground" / "examples.jsonl").unlink()
+    assert eval_main([tiny_clip_dir, "--benchmarks", "sugarcrepe,valse,winoground", "--output-dir",
+                      str(tmp_path / "b"), *flags]) == 1
+    printed = capsys.readouterr().out
+    assert "1 of 3 benchmarks failed (sugarcrepe); scored: valse; skipped: winoground." in printed
+    messages: list[str] = []  # nothing failed and nothing scored: said as well (the command exits with 1)
+    run_benchmarks(_engine(), ["winoground"], data_root=str(data_root), log=messages.append)
+    assert messages[-1] == "No benchmark was scored; skipped: winoground. The reasons are above."
+
+
+def test_an_empty_sugarcrepe_folder_is_said_to_hold_no_annotation_file(data_root, tmp_path):
+    from hf_finegrained.evaluation.sugarcrepe import CATEGORIES
+
+    folder = data_root / "sugarcrepe"
+    for path in folder.iterdir():
+        path.unlink()
+    document = run_benchmarks(_engine(), ["sugarcrepe"], data_root=str(data_root), output_dir=str(tmp_path / "a"),
+                              log=lambda message: None)
+    entry = document["benchmarks"]["sugarcrepe"]
+    assert entry["status"] == "skipped" and "images missing" not in entry["reason"]
+    assert f"no SugarCrepe annotation file: {folder} holds none of them; expected add_att.json" in entry["reason"]
+    assert all(f"{category}.json" in entry["reason"] for category in CATEGORIES)
+    for category in CATEGORIES:
+        (folder / f"{category}.json").write_text("{}")
+    entry = run_benchmarks(_engine(), ["sugarcrepe"], data_root=str(data_root),
+                           log=lambda message: None)["benchmarks"]["sugarcrepe"]
+    assert entry["status"] == "skipped" and f"the SugarCrepe annotation files under {folder} hold no entry" in entry[
+        "reason"]
+
+
+def test_an_absent_sugarcrepe_file_is_said_in_the_log_and_in_results_md(data_root, tmp_path):
+    (data_root / "sugarcrepe" / "swap_obj.json").unlink()
+    messages: list[str] = []
+    out = tmp_path / "out"
+    document = run_benchmarks(_engine(), ["sugarcrepe"], data_root=str(data_root), output_dir=str(out),
+                              log=messages.append)
+    assert document["benchmarks"]["sugarcrepe"]["status"] == "ok"
+    assert "swap_obj" not in document["benchmarks"]["sugarcrepe"]["metrics"]
+    assert f"[sugarcrepe] 1 annotation file absent (not scored): swap_obj.json, looked for under " \
+           f"{data_root / 'sugarcrepe'}" in messages
+    table = (out / "results.md").read_text()
+    assert "Scored without some of their files:" in table
+    assert "- sugarcrepe: 1 annotation file absent (not scored): swap_obj.json" in table

@@ -22,6 +22,7 @@ import torch
 from transformers import CLIPModel
 
 from hf_finegrained.distributed import make_shardable
+from scripts.exit_check import gloo_threads_left
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ROOT_PATH = Path(ROOT)
@@ -45,6 +46,7 @@ def _run_worker(model_dir: str, out: str, processes: int, sharding: str = "none"
     command = [sys.executable, *launcher, WORKER, "--model", model_dir, "--out", out, "--sharding", sharding]
     result = subprocess.run(command, capture_output=True, text=True, env=_env(**env), timeout=300)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-6000:]
+    assert not gloo_threads_left(out, processes), "a rank left gloo threads running for the interpreter's exit"
     return torch.load(out, weights_only=False)
 
 
@@ -97,6 +99,7 @@ def test_the_fsdp_accelerate_config_gives_the_same_step(tiny_clip_dir, one_proce
                "--out", str(out), "--sharding", "fsdp-launch"]
     result = subprocess.run(command, capture_output=True, text=True, env=_env(), timeout=300)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-6000:]
+    assert not gloo_threads_left(str(out), 2), "a rank left gloo threads running for the interpreter's exit"
     sharded = torch.load(out, weights_only=False)
     assert sharded["accelerate_type"] == "DistributedType.FSDP" and sharded["model_class"].startswith("FSDP")
     _assert_same_step(one_process, sharded)

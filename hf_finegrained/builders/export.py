@@ -12,7 +12,8 @@ import datasets
 from datasets.table import embed_table_storage
 from huggingface_hub import DatasetCard, DatasetCardData
 
-from ..rows import NEGATIVES_COLUMN
+from ..output_folder import staged_folder
+from ..rows import CAPTION_COLUMN, NEGATIVES_COLUMN
 from .features import negative_types_of
 from .report import negatives_report
 
@@ -36,8 +37,15 @@ def export_parquet(
     title: str = "Hard-negative caption dataset",
     description: str = "",
     extra_metadata: dict[str, Any] | None = None,
+    overwrite: bool = False,
 ) -> Path:
     """Writes `folder/data/{split}-XXXXX-of-YYYYY.parquet` and `folder/README.md`; returns the folder.
+
+    The folder is written beside `folder` and moved into place when complete: a failed export leaves no
+    partial folder and an existing `folder` as it was. A non-empty `folder` is refused
+    (`output_folder.OutputFolderError`) unless `overwrite`, which replaces it whole (no stale shard of an
+    earlier export is left for `load_dataset` to read). A split with `hard_negatives` needs a `caption` column
+    (the names the trainer reads, `rows.py`); another caption column name is refused before anything is written.
 
     The card's YAML holds `configs:` (so `load_dataset(folder)` finds the splits), and under
     `hf_finegrained:` the type names and, per split, the counts of `negatives_report` (negatives and
@@ -48,21 +56,27 @@ def export_parquet(
     from that cache; after re-exporting, load with `download_mode="force_redownload"` or a fresh `cache_dir`.
     """
     splits = data if isinstance(data, datasets.DatasetDict) else datasets.DatasetDict({"train": data})
-    folder = Path(folder)
-    (folder / "data").mkdir(parents=True, exist_ok=True)
-    reports = {}
     for name, split in splits.items():
-        reports[name] = None
-        if NEGATIVES_COLUMN in split.column_names:
-            types = list(negative_types) if negative_types is not None else negative_types_of(split)
-            reports[name] = negatives_report(split, types)
-        if embed_images:
-            split = _embed_images(split)
-        shards = max(1, math.ceil(len(split) / max_rows_per_file))
-        for index in range(shards):
-            shard = split.shard(num_shards=shards, index=index, contiguous=True)
-            shard.to_parquet(str(folder / "data" / f"{name}-{index:05d}-of-{shards:05d}.parquet"))
-    dataset_card(splits, reports, title, description, extra_metadata).save(folder / "README.md")
+        if NEGATIVES_COLUMN in split.column_names and CAPTION_COLUMN not in split.column_names:
+            raise ValueError(f"split {name!r} has {NEGATIVES_COLUMN!r} but no {CAPTION_COLUMN!r} column (columns: "
+                             f"{split.column_names}); the trainer reads {CAPTION_COLUMN!r}: rename the caption column "
+                             f"first, e.g. `dataset.rename_column('text', {CAPTION_COLUMN!r})`.")
+    folder = Path(folder)
+    with staged_folder(folder, overwrite) as staged:
+        (staged / "data").mkdir()
+        reports = {}
+        for name, split in splits.items():
+            reports[name] = None
+            if NEGATIVES_COLUMN in split.column_names:
+                types = list(negative_types) if negative_types is not None else negative_types_of(split)
+                reports[name] = negatives_report(split, types)
+            if embed_images:
+                split = _embed_images(split)
+            shards = max(1, math.ceil(len(split) / max_rows_per_file))
+            for index in range(shards):
+                shard = split.shard(num_shards=shards, index=index, contiguous=True)
+                shard.to_parquet(str(staged / "data" / f"{name}-{index:05d}-of-{shards:05d}.parquet"))
+        dataset_card(splits, reports, title, description, extra_metadata).save(staged / "README.md")
     return folder
 
 

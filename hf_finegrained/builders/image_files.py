@@ -24,9 +24,12 @@ def check_image_files(paths: Sequence[str], source: str) -> None:
     bad = find_bad_image_files(paths)
     if bad:
         raise DataValidationError(
-            f"{source} (build with check_images=False to skip this check)",
+            source,
             [(None, problem) for _, problem in bad],
             len(set(paths)),
+            advice="put the missing files in place and replace the unreadable ones, or build with "
+                   "check_images=False to skip this check (the trainer's check then lists the rows of these images)",
+            unit="image files",
         )
 
 

@@ -92,12 +92,23 @@ def markdown_table(document: dict[str, Any]) -> str:
         lines += ["", "Order-blind ceiling: the best score a scorer blind to word order could reach on the same items "
                       "(an item whose negative has the same words as its right caption is a tie for it, and counts "
                       "as the benchmark counts ties)."]
+    incomplete = [f"- {name}: {absent_files_note(entry['details']['absent_files'])}"
+                  for name, entry in document["benchmarks"].items()
+                  if entry["status"] == "ok" and entry.get("details", {}).get("absent_files")]
+    if incomplete:
+        lines += ["", "Scored without some of their files:", ""] + incomplete
     if failed:
         lines += ["", "Failed:", ""] + failed
     if skipped:
         lines += ["", "Skipped:", ""] + skipped
     lines += published_comparison(document)
     return "\n".join(lines) + "\n"
+
+
+def absent_files_note(absent: list[str], listed: int = 10) -> str:
+    """`2 annotation files absent (not scored): a.json, b.json` (the first `listed` named)."""
+    names = ", ".join(absent[:listed]) + (f" and {len(absent) - listed} more" if len(absent) > listed else "")
+    return f"{len(absent)} annotation file{'s' if len(absent) != 1 else ''} absent (not scored): {names}"
 
 
 def published_comparison(document: dict[str, Any]) -> list[str]:

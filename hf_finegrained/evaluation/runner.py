@@ -17,7 +17,7 @@ from typing import Any
 from . import aro, retrieval, sugarcrepe, sugarcrepe_pp, valse, vl_checklist, winoground, zeroshot
 from .annotations import AnnotationError
 from .engine import UnreadableImageError, make_engine
-from .results import BenchmarkResult, results_document, without_local_paths, write_results
+from .results import BenchmarkResult, absent_files_note, results_document, without_local_paths, write_results
 from .spec import BenchmarkSpec
 
 logger = logging.getLogger(__name__)
@@ -128,6 +128,27 @@ def _failure(error: Exception, resolved: Mapping[str, Any]) -> str:
     return f"{type(error).__name__}: {error} (files: {files})"
 
 
+def outcome_summary(results: Sequence[BenchmarkResult]) -> str | None:
+    """The closing line of a run that did not score everything it could: which benchmarks failed, which were
+    scored (or that none was), which were skipped. None when none failed and at least one was scored."""
+    by_status: dict[str, list[str]] = {"ok": [], "error": [], "skipped": []}
+    for result in results:
+        by_status.setdefault(result.status, []).append(result.name)
+    scored, failed, skipped = by_status["ok"], by_status["error"], by_status["skipped"]
+    if scored and not failed:
+        return None
+    parts = [f"{len(failed)} of {len(results)} benchmarks failed ({', '.join(failed)})"] if failed else []
+    if scored:
+        parts.append(f"scored: {', '.join(scored)}")
+    else:
+        parts.append("none was scored" if failed else "no benchmark was scored")
+    if skipped:
+        parts.append(f"skipped: {', '.join(skipped)}")
+    text = "; ".join(parts)
+    advice = "Fix the files named above and run the failed ones again." if failed else "The reasons are above."
+    return f"{text[0].upper()}{text[1:]}. {advice}"
+
+
 def run_benchmarks(
     model: Any,
     benchmarks: Sequence[str] | None = None,
@@ -167,11 +188,15 @@ def run_benchmarks(
             if not isinstance(error, (AnnotationError, UnreadableImageError)):
                 logger.warning("[%s] failed with an unexpected error", name, exc_info=True)
             result = BenchmarkResult.failed(name, _failure(error, resolved))
-        if result.status == "skipped" and resolved.get("images"):
+        if result.status == "skipped" and resolved.get("images") and "images missing" in (result.reason or ""):
             result.reason = f"{result.reason}; images looked for under {resolved['images']}"
         if result.status == "ok":
             log(f"[{name}] {result.headline} = {100 * result.metrics[result.headline]:.2f}% "
                 f"({result.counts.get('scored')} scored, {result.counts.get('missing_images', 0)} missing images)")
+            absent = result.details.get("absent_files")
+            if absent:
+                log(f"[{name}] {absent_files_note(absent)}, looked for under "
+                    f"{resolved.get('annotations') or data_root}")
         elif result.status == "error":
             log(f"[{name}] failed: {result.reason}")
         else:
@@ -181,9 +206,9 @@ def run_benchmarks(
     settings = {"batch_size": batch_size, "device": device, "data_root": data_root,
                 "encode_stats": vars(engine.stats).copy()}
     document = results_document(model_name, results, settings)
-    if document["errors"]:
-        log(f"{len(document['errors'])} of {len(names)} benchmarks failed ({', '.join(document['errors'])}); "
-            "the others were scored. Fix the files named above and run those again.")
+    summary = outcome_summary(results)
+    if summary:
+        log(summary)
     if output_dir:
         local = [data_root, model_name] + [p for overrides in (paths or {}).values() for p in overrides.values()]
         json_path, md_path = write_results(without_local_paths(document, local), output_dir)

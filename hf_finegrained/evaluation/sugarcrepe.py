@@ -50,9 +50,26 @@ def load_sugarcrepe(annotation_dir: str | os.PathLike, image_root: str | os.Path
                      missing_by_category=dict(missing), notes={"absent_files": absent} if absent else {})
 
 
+def no_entries_reason(annotation_dir: str | os.PathLike, absent: list[str]) -> str:
+    """Why nothing could be scored when the annotation folder holds no entry: no file, or only empty ones."""
+    expected = ", ".join(f"{category}.json" for category in CATEGORIES)
+    source = "(github.com/RAIVNLab/sugar-crepe, data/*.json)"
+    if len(absent) == len(CATEGORIES):
+        where = "does not exist" if not os.path.isdir(annotation_dir) else "holds none of them"
+        return f"no SugarCrepe annotation file: {annotation_dir} {where}; expected {expected} {source}"
+    present = ", ".join(f"{category}.json" for category in CATEGORIES if f"{category}.json" not in absent)
+    return (f"the SugarCrepe annotation files under {annotation_dir} hold no entry ({present}"
+            + (f"; absent: {', '.join(absent)}" if absent else "") + f"); expected {expected} {source}")
+
+
 def evaluate_sugarcrepe(engine: ScoringEngine, annotations: str, images: str) -> BenchmarkResult:
-    """Headline `macro` = mean of the 7 category accuracies (the paper reports the categories separately)."""
-    return score_choice_set(engine, "sugarcrepe", load_sugarcrepe(annotations, images), average="macro")
+    """Headline `macro` = mean of the 7 category accuracies (the paper reports the categories separately).
+    Skipped, naming the folder and the expected files, when the annotation files are absent or empty."""
+    choice_set = load_sugarcrepe(annotations, images)
+    if not choice_set.total:
+        absent = choice_set.notes.get("absent_files", [])
+        return BenchmarkResult.skipped("sugarcrepe", no_entries_reason(annotations, absent))
+    return score_choice_set(engine, "sugarcrepe", choice_set, average="macro")
 
 
 SPEC = BenchmarkSpec("sugarcrepe", {

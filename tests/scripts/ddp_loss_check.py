@@ -19,6 +19,7 @@ from accelerate import Accelerator
 from transformers import CLIPModel, CLIPProcessor
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from exit_check import end_and_record  # noqa: E402
 from helpers import NEGATIVE_TYPES, make_rows  # noqa: E402
 
 from hf_finegrained.collator import FineGrainedCollator  # noqa: E402
@@ -26,7 +27,7 @@ from hf_finegrained.losses import FineGrainedLoss  # noqa: E402
 from hf_finegrained.trainer import encode_batch  # noqa: E402
 
 
-def main() -> None:
+def main() -> str:
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", required=True)
     parser.add_argument("--out", required=True)
@@ -67,8 +68,9 @@ def main() -> None:
             },
             args.out,
         )
-    accelerator.wait_for_everyone()
+    return args.out
 
 
 if __name__ == "__main__":
-    main()
+    # After main returns: the DDP model, which holds the process group, is freed first.
+    end_and_record(main())

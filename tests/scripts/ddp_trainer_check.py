@@ -1,7 +1,7 @@
 """Run under torchrun: `FineGrainedTrainer` for 2 steps on 2 CPU processes, without gathering.
 
 Each rank records the ITC loss of every step it computes; rank 0 saves the logged history, every rank's
-values and which ranks validated the data to --out.
+values and which ranks validated the data to --out. Every rank then ends the process group (`exit_check`).
 """
 
 from __future__ import annotations
@@ -15,13 +15,14 @@ import torch.distributed as dist
 from transformers import CLIPModel, CLIPProcessor
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from exit_check import end_and_record  # noqa: E402
 from helpers import NEGATIVE_TYPES, make_dataset  # noqa: E402
 
 import hf_finegrained.trainer as trainer_module  # noqa: E402
 from hf_finegrained import FineGrainedTrainer, FineGrainedTrainingArguments  # noqa: E402
 
 
-def main() -> None:
+def main() -> str:
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", required=True)
     parser.add_argument("--out", required=True)
@@ -57,8 +58,9 @@ def main() -> None:
     dist.all_gather_object(every, {"itc": seen, "validated": len(validated)})
     if dist.get_rank() == 0:
         torch.save({"log_history": trainer.state.log_history, "ranks": every}, options.out)
-    dist.barrier()
+    return options.out
 
 
 if __name__ == "__main__":
-    main()
+    # After main returns: the trainer (and its DDP model, which holds the process group) is freed first.
+    end_and_record(main())

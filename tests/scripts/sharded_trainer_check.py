@@ -27,6 +27,7 @@ import torch.distributed as dist
 from transformers import CLIPModel, CLIPProcessor
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from exit_check import end_and_record  # noqa: E402
 from helpers import NEGATIVE_TYPES, make_dataset  # noqa: E402
 
 from hf_finegrained import FineGrainedTrainer, FineGrainedTrainingArguments  # noqa: E402
@@ -53,7 +54,7 @@ def _fsdp_on_cpu() -> None:
     AcceleratorState.__init__ = init
 
 
-def main() -> None:
+def main() -> str:
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", required=True)
     parser.add_argument("--out", required=True)
@@ -113,8 +114,9 @@ def main() -> None:
             "initial": initial,
             "state": {name: value.detach().float().cpu().clone() for name, value in state.items()},
         }, options.out)
-    trainer.accelerator.wait_for_everyone()
+    return options.out
 
 
 if __name__ == "__main__":
-    main()
+    # After main returns: the trainer (and its wrapped model, which holds the process group) is freed first.
+    end_and_record(main())
