@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import datasets
+import torch
 from transformers import AutoModel, HfArgumentParser, set_seed
 
 from hf_finegrained import FineGrainedTrainer, FineGrainedTrainingArguments, families
@@ -283,7 +284,7 @@ def synthetic_trainer(model_args: ModelArguments, data_args: DataArguments, args
                     "masked_negatives": dict(world.masked_negatives),
                     "loss": {"threshold_units": args.threshold_units,
                              "threshold_upper_bound": args.threshold_upper_bound},
-                    "base_cache_key": read_cache_key(base)}
+                    "base_cache_key": read_cache_key(base), "torch_threads": torch.get_num_threads()}
         if data_args.synthetic_probe_rows:
             fit = world.train_stream(data_args.synthetic_probe_rows, name="probe", negatives=None)
             document["base_relation_probe"] = relation_probe(base, fit, splits["test_seen"])
@@ -349,6 +350,9 @@ def readme_agreement(document: dict[str, Any]) -> str:
     versions = {name: (then.get("versions", {}).get(name), version)
                 for name, version in now.get("versions", {}).items() if then.get("versions", {}).get(name) != version}
     reasons += [f"{name} {old} -> {new}" for name, (old, new) in versions.items()]
+    if committed.get("torch_threads") != document["torch_threads"]:
+        reasons.append(f"torch threads {committed.get('torch_threads')} -> {document['torch_threads']} (a base "
+                       "trained on another thread count differs; a cached base keeps the count it was trained with)")
     return ("WARNING: this table differs from the README's (model_cards/synthetic-ce-clip/results.json); "
             + ("; ".join(reasons) or "same base key: the fine-tuning code or the machine's arithmetic changed")
             + ". Install with `-c constraints.txt` (README, command 1) for the README's versions.")

@@ -180,23 +180,18 @@ def train_tokenizer(world: SyntheticWorld, settings: BaseModelSettings, texts: l
 def base_cache_key(world: SyntheticWorld, settings: BaseModelSettings,
                    texts: list[str] | None = None) -> dict[str, Any]:
     """What a cached base depends on: the world's and the base's settings, fingerprints of the data it is made
-    from (the tokenizer's texts, the first `FINGERPRINT_ROWS` rows of its pre-training stream), the library
-    versions and torch's thread count. Settings alone missed code changes: a base cached before the negative rules changed was reused
-    with a tokenizer that a fresh machine no longer trains (issue 25)."""
+    from (the tokenizer's texts, the first `FINGERPRINT_ROWS` rows of its pre-training stream) and the library
+    versions. Settings alone missed code changes: a base cached before the negative rules changed was reused with a
+    tokenizer that a fresh machine no longer trains (issue 25). torch's thread count changes a trained base too (by
+    2 points of the test_seen average between 1 and 2 threads, docs/RESULTS.md) but is not part of the key: a
+    multi-process launch runs each process on fewer threads and must find the base its single-process warm-up
+    trained; `examples/train.py` records the count beside its results instead."""
     texts = tokenizer_texts(world, settings) if texts is None else texts
     rows = world.train_stream(FINGERPRINT_ROWS, name="pretrain", negatives=None, mix=settings.mix)
     data = {"tokenizer_texts": data_fingerprint({"text": text} for text in texts),
             "pretrain_rows": data_fingerprint(rows)}
     return {"world": world_settings(world), "base": settings.cache_key(), "data": data,
-            "versions": library_versions(), "threads": _threads()}
-
-
-def _threads() -> int:
-    """torch's CPU threads: a base trained with another count can differ in its last digits (the order of float
-    sums in a kernel follows how the work is split), so the count is part of a cached base's key."""
-    import torch
-
-    return torch.get_num_threads()
+            "versions": library_versions()}
 
 
 def prepare_base_model(
