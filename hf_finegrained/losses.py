@@ -1,6 +1,7 @@
 """The CE-CLIP objective: ITC with hard negatives + IMC + CMR with adaptive per-type thresholds.
 
-ITC comes in two forms: CLIP's softmax cross-entropy (the paper's) and SigLIP's sigmoid (per-pair binary) loss.
+ITC comes in two forms, each its own small class in `contrastive.py`: CLIP's softmax cross-entropy (the paper's)
+and SigLIP's sigmoid (per-pair binary) loss.
 
 The loss takes embeddings only, so its maths is tested without a model. See ``docs/LOSS.md`` for the
 derivation and for every place where it departs from the reference implementation.
@@ -14,12 +15,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .contrastive import contrastive_form
 from .distributed import gather_no_grad, gather_with_grad, sum_across_ranks
 
 logger = logging.getLogger(__name__)
 
 
-CONTRASTIVE_FORMS = ("softmax", "sigmoid")
 # Units of the CMR thresholds, their bound and a fixed threshold. "logit": multiples of the logit scale's unit,
 # like ``s<v, t>`` (the paper's and the reference code's); "cosine": cosine similarity, the logit value divided by
 # the scale ``s``, so one setting means the same margin at any scale.
@@ -53,16 +54,14 @@ class FineGrainedLoss(nn.Module):
     (all normalised here), ``s`` the exponentiated logit scale, ``pos_i = s<v_i, t_i>`` and
     ``neg_ik = s<v_i, n_ik>``. Only negatives whose mask is True take part anywhere:
 
-    - ITC-hn, softmax form (``contrastive="softmax"``, the default and the paper's): image->text cross-entropy
-      over the B captions followed by every valid negative of the batch (every image sees every negative);
-      text->image plain BxB cross-entropy; the mean of both.
-    - ITC-hn, sigmoid form (``contrastive="sigmoid"``, SigLIP's loss with hard negatives): with ``b`` the
-      logit bias, ``l_ij = s<v_i, t_j> + b`` and ``m_in = s<v_i, n> + b`` for every valid negative ``n`` of
-      the batch (every image against every negative, as above),
-      ``itc = -(1/B) [sum_ij log sigmoid(z_ij l_ij) + sum_i sum_n log sigmoid(-m_in)]``, ``z_ij = 1`` if
-      ``i == j`` else -1: one binary term per (image, text) pair, no normalisation over the batch. Without
-      negatives it is ``transformers``' ``SiglipModel`` loss. It has no direction: ``i2t_loss`` and
-      ``t2i_loss`` both report ``itc``. The bias enters ITC only: IMC, CMR, the thresholds and distillation
+    - ITC-hn: the form named by ``contrastive`` (``contrastive.CONTRASTIVE_FORMS``), given the B x B logits and
+      those of every image against every valid negative of the batch (every image sees every negative).
+      ``"softmax"`` (the default and the paper's, ``contrastive.SoftmaxContrastive``): image->text
+      cross-entropy over the B captions followed by the negatives; text->image plain BxB cross-entropy; the
+      mean of both. ``"sigmoid"`` (SigLIP's loss with hard negatives, ``contrastive.SigmoidContrastive``): with
+      ``b`` the logit bias, one binary term per (image, text) pair and per (image, negative) pair, no
+      normalisation over the batch; without negatives it is ``transformers``' ``SiglipModel`` loss; it has no
+      direction (``i2t_loss`` and ``t2i_loss`` both report ``itc``). The bias enters ITC only: IMC, CMR, the thresholds and distillation
       use the unbiased ``s<., .>`` (IMC and distillation are softmaxes, invariant to a shift of a row; CMR
       and the threshold statistic are differences of two biased logits, where ``b`` cancels).
     - IMC: for caption i, cross-entropy with target 0 over ``[pos_i, s<t_i, n_jk> for all valid n_jk]``.
@@ -159,8 +158,7 @@ class FineGrainedLoss(nn.Module):
             threshold_upper_bound = default_threshold_bound(threshold_units)  # also checks the units
         elif threshold_units not in THRESHOLD_UNITS:
             raise ValueError(f"threshold_units must be one of {THRESHOLD_UNITS}, got {threshold_units!r}.")
-        if contrastive not in CONTRASTIVE_FORMS:
-            raise ValueError(f"contrastive must be one of {CONTRASTIVE_FORMS}, got {contrastive!r}.")
+        form = contrastive_form(contrastive)  # checks the name
         if not distill_weight >= 0:
             raise ValueError(f"distill_weight must be >= 0, got {distill_weight}.")
         if num_negative_types < 0:
@@ -178,6 +176,7 @@ class FineGrainedLoss(nn.Module):
         self.fixed_threshold = fixed_threshold
         self.distill_weight = distill_weight
         self.contrastive = contrastive
+        self.form = form
         self.threshold_units = threshold_units
         self.register_buffer("thresholds", torch.full((num_negative_types,), float(fixed_threshold or 0.0)))
 
@@ -224,10 +223,9 @@ class FineGrainedLoss(nn.Module):
         logit_bias: torch.Tensor | float | None = None,
     ) -> dict[str, torch.Tensor]:
         self._check_shapes(image_embeds, text_embeds, negative_embeds, negative_mask)
-        sigmoid = self.contrastive == "sigmoid"
-        if sigmoid and logit_bias is None:
-            raise ValueError('contrastive="sigmoid" needs logit_bias (a float or a 0-d tensor, e.g. '
-                             "SiglipModel.logit_bias); the sigmoid loss is not defined without it.")
+        if self.form.needs_bias and logit_bias is None:
+            raise ValueError(f'contrastive="{self.contrastive}" needs logit_bias (a float or a 0-d tensor, e.g. '
+                             "SiglipModel.logit_bias); this form is not defined without it.")
         distill = self.distill_weight > 0
         if distill and (teacher_image_embeds is None or teacher_text_embeds is None
                         or teacher_image_embeds.shape[0] != image_embeds.shape[0]
@@ -236,7 +234,7 @@ class FineGrainedLoss(nn.Module):
                              f"for the B={image_embeds.shape[0]} rows.")
         dtype = torch.promote_types(image_embeds.dtype, torch.float32)
         scale = _scalar(logit_scale, "logit_scale", image_embeds.device, dtype)
-        bias = _scalar(logit_bias, "logit_bias", image_embeds.device, dtype) if sigmoid else None
+        bias = _scalar(logit_bias, "logit_bias", image_embeds.device, dtype) if self.form.needs_bias else None
 
         if self.gather_across_devices:
             image_embeds = gather_with_grad(image_embeds)
@@ -250,8 +248,7 @@ class FineGrainedLoss(nn.Module):
 
         image = F.normalize(image_embeds.to(dtype), dim=-1)
         text = F.normalize(text_embeds.to(dtype), dim=-1)
-        batch = image.shape[0]
-        targets = torch.arange(batch, device=image.device)
+        targets = torch.arange(image.shape[0], device=image.device)
         logits = scale * image @ text.T  # [B, B]
         pos = logits.diagonal()  # [B]
         zero = logits.new_zeros(())
@@ -262,30 +259,13 @@ class FineGrainedLoss(nn.Module):
                                             @ F.normalize(teacher_text_embeds.to(dtype), dim=-1).T)  # [B, B]
             distill_loss = (similarity_kl(logits, teacher) + similarity_kl(logits.T, teacher.T)) / 2
 
-        if sigmoid:
-            # One binary term per (image, text) pair of the B x B batch: label +1 on the diagonal, -1 elsewhere.
-            signs = 2 * torch.eye(batch, dtype=dtype, device=image.device) - 1  # [B, B]
-            pair_term = -F.logsigmoid(signs * (logits + bias)).sum() / batch
-
         if not self.use_hard_negatives:
-            if sigmoid:
-                return self._result(pair_term, pair_term, pair_term, zero, zero, distill_loss, zero.long(),
-                                    self.thresholds.clone())
-            i2t = F.cross_entropy(logits, targets)
-            t2i = F.cross_entropy(logits.T, targets)
-            itc = (i2t + t2i) / 2
+            itc, i2t, t2i = self.form(logits, None, bias)
             return self._result(itc, i2t, t2i, zero, zero, distill_loss, zero.long(), self.thresholds.clone())
 
         negatives = F.normalize(negative_embeds.to(dtype), dim=-1)  # [B, K, D]
         valid = negatives[negative_mask]  # [M, D]
-        if sigmoid:
-            # Every image against every valid negative of the batch, label -1 ([B, M]; an empty sum when M = 0).
-            itc = pair_term - F.logsigmoid(-(scale * image @ valid.T + bias)).sum() / batch
-            i2t = t2i = itc
-        else:
-            i2t = F.cross_entropy(torch.cat([logits, scale * image @ valid.T], dim=1), targets)
-            t2i = F.cross_entropy(logits.T, targets)
-            itc = (i2t + t2i) / 2
+        itc, i2t, t2i = self.form(logits, scale * image @ valid.T, bias)  # every image against every negative
 
         imc_logits = torch.cat([pos[:, None], scale * text @ valid.T], dim=1)  # [B, 1 + M]
         imc = F.cross_entropy(imc_logits, torch.zeros_like(targets))

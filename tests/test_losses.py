@@ -532,3 +532,34 @@ def test_threshold_units_are_checked_and_set_the_default_bound():
     for bound in (None, 1.0):
         with pytest.raises(ValueError, match="threshold_units"):
             FineGrainedLoss(2, threshold_units="degrees", threshold_upper_bound=bound)
+
+
+def test_a_third_contrastive_form_is_an_addition_behind_the_same_interface():
+    """A new form is one subclass of `ContrastiveForm` (registered by its name); the loss builds the logits, the
+    negatives' logits, IMC and CMR around it unchanged, and a second form of the same name is refused."""
+    from hf_finegrained.contrastive import CONTRASTIVE_FORMS, ContrastiveForm
+
+    seen = {}
+
+    class RankOnly(ContrastiveForm):
+        name = "test_rank_only"
+
+        def __call__(self, logits, negative_logits, logit_bias):
+            seen.update(logits=logits, negatives=negative_logits, bias=logit_bias)
+            itc = logits.diagonal().neg().mean()
+            return itc, itc, itc
+
+    try:
+        torch.manual_seed(0)
+        v, t, n = torch.randn(4, 8), torch.randn(4, 8), torch.randn(4, 3, 8)
+        mask = torch.tensor([[True, False, True]] * 4)
+        mine = FineGrainedLoss(3, contrastive="test_rank_only")(v, t, n, mask, 10.0)
+        softmax = FineGrainedLoss(3)(v, t, n, mask, 10.0)
+        assert seen["logits"].shape == (4, 4) and seen["negatives"].shape == (4, 8) and seen["bias"] is None
+        torch.testing.assert_close(mine["itc_loss"], -(10.0 * _unit(v) * _unit(t)).sum(-1).mean())
+        for key in ("imc_loss", "cmr_loss", "thresholds"):  # everything but ITC is the same for every form
+            assert torch.equal(mine[key], softmax[key]), key
+        with pytest.raises(ValueError, match="already registered"):
+            type("Again", (ContrastiveForm,), {"name": "test_rank_only"})
+    finally:
+        CONTRASTIVE_FORMS.pop("test_rank_only", None)
