@@ -10,13 +10,20 @@ derivation and for every place where it departs from the reference implementatio
 from __future__ import annotations
 
 import logging
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .contrastive import contrastive_form
+from .contrastive import CONTRASTIVE_FORMS, contrastive_form
 from .distributed import gather_no_grad, gather_with_grad, sum_across_ranks
+
+if TYPE_CHECKING:  # only for hints: training_args imports this module
+    from .families import ModelFamily
+    from .training_args import FineGrainedTrainingArguments
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +35,10 @@ THRESHOLD_UNITS = ("cosine", "logit")
 DEFAULT_THRESHOLD_UNITS = "cosine"  # chosen on the synthetic world's validation split: docs/LOSS.md
 PAPER_LOGIT_SCALE = 100.0  # CLIP's scale when the paper fine-tunes it (exp of logit_scale, clamped at 100)
 PAPER_THRESHOLD_BOUND = 10.0  # the paper's threshold bound, in logit units at PAPER_LOGIT_SCALE
+# The loss settings' defaults, read by `FineGrainedLoss` and by `FineGrainedTrainingArguments`' fields alike.
+PAPER_IMC_WEIGHT = 0.3
+PAPER_CMR_WEIGHT = 0.2
+DEFAULT_GATHER_ACROSS_DEVICES = True  # the loss and thresholds of the global batch (no effect on one process)
 
 
 def default_threshold_bound(units: str) -> float:
@@ -36,6 +47,34 @@ def default_threshold_bound(units: str) -> float:
     if units not in THRESHOLD_UNITS:
         raise ValueError(f"threshold_units must be one of {THRESHOLD_UNITS}, got {units!r}.")
     return PAPER_THRESHOLD_BOUND if units == "logit" else PAPER_THRESHOLD_BOUND / PAPER_LOGIT_SCALE
+
+
+def loss_setting_problems(
+    num_negative_types: int = 0,
+    imc_weight: float = PAPER_IMC_WEIGHT,
+    cmr_weight: float = PAPER_CMR_WEIGHT,
+    threshold_upper_bound: float | None = None,
+    fixed_threshold: float | None = None,
+    distill_weight: float = 0.0,
+    contrastive: str | None = "softmax",
+    threshold_units: str = DEFAULT_THRESHOLD_UNITS,
+) -> list[str]:
+    """Every problem of a set of loss settings, one sentence each (empty when they are valid): the one check
+    behind `FineGrainedLoss` (which raises on the first) and `FineGrainedTrainingArguments` (which lists all)."""
+    problems = []
+    if threshold_units not in THRESHOLD_UNITS:
+        problems.append(f"threshold_units must be one of {THRESHOLD_UNITS}; got {threshold_units!r}.")
+    if contrastive is not None and contrastive not in CONTRASTIVE_FORMS:  # None: chosen later (by the family)
+        problems.append(f"contrastive must be one of {tuple(CONTRASTIVE_FORMS)}; got {contrastive!r}.")
+    if isinstance(num_negative_types, bool) or not isinstance(num_negative_types, int) or num_negative_types < 0:
+        problems.append(f"num_negative_types must be an integer >= 0; got {num_negative_types!r}.")
+    for name, value in (("imc_weight", imc_weight), ("cmr_weight", cmr_weight), ("distill_weight", distill_weight),
+                        ("threshold_upper_bound", threshold_upper_bound)):
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            problems.append(f"{name} must be a finite number >= 0; got {value}.")
+    if fixed_threshold is not None and not (math.isfinite(fixed_threshold) and fixed_threshold >= 0):
+        problems.append(f"fixed_threshold must be None (adaptive) or a finite number >= 0; got {fixed_threshold}.")
+    return problems
 
 
 def _scalar(value: torch.Tensor | float, name: str, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
@@ -113,8 +152,8 @@ class FineGrainedLoss(nn.Module):
         distill_weight: weight of the distillation term (0, the default: off, and no teacher is needed).
         contrastive: ``"softmax"`` (default; CLIP's and the paper's ITC) or ``"sigmoid"`` (SigLIP's; every
             call then needs ``logit_bias``).
-        gather_across_devices: under torch.distributed with several processes, gather every input
-            from every rank (with gradient) so the loss and thresholds are those of the global batch.
+        gather_across_devices: True (default; as `FineGrainedTrainingArguments`): under torch.distributed with
+            several processes, gather every input from every rank (with gradient) so the loss and thresholds are those of the global batch.
             When False each rank's loss is that of its own batch, but the threshold statistics are still
             summed over ranks (a few floats, one all-reduce per training call), so the thresholds are the
             same on every rank and the ones rank 0 saves are every rank's. Every rank must then call the
@@ -143,42 +182,91 @@ class FineGrainedLoss(nn.Module):
     def __init__(
         self,
         num_negative_types: int,
-        imc_weight: float = 0.3,
-        cmr_weight: float = 0.2,
+        imc_weight: float = PAPER_IMC_WEIGHT,
+        cmr_weight: float = PAPER_CMR_WEIGHT,
         threshold_upper_bound: float | None = None,
         use_hard_negatives: bool = True,
-        gather_across_devices: bool = False,
+        gather_across_devices: bool = DEFAULT_GATHER_ACROSS_DEVICES,
         fixed_threshold: float | None = None,
         distill_weight: float = 0.0,
         contrastive: str = "softmax",
         threshold_units: str = DEFAULT_THRESHOLD_UNITS,
     ) -> None:
         super().__init__()
-        if threshold_upper_bound is None:
-            threshold_upper_bound = default_threshold_bound(threshold_units)  # also checks the units
-        elif threshold_units not in THRESHOLD_UNITS:
-            raise ValueError(f"threshold_units must be one of {THRESHOLD_UNITS}, got {threshold_units!r}.")
-        form = contrastive_form(contrastive)  # checks the name
-        if not distill_weight >= 0:
-            raise ValueError(f"distill_weight must be >= 0, got {distill_weight}.")
-        if num_negative_types < 0:
-            raise ValueError(f"num_negative_types must be >= 0, got {num_negative_types}.")
-        if threshold_upper_bound < 0:
-            raise ValueError(f"threshold_upper_bound must be >= 0, got {threshold_upper_bound}.")
-        if fixed_threshold is not None and not fixed_threshold >= 0:
-            raise ValueError(f"fixed_threshold must be None (adaptive) or >= 0, got {fixed_threshold}.")
+        problems = loss_setting_problems(num_negative_types, imc_weight, cmr_weight, threshold_upper_bound,
+                                         fixed_threshold, distill_weight, contrastive, threshold_units)
+        if problems:
+            raise ValueError(problems[0] if len(problems) == 1 else "Invalid loss settings:\n- " + "\n- ".join(problems))
         self.num_negative_types = num_negative_types
         self.imc_weight = imc_weight
         self.cmr_weight = cmr_weight
-        self.threshold_upper_bound = threshold_upper_bound
+        self.threshold_upper_bound = (default_threshold_bound(threshold_units) if threshold_upper_bound is None
+                                      else threshold_upper_bound)
         self.use_hard_negatives = use_hard_negatives
         self.gather_across_devices = gather_across_devices
         self.fixed_threshold = fixed_threshold
         self.distill_weight = distill_weight
         self.contrastive = contrastive
-        self.form = form
+        self.form = contrastive_form(contrastive)
         self.threshold_units = threshold_units
         self.register_buffer("thresholds", torch.full((num_negative_types,), float(fixed_threshold or 0.0)))
+
+    @classmethod
+    def from_args(cls, args: FineGrainedTrainingArguments, family: ModelFamily) -> FineGrainedLoss:
+        """The loss of a training run: its settings from `args` (one threshold per name of `args.negative_types`,
+        none without hard negatives), its ITC form from the model's `family` (`ModelFamily.contrastive`)."""
+        return cls(
+            num_negative_types=len(args.negative_types) if args.use_hard_negatives else 0,
+            imc_weight=args.imc_weight,
+            cmr_weight=args.cmr_weight,
+            threshold_upper_bound=args.threshold_upper_bound,
+            use_hard_negatives=args.use_hard_negatives,
+            gather_across_devices=args.gather_across_devices,
+            fixed_threshold=args.fixed_threshold,
+            distill_weight=args.distill_weight,
+            contrastive=family.contrastive,
+            threshold_units=args.threshold_units,
+        )
+
+    def threshold_values(self, names: Sequence[str]) -> dict[str, float]:
+        """The thresholds by type name (`names`: one per threshold, in order); a ValueError if one is not finite
+        (the loss never makes one: only code that set `thresholds` itself can)."""
+        values = dict(zip(names, self.thresholds.tolist()))
+        if not all(math.isfinite(value) for value in values.values()):
+            raise ValueError(
+                f"non-finite CMR thresholds {values}: nothing is saved. FineGrainedLoss never produces them; "
+                "check the code that set `trainer.loss_fn.thresholds` or a custom loss_fn."
+            )
+        return values
+
+    def threshold_state(self, names: Sequence[str]) -> dict[str, Any]:
+        """What a checkpoint keeps of the loss (JSON-ready): the type names, the thresholds by name, their units."""
+        return {"negative_types": list(names), "thresholds": self.threshold_values(names),
+                "threshold_units": self.threshold_units}
+
+    def load_threshold_state(self, state: Mapping[str, Any], names: Sequence[str], source: str) -> None:
+        """Restores what `threshold_state` returned (read from `source`, named in errors); the type names and the
+        units must be this loss's. A state without units was written before they existed and holds logits."""
+        if list(state["negative_types"]) != list(names):
+            raise ValueError(
+                f"{source} was written for negative types {state['negative_types']} but this run uses "
+                f"{list(names)}; resume with the same --negative_types."
+            )
+        units = state.get("threshold_units", "logit")
+        if units != self.threshold_units:
+            raise ValueError(
+                f"{source} holds thresholds in {units} units but this run uses --threshold_units "
+                f"{self.threshold_units}; resume with --threshold_units {units}."
+            )
+        self.thresholds.copy_(torch.tensor([state["thresholds"][name] for name in names]))
+
+    def snapshot_thresholds(self) -> torch.Tensor:
+        """A copy of the thresholds [K], for `restore_thresholds` (a step that does not count moves none)."""
+        return self.thresholds.clone()
+
+    def restore_thresholds(self, snapshot: torch.Tensor) -> None:
+        """Puts back the thresholds of `snapshot_thresholds`."""
+        self.thresholds.copy_(snapshot)
 
     def extra_repr(self) -> str:
         return (

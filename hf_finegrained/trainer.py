@@ -232,20 +232,10 @@ class FineGrainedTrainer(Trainer):
                              "loss reads it; use FSDP2 (the default, fsdp_config version 2).")
         if self.is_fsdp_enabled or self.is_deepspeed_enabled:
             make_shardable(unwrap(self.model))
-        self.loss_fn = loss_fn or FineGrainedLoss(
-            num_negative_types=len(types),
-            imc_weight=args.imc_weight,
-            cmr_weight=args.cmr_weight,
-            threshold_upper_bound=args.threshold_upper_bound,
-            use_hard_negatives=args.use_hard_negatives,
-            gather_across_devices=args.gather_across_devices,
-            fixed_threshold=args.fixed_threshold,
-            distill_weight=args.distill_weight,
-            contrastive=family.contrastive,
-            threshold_units=args.threshold_units,
-        )
+        self.loss_fn = loss_fn or FineGrainedLoss.from_args(args, family)
         if self.loss_fn.num_negative_types != len(types):
             raise ValueError(f"loss_fn has {self.loss_fn.num_negative_types} types but args name {len(types)}.")
+        self.loss_fn.to(args.device)
         self.negative_types = types
         self.family = family
         # The loss is already a batch mean: the Trainer must divide it by gradient accumulation itself.
@@ -353,13 +343,12 @@ class FineGrainedTrainer(Trainer):
         if self.teacher is not None:
             teacher = self.teacher.encode(inputs, batch=encoded["image_embeds"].shape[0])
             encoded["teacher_image_embeds"], encoded["teacher_text_embeds"] = teacher
-        self.loss_fn.to(encoded["image_embeds"].device)
         self.loss_fn.train(model.training)
-        thresholds = self.loss_fn.thresholds.clone()
+        thresholds = self.loss_fn.snapshot_thresholds()
         out = self.loss_fn(**encoded)
         loss = out["loss"]
         if model.training and not all_ranks_true(bool(torch.isfinite(loss)), loss.device):
-            self.loss_fn.thresholds.copy_(thresholds)  # a step that does not count moves no threshold
+            self.loss_fn.restore_thresholds(thresholds)  # a step that does not count moves no threshold
             self._non_finite_loss(out, encoded["logit_scale"])
         else:
             self._record(out, encoded["logit_scale"], "train" if model.training else "eval")
@@ -456,7 +445,7 @@ class FineGrainedTrainer(Trainer):
         """
         output_dir = output_dir or self.args.output_dir
         self._check_finite_weights(output_dir)
-        self._threshold_values()
+        self.loss_fn.threshold_values(self.negative_types)  # non-finite thresholds: nothing is saved
         if self._stream_counts is not None:
             self._stream_card_counts = self._all_stream_counts()
         if self.args.should_save:
@@ -542,25 +531,11 @@ class FineGrainedTrainer(Trainer):
             self.card_info,
         )
 
-    def _threshold_values(self) -> dict[str, float]:
-        """The thresholds by type name; a ValueError if one is not finite (the loss never makes one)."""
-        values = dict(zip(self.negative_types, self.loss_fn.thresholds.tolist()))
-        if not all(math.isfinite(value) for value in values.values()):
-            raise ValueError(
-                f"non-finite CMR thresholds {values}: nothing is saved. FineGrainedLoss never produces them; "
-                "check the code that set `trainer.loss_fn.thresholds` or a custom loss_fn."
-            )
-        return values
-
     def save_loss_state(self, output_dir: str) -> None:
         """Writes the per-type thresholds (by name) and the count of skipped non-finite steps to
         `output_dir/finegrained_state.json`, atomically and as strict JSON."""
-        state = {
-            "negative_types": self.negative_types,
-            "thresholds": self._threshold_values(),
-            "threshold_units": self.loss_fn.threshold_units,
-            "non_finite_steps_skipped": self.non_finite_steps_skipped,
-        }
+        state = {**self.loss_fn.threshold_state(self.negative_types),
+                 "non_finite_steps_skipped": self.non_finite_steps_skipped}
         os.makedirs(output_dir, exist_ok=True)
         atomic_write(os.path.join(output_dir, STATE_NAME),
                      lambda handle: json.dump(state, handle, indent=2, allow_nan=False))
@@ -590,19 +565,7 @@ class FineGrainedTrainer(Trainer):
                 state = json.load(handle, parse_constant=_strict_json_constant)
         except ValueError as error:
             raise ValueError(f"Cannot read {path}: {error}. Resume from another checkpoint.") from error
-        if state["negative_types"] != self.negative_types:
-            raise ValueError(
-                f"{path} was written for negative types {state['negative_types']} but this run uses "
-                f"{self.negative_types}; resume with the same --negative_types."
-            )
-        units = state.get("threshold_units", "logit")  # files written before the units existed hold logits
-        if units != self.loss_fn.threshold_units:
-            raise ValueError(
-                f"{path} holds thresholds in {units} units but this run uses --threshold_units "
-                f"{self.loss_fn.threshold_units}; resume with --threshold_units {units}."
-            )
-        values = torch.tensor([state["thresholds"][name] for name in self.negative_types])
-        self.loss_fn.thresholds.copy_(values)
+        self.loss_fn.load_threshold_state(state, self.negative_types, path)
         self.non_finite_steps_skipped = int(state.get("non_finite_steps_skipped", 0))
         if self.teacher is not None and self.teacher.kind == "ema" and not self.teacher.load(checkpoint_dir):
             if not self.args.resume_without_loss_state:

@@ -10,7 +10,15 @@ from typing import Any
 
 from transformers import TrainingArguments
 
-from .losses import DEFAULT_THRESHOLD_UNITS, THRESHOLD_UNITS, default_threshold_bound
+from .losses import (
+    DEFAULT_GATHER_ACROSS_DEVICES,
+    DEFAULT_THRESHOLD_UNITS,
+    PAPER_CMR_WEIGHT,
+    PAPER_IMC_WEIGHT,
+    THRESHOLD_UNITS,
+    default_threshold_bound,
+    loss_setting_problems,
+)
 from .negatives.types import DEFAULT_NEGATIVE_TYPES  # owned by negatives/types.py; exported from here too
 from .teacher import TEACHER_KINDS
 
@@ -18,7 +26,7 @@ logger = logging.getLogger(__name__)
 
 # The paper's fine-tuning hyperparameters (CE-CLIP on COCO, ViT-B/32), as `TrainingArguments` values:
 # the defaults of examples/train.py, and the base the embedded default's small-model settings start from
-# (`synthetic_recipe.FINETUNE_DEFAULTS`). The loss settings are the dataclass's own field defaults.
+# (`synthetic_recipe.FINETUNE_DEFAULTS`). The loss settings' defaults and checks are the loss's (`losses.py`).
 PAPER_HYPERPARAMETERS: dict[str, Any] = dict(
     learning_rate=5e-6,
     lr_scheduler_type="cosine",
@@ -53,8 +61,8 @@ class FineGrainedTrainingArguments(TrainingArguments):
             "Thresholds are logged and saved under these names."
         },
     )
-    imc_weight: float = field(default=0.3, metadata={"help": "Weight of the intra-modal contrastive loss (IMC)."})
-    cmr_weight: float = field(default=0.2, metadata={"help": "Weight of the cross-modal rank loss (CMR)."})
+    imc_weight: float = field(default=PAPER_IMC_WEIGHT, metadata={"help": "Weight of the intra-modal contrastive loss (IMC)."})
+    cmr_weight: float = field(default=PAPER_CMR_WEIGHT, metadata={"help": "Weight of the cross-modal rank loss (CMR)."})
     threshold_units: str = field(
         default=DEFAULT_THRESHOLD_UNITS,
         metadata={
@@ -85,7 +93,7 @@ class FineGrainedTrainingArguments(TrainingArguments):
         metadata={"help": "False trains with the plain CLIP loss (no negatives encoded, IMC and CMR off)."},
     )
     gather_across_devices: bool = field(
-        default=True,
+        default=DEFAULT_GATHER_ACROSS_DEVICES,
         metadata={
             "help": "With several processes, gather embeddings of all ranks (with gradient) so every image "
             "sees every caption and negative of the global batch. No effect on a single process. Either way "
@@ -181,18 +189,13 @@ class FineGrainedTrainingArguments(TrainingArguments):
             problems.append(f"negative_types must be non-empty strings; got {names}.")
         if len(set(names)) != len(names):
             problems.append(f"negative_types has duplicates: {names}.")
-        if self.threshold_units not in THRESHOLD_UNITS:
-            problems.append(f"threshold_units must be one of {THRESHOLD_UNITS}; got {self.threshold_units!r}.")
-        elif self.threshold_upper_bound is None:
+        problems += loss_setting_problems(
+            len(names), self.imc_weight, self.cmr_weight, self.threshold_upper_bound, self.fixed_threshold,
+            self.distill_weight, None, self.threshold_units)  # the form comes from the model's family
+        if self.threshold_upper_bound is None and self.threshold_units in THRESHOLD_UNITS:
             self.threshold_upper_bound = default_threshold_bound(self.threshold_units)
-        for name in ("imc_weight", "cmr_weight", "threshold_upper_bound", "logit_scale_max"):
-            value = getattr(self, name)
-            if value is None:  # threshold_upper_bound with unknown units: reported above
-                continue
-            if not math.isfinite(value) or value < 0:
-                problems.append(f"{name} must be a finite number >= 0; got {value}.")
-        if self.fixed_threshold is not None and not (math.isfinite(self.fixed_threshold) and self.fixed_threshold >= 0):
-            problems.append(f"fixed_threshold must be None (adaptive) or a finite number >= 0; got {self.fixed_threshold}.")
+        if not (math.isfinite(self.logit_scale_max) and self.logit_scale_max >= 0):
+            problems.append(f"logit_scale_max must be a finite number >= 0; got {self.logit_scale_max}.")
         accelerator = self.accelerator_config
         for name in ("dispatch_batches", "split_batches"):
             if getattr(accelerator, name, None):
@@ -208,8 +211,6 @@ class FineGrainedTrainingArguments(TrainingArguments):
         steps = self.max_consecutive_non_finite_steps
         if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
             problems.append(f"max_consecutive_non_finite_steps must be an integer >= 1; got {steps!r}.")
-        if not (math.isfinite(self.distill_weight) and self.distill_weight >= 0):
-            problems.append(f"distill_weight must be a finite number >= 0; got {self.distill_weight}.")
         if self.distill_teacher not in TEACHER_KINDS:
             problems.append(f"distill_teacher must be one of {TEACHER_KINDS}; got {self.distill_teacher!r}.")
         if not (isinstance(self.max_bad_row_rate, (int, float)) and 0 <= self.max_bad_row_rate <= 1):

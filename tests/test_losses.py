@@ -274,7 +274,7 @@ def test_distillation_is_zero_for_a_teacher_equal_to_the_student_and_off_by_defa
     assert off["distill_loss"].item() == 0
     with pytest.raises(ValueError, match="needs teacher_image_embeds"):
         FineGrainedLoss(4, distill_weight=1.0)(v, t, n, mask, 3.0)
-    with pytest.raises(ValueError, match="distill_weight must be >= 0"):
+    with pytest.raises(ValueError, match="distill_weight must be a finite number >= 0"):
         FineGrainedLoss(4, distill_weight=-1.0)
 
 
@@ -563,3 +563,57 @@ def test_a_third_contrastive_form_is_an_addition_behind_the_same_interface():
             type("Again", (ContrastiveForm,), {"name": "test_rank_only"})
     finally:
         CONTRASTIVE_FORMS.pop("test_rank_only", None)
+
+
+def test_the_loss_of_a_run_is_built_from_its_arguments_and_the_defaults_have_one_home(tmp_path):
+    """`FineGrainedLoss.from_args`: every setting from the arguments, the form from the family; the arguments'
+    defaults are the loss's, and both refuse a bad setting with the same sentence (`loss_setting_problems`)."""
+    import inspect
+
+    from hf_finegrained import FineGrainedTrainingArguments
+    from hf_finegrained.families import CLIP, SIGLIP
+
+    args = FineGrainedTrainingArguments(output_dir=str(tmp_path), report_to=[], use_cpu=True, imc_weight=0.7,
+                                        cmr_weight=0.4, threshold_units="logit", fixed_threshold=2.0,
+                                        gather_across_devices=False, distill_weight=0.5,
+                                        negative_types=["swap_object", "replace_relation"])
+    loss_fn = FineGrainedLoss.from_args(args, SIGLIP)
+    assert (loss_fn.num_negative_types, loss_fn.imc_weight, loss_fn.cmr_weight, loss_fn.threshold_units,
+            loss_fn.fixed_threshold, loss_fn.gather_across_devices, loss_fn.distill_weight, loss_fn.contrastive,
+            loss_fn.threshold_upper_bound) == (2, 0.7, 0.4, "logit", 2.0, False, 0.5, "sigmoid", 10.0)
+    assert loss_fn.thresholds.tolist() == [2.0, 2.0]
+    plain = FineGrainedTrainingArguments(output_dir=str(tmp_path), report_to=[], use_cpu=True, use_hard_negatives=False)
+    assert FineGrainedLoss.from_args(plain, CLIP).num_negative_types == 0
+
+    defaults = FineGrainedTrainingArguments(output_dir=str(tmp_path), report_to=[], use_cpu=True)
+    signature = inspect.signature(FineGrainedLoss.__init__).parameters
+    for name in ("imc_weight", "cmr_weight", "use_hard_negatives", "gather_across_devices", "fixed_threshold",
+                 "distill_weight", "threshold_units"):
+        assert getattr(defaults, name) == signature[name].default, name
+    assert defaults.threshold_upper_bound == FineGrainedLoss(1).threshold_upper_bound == 0.1
+    for bad in (dict(imc_weight=-1.0), dict(threshold_upper_bound=float("inf")), dict(distill_weight=float("nan"))):
+        name = next(iter(bad))
+        with pytest.raises(ValueError, match=f"{name} must be a finite number >= 0"):
+            FineGrainedLoss(2, **bad)
+        with pytest.raises(ValueError, match=f"{name} must be a finite number >= 0"):
+            FineGrainedTrainingArguments(output_dir=str(tmp_path), report_to=[], use_cpu=True, **bad)
+
+
+def test_threshold_state_round_trips_and_refuses_other_types_or_units():
+    loss_fn = FineGrainedLoss(2, threshold_units="logit")
+    loss_fn.thresholds.copy_(torch.tensor([1.5, 3.0]))
+    state = loss_fn.threshold_state(["a", "b"])
+    assert state == {"negative_types": ["a", "b"], "thresholds": {"a": 1.5, "b": 3.0}, "threshold_units": "logit"}
+    other = FineGrainedLoss(2, threshold_units="logit")
+    other.load_threshold_state(state, ["a", "b"], "state.json")
+    assert torch.equal(other.thresholds, loss_fn.thresholds)
+    with pytest.raises(ValueError, match="state.json was written for negative types"):
+        other.load_threshold_state(state, ["b", "a"], "state.json")
+    with pytest.raises(ValueError, match="resume with --threshold_units logit"):
+        FineGrainedLoss(2).load_threshold_state(state, ["a", "b"], "state.json")
+    snapshot = other.snapshot_thresholds()
+    other.thresholds.fill_(float("nan"))
+    with pytest.raises(ValueError, match="non-finite CMR thresholds"):
+        other.threshold_state(["a", "b"])
+    other.restore_thresholds(snapshot)
+    assert other.threshold_values(["a", "b"]) == {"a": 1.5, "b": 3.0}
