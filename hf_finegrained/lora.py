@@ -85,7 +85,8 @@ def publish_adapter_config(folder: str | os.PathLike) -> str | None:
     """
     import json
 
-    from .model_card import atomic_write, public_name
+    from .files import atomic_write
+    from .model_card import public_name
 
     path = os.path.join(folder, ADAPTER_CONFIG)
     if not os.path.isfile(path):

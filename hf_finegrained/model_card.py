@@ -3,7 +3,7 @@
 The card holds the base model, the data and its per-type negative coverage, the loss weights, the
 final thresholds, the hyperparameters that differ from the defaults, benchmark results (also as
 `model-index` entries) and the paper's citation. It never holds tokens or absolute local paths.
-Every file is written atomically (`atomic_write`).
+Every file is written atomically (`files.atomic_write`); the plots are drawn by `card_plots`.
 
 Benchmark results in the `model-index` metadata (`eval_results`):
 
@@ -31,24 +31,23 @@ Benchmark results in the `model-index` metadata (`eval_results`):
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 import os
 import re
-import secrets
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import IO, Any, Callable
+from typing import Any
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
+
+from .card_plots import PLOT_TITLES, plot_training_curves
+from .files import atomic_write
 
 logger = logging.getLogger(__name__)
 TEMPLATE = Path(__file__).parent / "templates" / "model_card.md"
 INTERPOLATION_TEMPLATE = Path(__file__).parent / "templates" / "interpolation_card.md"
-LOSS_PLOT = "loss_curves.png"
-THRESHOLD_PLOT = "threshold_curves.png"
 CARD_NAME = "README.md"
 PACKAGE_TAGS = ("clip", "ce-clip", "hard-negatives", "hf_finegrained", "compositionality")
 _HUB_ID = re.compile(r"[\w.-]+/[\w.-]+")  # only a Hub id may go into the card's `base_model` metadata
@@ -108,27 +107,6 @@ def public_name(name_or_path: str | os.PathLike | None) -> str | None:
     return name_or_path
 
 
-def atomic_write(path: str, write: Callable[[IO[Any]], None], binary: bool = False) -> None:
-    """Writes `path` through a temporary file of the same folder, then `os.replace`: a kill at any moment leaves
-    either the previous file or the new one whole, never a partial one.
-
-    `write` receives the open temporary file (text: UTF-8, newlines untranslated; or binary). On an error the
-    temporary file is removed and the error raised; the previous file is untouched.
-    """
-    folder, name = os.path.split(os.path.abspath(path))
-    temporary = os.path.join(folder, f".{name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
-    try:
-        with open(temporary, "wb") if binary else open(temporary, "w", encoding="utf-8", newline="") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(temporary)
-        raise
-
-
 def _field_defaults(cls: type) -> dict[str, Any]:
     defaults = {}
     for item in dataclasses.fields(cls):
@@ -161,47 +139,6 @@ def changed_hyperparameters(args: Any) -> dict[str, Any]:
             continue
         changed[key] = value
     return changed
-
-
-def _series(log_history: list[dict[str, float]], key: str) -> tuple[list[int], list[float]]:
-    points = [(entry["step"], entry[key]) for entry in log_history if key in entry and "step" in entry]
-    return [p[0] for p in points], [p[1] for p in points]
-
-
-def plot_training_curves(log_history: list[dict[str, float]], negative_types: list[str], output_dir: str,
-                         threshold_units: str = "cosine") -> list[str]:
-    """Writes the loss components and the per-type thresholds (in `threshold_units`) over steps; returns the
-    file names written."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    written = []
-    plots = [
-        (LOSS_PLOT, "Loss components", [("loss", "total"), ("itc_loss", "ITC-hn"), ("imc_loss", "IMC"),
-                                        ("cmr_loss", "CMR")]),
-        (THRESHOLD_PLOT, f"CMR thresholds ({threshold_units} units)", [(f"threshold/{n}", n) for n in negative_types]),
-    ]
-    for filename, title, keys in plots:
-        series = [(label, *_series(log_history, key)) for key, label in keys]
-        series = [s for s in series if s[1]]
-        if not series:
-            continue
-        figure, axis = plt.subplots(figsize=(6, 3.5))
-        for label, steps, values in series:
-            axis.plot(steps, values, label=label)
-        axis.set_xlabel("step")
-        axis.set_title(title)
-        axis.legend(fontsize="small")
-        figure.tight_layout()
-        try:
-            atomic_write(os.path.join(output_dir, filename),
-                         lambda handle: figure.savefig(handle, format="png", dpi=100), binary=True)
-        finally:
-            plt.close(figure)
-        written.append(filename)
-    return written
 
 
 @dataclass(frozen=True)
@@ -338,7 +275,6 @@ def render_model_card(args: Any, negative_types: list[str], thresholds: dict[str
          else "n/a"}
         for name in negative_types
     ]
-    titles = {LOSS_PLOT: "Loss components over steps", THRESHOLD_PLOT: "Per-type thresholds over steps"}
     return ModelCard.from_template(
         card_data,
         template_path=str(TEMPLATE),
@@ -363,7 +299,7 @@ def render_model_card(args: Any, negative_types: list[str], thresholds: dict[str
         threshold_upper_bound=args.threshold_upper_bound,
         threshold_units=getattr(args, "threshold_units", "logit"),
         final_thresholds=thresholds,
-        plots=[{"file": plot, "title": titles.get(plot, plot)} for plot in plots],
+        plots=[{"file": plot, "title": PLOT_TITLES.get(plot, plot)} for plot in plots],
         hyperparameters=changed_hyperparameters(args),
     )
 

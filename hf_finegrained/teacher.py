@@ -68,7 +68,7 @@ class DistillationTeacher:
             return None
         from safetensors.torch import save
 
-        from .model_card import atomic_write
+        from .files import atomic_write
 
         path = os.path.join(folder, TEACHER_NAME)
         state = {name: tensor.detach().contiguous().cpu() for name, tensor in self.model.state_dict().items()}

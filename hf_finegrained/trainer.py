@@ -50,7 +50,9 @@ from .distributed import all_ranks_true, make_shardable
 from .health import DivergenceWatch, first_non_finite_parameter
 from .lora import LOCAL_BASE_NAME, publish_adapter_config
 from .losses import FineGrainedLoss
-from .model_card import CARD_NAME, LOSS_PLOT, THRESHOLD_PLOT, CardInfo, atomic_write, public_name, write_model_card
+from .card_plots import LOSS_PLOT, THRESHOLD_PLOT
+from .files import atomic_write
+from .model_card import CARD_NAME, CardInfo, public_name, write_model_card
 from .teacher import TEACHER_NAME, DistillationTeacher
 from .rows import CAPTION_COLUMN, IMAGE_COLUMN, NEGATIVES_COLUMN, ROW_ID_COLUMNS, NegativeCounts, defer_image_decoding
 from .output_checks import (
