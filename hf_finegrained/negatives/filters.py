@@ -228,7 +228,11 @@ def same_swap_class(first: Entry, second: Entry) -> bool:
     swapped: "a baby holding a man" is absurd, "a man ... a person" stays true."""
     if {first.category, second.category} & UNSWAPPABLE_PEOPLE:
         return False
-    return noun_class(first) == noun_class(second) and first.mass == second.mass
+    if noun_class(first) != noun_class(second) or first.mass != second.mass:
+        return False
+    # within one kind of a `class.kind` category: a seat never with a surface ("a laptop on a table next to a
+    # chair"), a hat never with a shoe
+    return first.category == second.category or noun_class(first) == "person"
 
 
 def in_list(caption: ParsedCaption, group: NounGroup) -> bool:
@@ -285,6 +289,9 @@ def exchange_reads(caption: ParsedCaption, lexicon: Lexicon, first: NounGroup, s
     a long bench" -> "a green bench next to a long chair" is another scene. Drawn shapes
     (`FREELY_PLACED_CLASSES`) may be exchanged across any relation."""
     link = direct_link(caption, lexicon, first, second)
+    if link == "with" and all(noun_class(entry) in lexicon.rules["dish_classes"] for entry in (
+            object_entry(caption, group, lexicon) for group in (first, second)) if entry is not None):
+        return False  # a dish and what it comes with: "a large sandwich with a small carrot"
     if link in ("vertical", "containment"):
         entries = [object_entry(caption, group, lexicon) for group in (first, second)]
         return all(entry is not None and noun_class(entry) in FREELY_PLACED_CLASSES for entry in entries)
@@ -320,12 +327,14 @@ def describes_next_noun(caption: ParsedCaption, group: NounGroup) -> bool:
             and tokens[after + 1].tag in NOUN_TAGS | {"JJ"})
 
 
-def implied_colour(category: str, word: str, noun: Entry, noun_attributes: list[str]) -> bool:
-    """A colour moved onto a noun that has it anyway: one with a material among its attribute categories
-    (`noun_attributes`: "a brown wooden bench") or a usual colour (`USUAL_COLOURS`: "a yellow taxi")."""
-    if category != "colour":
-        return False
-    return "material" in noun_attributes or word in USUAL_COLOURS.get(noun.forms[0], ())
+def implied_attribute(lexicon: Lexicon, category: str, word: str, noun: Entry, noun_attributes: list[str]) -> bool:
+    """An attribute moved onto a noun that may have it anyway: a colour onto one with a material among its
+    attribute categories (`noun_attributes`: "a brown wooden bench"), or a usual colour or material of the noun
+    (`usual.<noun>` of negatives_classes.txt: "a yellow taxi", "a wooden table", "a metal fork")."""
+    if category == "colour" and "material" in noun_attributes:
+        return True
+    usual = lexicon.rules.map("usual")
+    return any(word in usual.get(form, ()) for form in noun.forms[:1])
 
 
 def attribute_movable_to(category: str, noun: Entry, word: str | None = None) -> bool:
@@ -375,6 +384,61 @@ def attribute_fits(word: str, category: str, noun: Entry | None, like: str | Non
         return False  # "a little girl" is a child: "a large girl" is not her opposite
     if category in ("emotion", "wakefulness"):
         return kind is None or kind in LIVING_CLASSES
+    return True
+
+
+def attached_thing(caption: ParsedCaption, lexicon: Lexicon, start: int) -> bool:
+    """What the relation at token `start` places is a part, a marking or a fixture of its landmark ("the number 5
+    on a bus", "wipers on a car", "a tap on a sink": `attached` nouns and `attached_classes`): it is "on" its
+    landmark by being part of it, and neither under nor beside it."""
+    group = group_before(caption, start)
+    tokens = caption.tokens
+    if group is None or not (group.noun_end == start or group.noun_end == start - 1 and tokens[start - 1].tag == "CD"):
+        return False
+    attached = lexicon.rules["attached"]
+    head = tokens[group.head].lower
+    run = " ".join(token.lower for token in tokens[group.noun_start:group.noun_end])
+    if run in attached or head in attached or singular(head) in attached:
+        return True
+    entry = head_entry(caption, group, lexicon)
+    return entry is not None and noun_class(entry) in lexicon.rules["attached_classes"]
+
+
+def ridden(caption: ParsedCaption, group: NounGroup, person_before: bool) -> bool:
+    """The group is what someone rides: after a riding verb, or after "on" / "atop" with a person before it
+    ("a man on a horse walking on a beach")."""
+    start = group.det if group.det is not None else group.mod_start
+    if start == 0:
+        return False
+    before = caption.tokens[start - 1].lower
+    return before in RIDING_WORDS or (person_before and before in CONTACT_RELATIONS)
+
+
+def named_elsewhere(caption: ParsedCaption, group: NounGroup, entry: Entry) -> bool:
+    """The noun occurs elsewhere in the caption inside a compound ("a train inside a train station", "a dog on a
+    dog bed"): replacing the object alone breaks the tie between them. Another object of the same noun ("a
+    black dog next to a white dog") is no tie."""
+    forms = set(entry.forms)
+    heads = {other.head for other in caption.groups}
+    return any(token.lower in forms and index not in heads for index, token in enumerate(caption.tokens)
+               if not group.noun_start <= index < group.noun_end)
+
+
+def attribute_replaceable(caption: ParsedCaption, lexicon: Lexicon, index: int, category: str,
+                          group: NounGroup | None, noun: Entry | None) -> bool:
+    """The attribute at token `index` names a contrast its replacement can deny: brightness only of a listed
+    thing, not of a colour ("dark brown") nor of the living ("a dark dog" is a dark-coloured dog); no size of a
+    body part ("big ears" -> "small ears": sizes of parts are relative)."""
+    tokens = caption.tokens
+    if category == "brightness":
+        following = tokens[index + 1].lower if index + 1 < len(tokens) else ""
+        listed = lexicon.adjectives.lookup.get(following)
+        if listed is not None and listed[0].category == "colour":
+            return False
+        return noun is not None and noun_class(noun) not in LIVING_CLASSES
+    if category == "size" and group is not None and noun is None:
+        head = tokens[group.head].lower
+        return head not in lexicon.rules["body_parts"] and singular(head) not in lexicon.rules["body_parts"]
     return True
 
 

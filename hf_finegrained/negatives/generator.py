@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .lexicon import Lexicon, load_lexicon
-from .phrases import parse_caption
-from .rules import CANDIDATES, RULES, candidate_text
+from .phrases import HELD_BACK_REASONS, ParsedCaption, parse_caption
+from .rules import CANDIDATES, RULES, draw
 from .scoring import NegativeScorer
 from .seeding import CaptionRandom, caption_seed
-from .screening import DEFAULT_MAX_CHARS, DEFAULT_MAX_WORDS, SKIP_REASONS, screen_caption
+from .screening import DEFAULT_MAX_CHARS, DEFAULT_MAX_WORDS, SKIP_REASONS, english_vocabulary, screen_caption
 from .spacy_model import load_spacy_model
 from .types import DEFAULT_NEGATIVE_TYPES
 
@@ -21,11 +21,13 @@ PROGRESS_THRESHOLD = 20_000  # captions; longer runs show a progress bar unless 
 
 @dataclass
 class GenerationStats:
-    """Counts over the captions seen: skipped per reason and negatives made per type."""
+    """Counts over the captions seen: skipped per reason, negatives made per type, and captions with a part no
+    edit may touch per reason (`held_back`: "negated", "question"; see `phrases.protected_spans`)."""
 
     captions: int = 0
     skipped: Counter = field(default_factory=Counter)
     produced: Counter = field(default_factory=Counter)
+    held_back: Counter = field(default_factory=Counter)
 
     def coverage(self, types: Sequence[str]) -> dict[str, float]:
         """Share of all captions that got a negative, per type."""
@@ -35,6 +37,7 @@ class GenerationStats:
         return {
             "captions": self.captions,
             "skipped": {reason: self.skipped[reason] for reason in SKIP_REASONS},
+            "held_back": {reason: self.held_back[reason] for reason in HELD_BACK_REASONS},
             "negatives": {name: self.produced[name] for name in types},
             "coverage": self.coverage(types),
         }
@@ -93,6 +96,7 @@ class HardNegativeGenerator:
         self.scorer = scorer
         self.scorer_candidates = scorer_candidates
         self.stats = GenerationStats()
+        self._english = english_vocabulary(self.lexicon.words)
 
     @property
     def nlp(self) -> Any:
@@ -108,29 +112,22 @@ class HardNegativeGenerator:
 
     def screen(self, caption: Any) -> str | None:
         """The reason this caption gets no negatives (see `screen_caption`), or None."""
-        return screen_caption(caption, self.max_words, self.max_chars)
+        return screen_caption(caption, self.max_words, self.max_chars, self._english)
 
     def negatives_for_doc(self, doc: Any, text: str | None = None) -> dict[str, str | None]:
         """Applies every rule to one parsed `Doc` (`text`: the caption, when known, saves rebuilding it)."""
         text = doc.text if text is None else text
-        parsed = parse_caption(doc, self.lexicon, text)
+        return self._negatives(parse_caption(doc, self.lexicon, text), text)
+
+    def _negatives(self, parsed: ParsedCaption, text: str) -> dict[str, str | None]:
         if self.scorer is None:
             return {
                 name: RULES[name](parsed, self.lexicon, CaptionRandom(caption_seed(self.seed, name, text)))
                 for name in self.types
             }
-        drawn: dict[str, list[str]] = {}
-        for name in self.types:
-            candidates = list(CANDIDATES[name](parsed, self.lexicon))
-            CaptionRandom(caption_seed(self.seed, name, text)).shuffle(candidates)
-            texts: list[str] = []
-            for candidate in candidates:
-                made = candidate_text(parsed, candidate)
-                if made is not None and made not in texts:
-                    texts.append(made)
-                    if len(texts) == self.scorer_candidates:
-                        break
-            drawn[name] = texts
+        drawn = {name: draw(parsed, CANDIDATES[name](parsed, self.lexicon),
+                             CaptionRandom(caption_seed(self.seed, name, text)), self.scorer_candidates)
+                 for name in self.types}
         everything = [made for texts in drawn.values() for made in texts]
         scores = dict(zip(everything, self.scorer(everything))) if everything else {}
         # max() keeps the first of equal scores: the earliest drawn
@@ -159,13 +156,19 @@ class HardNegativeGenerator:
             from tqdm.auto import tqdm
 
             docs = tqdm(docs, total=len(texts), desc="hard negatives", unit="caption")
+        held_back: dict[str, set[str]] = {}
         for text, doc in zip(texts, docs):
-            unique[text] = self.negatives_for_doc(doc, text)
+            parsed = parse_caption(doc, self.lexicon, text)
+            unique[text] = self._negatives(parsed, text)
+            if parsed.protected:
+                held_back[text] = {reason for reason, _, _ in parsed.protected}
         results = []
         for caption in captions:
             row = unique.get(caption) if isinstance(caption, str) else None
             row = dict(row) if row is not None else dict(empty)
             self.stats.produced.update(name for name, value in row.items() if value is not None)
+            if isinstance(caption, str) and caption in held_back:
+                self.stats.held_back.update(held_back[caption])
             results.append(row)
         return results
 

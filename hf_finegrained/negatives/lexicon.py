@@ -28,6 +28,8 @@ LIST_FILES = {
     "relations": "negatives_relations.txt",
     "verbs": "negatives_verbs.txt",
 }
+# The filters' data: noun classes and their properties, word sets, relation and verb rules (`RuleSets`).
+RULE_FILES = ("negatives_classes.txt", "negatives_words.txt")
 VERB_SLOTS = ("base", "third", "past", "gerund", "participle")
 # Penn Treebank verb tag -> the slot of the verb's forms it takes.
 VERB_TAG_SLOT = {"VB": "base", "VBP": "base", "VBZ": "third", "VBD": "past", "VBN": "participle", "VBG": "gerund"}
@@ -66,25 +68,88 @@ class WordList:
     frames: dict[str, Frame] = field(default_factory=dict)  # verbs: category -> its frame, when declared
 
     _alternatives: dict[Entry, list[Entry]] = field(default_factory=dict, repr=False)
+    _position: dict[Entry, int] = field(default_factory=dict, repr=False)  # where each entry is written
 
     def alternatives(self, entry: Entry) -> list[Entry]:
-        """The entries of the same category outside `entry`'s cluster, in file order (cached)."""
+        """The entries of the same category outside `entry`'s cluster, in the order they are written (cached):
+        a cluster joined to an earlier one (`~`) keeps its words' places, so the seeded draws of other words
+        do not change."""
         found = self._alternatives.get(entry)
         if found is None:
-            found = self._alternatives[entry] = [
-                other for index, cluster in enumerate(self.clusters[entry.category]) if index != entry.cluster
-                for other in cluster]
+            found = self._alternatives[entry] = sorted(
+                (other for index, cluster in enumerate(self.clusters[entry.category]) if index != entry.cluster
+                 for other in cluster), key=lambda other: self._position[other])
         return found
 
 
 @dataclass
+class RuleSets:
+    """The named sets the filters read (`negatives_classes.txt`, `negatives_words.txt`): `sets[name]` holds the
+    members of a line `name: a | b | c`, and `maps[name][key]` those of a line `name.key: a | b`."""
+
+    sets: dict[str, frozenset[str]] = field(default_factory=dict)
+    maps: dict[str, dict[str, frozenset[str]]] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)  # name -> "file line N", for messages
+
+    def __getitem__(self, name: str) -> frozenset[str]:
+        found = self.sets.get(name)
+        if found is None:
+            raise KeyError(f"no rule set {name!r} in the lexicon's {' or '.join(RULE_FILES)}; the filters need it")
+        return found
+
+    def map(self, name: str) -> dict[str, frozenset[str]]:
+        found = self.maps.get(name)
+        if found is None:
+            raise KeyError(f"no rule map {name!r} (lines `{name}.<key>: ...`) in the lexicon's {' or '.join(RULE_FILES)}")
+        return found
+
+
+def parse_rule_sets(text: str, source: str = "<text>", into: RuleSets | None = None) -> RuleSets:
+    """Parses `name: a | b | c` and `name.key: a | b` lines (comments start with #; a line starting with
+    whitespace and `|` continues the previous one) into `RuleSets` (`into`, when given)."""
+    rules = into if into is not None else RuleSets()
+    lines: list[tuple[int, str, str]] = []
+    for number, raw in enumerate(text.splitlines(), 1):
+        line = raw.split("#", 1)[0]
+        if not line.strip():
+            continue
+        if line[:1].isspace() and line.strip().startswith("|"):
+            if not lines:
+                raise ValueError(f"{source} line {number}: a continuation `| ...` before any `name: ...` line")
+            first, raw_first, body = lines[-1]
+            lines[-1] = (first, raw_first, body + " " + line.strip())
+            continue
+        lines.append((number, raw, line.strip()))
+    for number, raw, line in lines:
+        name, sep, body = line.partition(":")
+        name, _, key = name.strip().partition(".")
+        key = " ".join(key.split())
+        where = f"{source} line {number}"
+        if not sep or not name or " " in name or ("." in line.partition(":")[0] and not key):
+            raise ValueError(f"{where}: expected `name: word | word ...` or `name.key: word | ...`, got {raw!r}")
+        members = frozenset(" ".join(item.split()).lower() for item in body.split("|") if item.strip())
+        if key:
+            entries = rules.maps.setdefault(name, {})
+            if key in entries:
+                raise ValueError(f"{where}: {name}.{key} is defined twice")
+            entries[key] = members
+        else:
+            if name in rules.sets:
+                raise ValueError(f"{where}: {name!r} is defined twice (first at {rules.sources[name]})")
+            rules.sets[name] = members
+        rules.sources.setdefault(name, where)
+    return rules
+
+
+@dataclass
 class Lexicon:
-    """The four lists the rules use."""
+    """The four lists the rules use, and the filters' sets (`rules`)."""
 
     adjectives: WordList
     nouns: WordList
     relations: WordList
     verbs: WordList
+    rules: RuleSets = field(default_factory=RuleSets)
 
     @functools.cached_property
     def max_relation_words(self) -> int:
@@ -93,6 +158,12 @@ class Lexicon:
     @functools.cached_property
     def relation_first_words(self) -> frozenset[str]:
         return frozenset(form.split()[0] for form in self.relations.lookup)
+
+    @functools.cached_property
+    def words(self) -> frozenset[str]:
+        """Every single word of the four lists' forms (the language screen counts them as English)."""
+        return frozenset(word for listed in (self.adjectives, self.nouns, self.relations, self.verbs)
+                         for form in listed.lookup for word in form.split())
 
 
 def pluralize(noun: str) -> str:
@@ -140,7 +211,8 @@ def _forms(item: str, list_name: str) -> tuple[str, ...]:
 
 
 def parse_word_list(text: str, name: str, source: str = "<text>") -> WordList:
-    """Parses `category: a=b | c | d` lines (comments start with #) into a `WordList`."""
+    """Parses `category: a=b | c | d~a` lines (comments start with #) into a `WordList`: `=` joins near-synonyms
+    into a cluster, and `~a` joins a cluster to the earlier one of `a` while keeping its words' places."""
     slots = {"nouns": ("singular", "plural"), "verbs": VERB_SLOTS}.get(name, ("word",))
     words = WordList(name=name, slots=slots)
     for number, raw in enumerate(text.splitlines(), 1):
@@ -155,12 +227,20 @@ def parse_word_list(text: str, name: str, source: str = "<text>") -> WordList:
             words.frames[category] = frame
         clusters = words.clusters.setdefault(category, [])
         for cluster_text in body.split("|"):
+            cluster_text, tilde, joined = cluster_text.partition("~")
+            index = len(clusters)
+            if tilde:  # `a=b~c`: a and b are near-synonyms of c, listed earlier in this category
+                known = words.lookup.get(joined.strip().lower())
+                if known is None or known[0].category != category:
+                    raise ValueError(f"{source} line {number}: `~{joined.strip()}` must name a word listed earlier "
+                                     f"in category {category!r}")
+                index = known[0].cluster
             cluster: list[Entry] = []
             for item in cluster_text.split("="):
                 if not item.strip():
                     continue
                 mass = name == "nouns" and item.strip().endswith("/-")
-                entry = Entry(category, len(clusters), _forms(item, name), mass)
+                entry = Entry(category, index, _forms(item, name), mass)
                 for slot, form in enumerate(entry.forms):
                     known = words.lookup.get(form)
                     if known is not None and known[0].category != category and name != "verbs":  # see senses
@@ -170,8 +250,11 @@ def parse_word_list(text: str, name: str, source: str = "<text>") -> WordList:
                     listed = words.senses.setdefault(form, [])
                     if all(known_entry.category != category for known_entry, _ in listed):
                         listed.append((entry, slot))
+                words._position.setdefault(entry, len(words._position))
                 cluster.append(entry)
-            if cluster:
+            if cluster and tilde:
+                clusters[index].extend(cluster)
+            elif cluster:
                 clusters.append(cluster)
     return words
 
@@ -199,4 +282,13 @@ def load_lexicon(folder: str | None = None) -> Lexicon:
             path = Path(folder) / filename
             text, source = path.read_text(encoding="utf-8"), str(path)
         lists[name] = parse_word_list(text, name, source)
-    return Lexicon(**lists)
+    rules = RuleSets()
+    for filename in RULE_FILES:
+        if folder is None:
+            text = resources.files(DATA_PACKAGE).joinpath("data", filename).read_text(encoding="utf-8")
+            source = f"package data {filename}"
+        else:
+            path = Path(folder) / filename
+            text, source = path.read_text(encoding="utf-8"), str(path)
+        parse_rule_sets(text, source, rules)
+    return Lexicon(**lists, rules=rules)

@@ -35,6 +35,14 @@ NON_OBJECT_NOUNS = frozenset({
 """Plurals are looked up by their singular (`singular`): "kinds", "rows" and "pictures" are not objects either."""
 
 
+# Negations: a determiner or preposition negates the noun phrase it governs, the others the rest of the clause.
+PHRASE_NEGATIONS = frozenset({"no", "zero", "0", "without"})
+CLAUSE_NEGATIONS = frozenset({"nobody", "not", "never", "none", "nothing", "n't", "neither", "nor", "noone"})
+NEGATION_WORDS = PHRASE_NEGATIONS | CLAUSE_NEGATIONS
+HELD_BACK_REASONS = ("negated", "question")
+CLAUSE_ENDS = frozenset({",", ";", ".", "?", "!", "but", "while", "and", "where", "as"})
+
+
 class Token(NamedTuple):
     """One token: its text, lower-case text, tag and character span in the caption."""
 
@@ -71,6 +79,9 @@ class ParsedCaption:
     groups: list[NounGroup] = field(default_factory=list)
     relations: list[tuple[int, int]] = field(default_factory=list)  # token spans [start, end)
     words: frozenset[str] = frozenset()
+    # (reason, first char, end char) of what no edit may touch: a negated phrase, the question of a question and
+    # its answer (`protected_spans`)
+    protected: list[tuple[str, int, int]] = field(default_factory=list)
 
     def span_text(self, start: int, end: int) -> str:
         return self.text[self.tokens[start].start:self.tokens[end - 1].end]
@@ -106,7 +117,50 @@ def parse_caption(doc, lexicon: Lexicon, text: str | None = None) -> ParsedCapti
     relations, in_relation = _relation_spans(tokens, lexicon)
     groups = _noun_groups(tokens, in_relation, lexicon)
     text = doc.text if text is None else text
-    return ParsedCaption(text, tokens, groups, relations, frozenset(t.lower for t in tokens))
+    words = frozenset(t.lower for t in tokens)
+    return ParsedCaption(text, tokens, groups, relations, words, protected_spans(text, tokens, groups, relations, words))
+
+
+def protected_spans(text: str, tokens: list[Token], groups: list[NounGroup], relations: list[tuple[int, int]],
+                    words: frozenset[str]) -> list[tuple[str, int, int]]:
+    """What no edit may touch, as (reason, first char, end char):
+
+    - "negated": what a negation says is absent. After "no", "zero", "0" or "without", the noun group it
+      governs and the prepositional phrases that follow it ("no cars on the street", "without a hat"); after a
+      clause negation ("nobody", "not", "never", "none", "nothing", "n't"), the rest of the clause. Replacing
+      or moving what is not there leaves the caption true ("no cars" -> "no buses").
+    - "question": everything up to the last "?" of a question-and-answer caption ("... is this a park? yes."):
+      only the answer states something.
+    """
+    spans: list[tuple[str, int, int]] = []
+    if "?" in text:
+        spans.append(("question", 0, text.rindex("?") + 1))
+    if not words & NEGATION_WORDS:
+        return spans
+    starts = {(group.det if group.det is not None else group.mod_start): group for group in groups}
+    relation_ends = {start: end for start, end in relations}
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        if token.lower in CLAUSE_NEGATIONS:
+            end = index + 1
+            while end < len(tokens) and tokens[end].lower not in CLAUSE_ENDS:
+                end += 1
+        elif token.lower in PHRASE_NEGATIONS:
+            group = starts.get(index) or starts.get(index + 1)  # "no cars" (det "no"), "without a hat"
+            end = index + 1 if group is None else group.noun_end
+            # the prepositional phrases of the negated thing: "no cars on the street near a tree"
+            while end in relation_ends and tokens[end].tag in PREPOSITION_TAGS:
+                following = starts.get(relation_ends[end])
+                if following is None:
+                    break
+                end = following.noun_end
+        else:
+            index += 1
+            continue
+        spans.append(("negated", token.start, tokens[end - 1].end))
+        index = end
+    return spans
 
 
 def _tag(tag: str, lower: str, nouns: dict, adjectives: dict) -> str:

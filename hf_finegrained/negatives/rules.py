@@ -64,16 +64,26 @@ def candidate_text(caption: ParsedCaption, candidate: Candidate) -> str | None:
     return _finish(caption, candidate.edits)
 
 
-def choose(caption: ParsedCaption, candidates: list[Candidate], rng: Chooser) -> str | None:
-    """The built-in choice (no model): a slot uniformly, then one of its candidates uniformly."""
-    while candidates:
+def draw(caption: ParsedCaption, candidates: list[Candidate], rng: Chooser, count: int = 1) -> list[str]:
+    """The one choice of the rules: up to `count` distinct negatives, each drawn without replacement as a slot
+    uniformly, then one of its candidates uniformly (so a span with many replacements is not favoured). The
+    built-in choice keeps the first; a scorer (`HardNegativeGenerator(scorer=...)`) rates them all."""
+    texts: list[str] = []
+    candidates = list(candidates)
+    while candidates and len(texts) < count:
         slot = rng.choice(sorted({candidate.slot for candidate in candidates}))
         pick = rng.choice([candidate for candidate in candidates if candidate.slot == slot])
         text = candidate_text(caption, pick)
-        if text is not None:
-            return text
+        if text is not None and text not in texts:
+            texts.append(text)
         candidates = [candidate for candidate in candidates if candidate is not pick]
-    return None
+    return texts
+
+
+def choose(caption: ParsedCaption, candidates: list[Candidate], rng: Chooser) -> str | None:
+    """The built-in choice (no model): the first of `draw`."""
+    drawn = draw(caption, candidates, rng, 1)
+    return drawn[0] if drawn else None
 
 
 def _cased(caption: ParsedCaption, new: str, old: str) -> str:
@@ -202,6 +212,11 @@ def swap_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
             if normalize(caption.span_text(a.mod_start, a.noun_start)) == normalize(
                     caption.span_text(b.mod_start, b.noun_start)):
                 continue
+            if not _attributes_differ(attrs_a, attrs_b):
+                continue  # "a brown dog on a beige couch": shades of one colour
+            if (entry_a is not None and entry_b is not None and (entry_a.category, entry_a.cluster)
+                    == (entry_b.category, entry_b.cluster) and _symmetric_link(caption, lexicon, a, b)):
+                continue  # "a black dog next to a white dog" is the white dog next to the black one
             edits = _swap_spans(caption, (a.mod_start, a.noun_start), (b.mod_start, b.noun_start))
             if edits is not None:
                 candidates.append(Candidate(len(candidates), tuple(edits)))
@@ -230,13 +245,27 @@ def swap_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
                 if not (filters.attribute_movable_to(category, target_entry, word)
                         and filters.attribute_fits(word, category, target_entry)):
                     continue
-                if filters.implied_colour(category, word, target_entry,
-                                          [entry.category for _, entry in target_attrs or ()]):
-                    continue  # "a yellow taxi", "a brown wooden bench"
+                if filters.implied_attribute(lexicon, category, word, target_entry,
+                                             [entry.category for _, entry in target_attrs or ()]):
+                    continue  # "a yellow taxi", "a brown wooden bench", "a wooden table"
                 at = next((i for i, entry in target_attrs or () if ATTRIBUTE_ORDER.get(entry.category, 0)
                            > ATTRIBUTE_ORDER[category]), target.noun_start)
                 candidates.append(Candidate(len(candidates), _move_attribute(caption, source, position, target, at)))
     return candidates
+
+
+def _attributes_differ(first: list[tuple[int, Entry]], second: list[tuple[int, Entry]]) -> bool:
+    """Exchanging the two attribute lists changes something: a category only one has, or one whose words are in
+    different clusters ("brown" and "beige" are one cluster: near-synonyms)."""
+    clusters = [{entry.category: entry.cluster for _, entry in attributes} for attributes in (first, second)]
+    return clusters[0] != clusters[1]
+
+
+def _symmetric_link(caption: ParsedCaption, lexicon: Lexicon, first: NounGroup, second: NounGroup) -> bool:
+    """The two groups are linked by nearness, "with" or a conjunction: exchanging what describes two of the same
+    noun keeps the scene."""
+    return (filters.direct_link(caption, lexicon, first, second) in ("proximity", "with")
+            or filters.conjoined(caption, first, second))
 
 
 def _move_attribute(caption: ParsedCaption, source: NounGroup, position: int, target: NounGroup,
@@ -263,10 +292,14 @@ def replace_object_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
     for slot, (group, entry) in enumerate(_objects(caption, lexicon)):
         kind = filters.noun_class(entry)
         if (kind in filters.UNREPLACED_CLASSES or entry.forms[0] in filters.UNREPLACED_NOUNS
-                or (kind == "person" and gendered)):
-            continue  # "on an airport", "a bike on a river"; "a woman ... his skateboard"
-        if filters.portion_of(caption, group):
-            continue  # "a slice of pizza"
+                or (kind == "person" and gendered) or kind in lexicon.rules["scene_classes"]):
+            continue  # "on an airport", "a bike on a river"; "a woman ... his skateboard"; "a skier on the sand"
+        if filters.portion_of(caption, group) or filters.named_elsewhere(caption, group, entry):
+            continue  # "a slice of pizza"; "a train inside a train station"
+        rideable = None
+        if kind in filters.ANIMAL_CLASSES and filters.ridden(
+                caption, group, _person_before(caption, lexicon, group.det if group.det is not None else group.mod_start)):
+            rideable = lexicon.rules["rideable"]  # "a man on a horse" never becomes "a man on a pig"
         start, end = group.noun_start, group.noun_end
         number = 1 if tokens[end - 1].tag == "NNS" else 0
         old = caption.span_text(start, end)
@@ -280,6 +313,8 @@ def replace_object_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
                 continue
             if not number and alternative.forms[0] in filters.PLURAL_ONLY:
                 continue  # "a person wearing a pants"
+            if rideable is not None and alternative.forms[0] not in rideable:
+                continue
             if group.has_modifiers and not filters.same_age(entry, alternative):
                 continue  # "an old man" may become "an old woman", never "an old girl"
             new = alternative.forms[number]
@@ -317,6 +352,8 @@ def replace_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> li
         entry = adjectives[token.lower][0]
         if not filters.attribute_fits(token.lower, entry.category, noun, like=token.lower):
             continue
+        if not filters.attribute_replaceable(caption, lexicon, index, entry.category, group, noun):
+            continue  # "dark brown", "a dark dog"; "big ears"
         others = set() if group is None else {t.lower for t in tokens[group.mod_start:group.noun_start]}
         for alternative in lexicon.adjectives.alternatives(entry):
             new = alternative.forms[0]
@@ -388,6 +425,8 @@ def _preposition_alternatives(caption: ParsedCaption, lexicon: Lexicon, start: i
         return []  # "a bride and groom far from their wedding cake": nothing is told by its distance
     if category == "containment" and start > 0 and tokens[start - 1].lower == "out":
         return []  # "out in a field"
+    if phrase in filters.CONTACT_RELATIONS and filters.attached_thing(caption, lexicon, start):
+        return []  # "the wipers on a car", "a tap on a sink": part of it, never under or beside it
     flips, sides, way_off = True, False, None
     landmark = filters.relation_object(caption, end)
     if landmark is None:
@@ -450,39 +489,47 @@ def _posture_verb(lexicon: Lexicon, word: str) -> bool:
     return found is not None and found[0].category in filters.POSTURE_CATEGORIES | {"motion"}
 
 
-def swap_object(caption: ParsedCaption, lexicon: Lexicon, rng: Chooser) -> str | None:
-    """Two objects of one class exchange places; see `swap_object_candidates`."""
-    return choose(caption, swap_object_candidates(caption, lexicon), rng)
-
-
-def swap_attribute(caption: ParsedCaption, lexicon: Lexicon, rng: Chooser) -> str | None:
-    """Attributes move between two objects; see `swap_attribute_candidates`."""
-    return choose(caption, swap_attribute_candidates(caption, lexicon), rng)
-
-
-def replace_object(caption: ParsedCaption, lexicon: Lexicon, rng: Chooser) -> str | None:
-    """One object becomes another of its category; see `replace_object_candidates`."""
-    return choose(caption, replace_object_candidates(caption, lexicon), rng)
-
-
-def replace_attribute(caption: ParsedCaption, lexicon: Lexicon, rng: Chooser) -> str | None:
-    """One attribute becomes another that suits its noun; see `replace_attribute_candidates`."""
-    return choose(caption, replace_attribute_candidates(caption, lexicon), rng)
-
-
-def replace_relation(caption: ParsedCaption, lexicon: Lexicon, rng: Chooser) -> str | None:
-    """A relation becomes a contradicting one; see `replace_relation_candidates`."""
-    return choose(caption, replace_relation_candidates(caption, lexicon), rng)
-
-
-def _rules(suffix: str = "") -> dict[str, Any]:
-    """Each type's function of this module named `<type><suffix>`, in the types' default order."""
-    rules = {name: globals().get(name + suffix) for name in DEFAULT_NEGATIVE_TYPES}
-    missing = [name + suffix for name, rule in rules.items() if not callable(rule)]
+def _rules() -> tuple[dict[str, CandidateRule], dict[str, Rule]]:
+    """Each type's candidate function `<type>_candidates` of this module, wrapped so that no candidate touches a
+    protected span (`ParsedCaption.protected`: a negated phrase, a question), and the rule drawn from it, in the
+    types' default order."""
+    found = {name: globals().get(name + "_candidates") for name in DEFAULT_NEGATIVE_TYPES}
+    missing = [name + "_candidates" for name, function in found.items() if not callable(function)]
     if missing:
-        raise ImportError(f"negative types without a rule in {__name__}: {missing}")
-    return rules
+        raise ImportError(f"negative types without a candidate function in {__name__}: {missing}")
+    candidates = {name: _unprotected(function) for name, function in found.items()}
+    return candidates, {name: _drawn(function, name) for name, function in candidates.items()}
 
 
-RULES: dict[str, Rule] = _rules()
-CANDIDATES: dict[str, CandidateRule] = _rules("_candidates")
+def _unprotected(function: CandidateRule) -> CandidateRule:
+    def candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[Candidate]:
+        found = function(caption, lexicon)
+        if not caption.protected or not found:
+            return found
+        return [candidate for candidate in found if not _touches(candidate.edits, caption.protected)]
+
+    candidates.__name__, candidates.__doc__ = function.__name__, function.__doc__
+    return candidates
+
+
+def _touches(edits: Sequence[Edit], spans: Sequence[tuple[str, int, int]]) -> bool:
+    """An edit changes or inserts text inside one of `spans` (an insertion at a span's first char is inside)."""
+    return any(start < span_end and max(end, start + 1) > span_start
+               for start, end, _ in edits for _, span_start, span_end in spans)
+
+
+def _drawn(candidates: CandidateRule, name: str) -> Rule:
+    def rule(caption: ParsedCaption, lexicon: Lexicon, rng: Chooser) -> str | None:
+        drawn = draw(caption, candidates(caption, lexicon), rng, 1)
+        return drawn[0] if drawn else None
+
+    rule.__name__ = name
+    rule.__doc__ = f"One `{name}` negative drawn (`draw`) among `{name}_candidates`, or None."
+    return rule
+
+
+CANDIDATES: dict[str, CandidateRule]
+RULES: dict[str, Rule]
+CANDIDATES, RULES = _rules()
+swap_object, swap_attribute, replace_object, replace_attribute, replace_relation = (
+    RULES[name] for name in ("swap_object", "swap_attribute", "replace_object", "replace_attribute", "replace_relation"))
