@@ -4,7 +4,7 @@ Each list is grouped into categories (colour, material, animal, vehicle, spatial
 into clusters of near-synonyms. A replacement is drawn from the same category but another cluster, so
 "red" becomes "blue" (never "maroon" for "red", never "sofa" for "couch").
 
-Two marks add what the filters of `filters.py` read: a noun written `rice/-` has no plural (a mass noun:
+Two marks add what the filters of `filters/` read: a noun written `rice/-` has no plural (a mass noun:
 "eating rice" never becomes "eating apple"), and a verb category may declare its frame,
 `category [subject classes > object classes]: ...`, the noun classes (`noun_class`) its subject and object
 may be ("ride [person > animal vehicle sports]"), so that a verb is replaced only where the new one fits the
@@ -12,6 +12,10 @@ same subject and object. A verb may be listed in several categories (`WordList.s
 the first category whose frame fits the caption ("ride" of a bike is steering, of a horse is mounting), so a
 verb can be a replacement in a category it is never read in ("dress: wear | hold" turns "wearing a hat" into
 "holding a hat", while "holding a cup" fits the frame of handling first and never becomes "wearing a cup").
+
+The filters' own data, the properties of noun classes and nouns (which are swapped, replaced, ridden, attached,
+their usual colours...) and the attribute, relation and verb word sets, are two more files
+(`negatives_classes.txt`, `negatives_words.txt`) of `name: a | b` lines, read into `Lexicon.rules` (`RuleSets`).
 """
 
 from __future__ import annotations
@@ -89,6 +93,7 @@ class RuleSets:
 
     sets: dict[str, frozenset[str]] = field(default_factory=dict)
     maps: dict[str, dict[str, frozenset[str]]] = field(default_factory=dict)
+    order: dict[str, tuple[str, ...]] = field(default_factory=dict)  # a set's members in the order written
     sources: dict[str, str] = field(default_factory=dict)  # name -> "file line N", for messages
 
     def __getitem__(self, name: str) -> frozenset[str]:
@@ -96,6 +101,11 @@ class RuleSets:
         if found is None:
             raise KeyError(f"no rule set {name!r} in the lexicon's {' or '.join(RULE_FILES)}; the filters need it")
         return found
+
+    def ordered(self, name: str) -> tuple[str, ...]:
+        """The members of set `name` in the order they are written (where the order is a draw's order)."""
+        self[name]
+        return self.order[name]
 
     def map(self, name: str) -> dict[str, frozenset[str]]:
         found = self.maps.get(name)
@@ -127,7 +137,8 @@ def parse_rule_sets(text: str, source: str = "<text>", into: RuleSets | None = N
         where = f"{source} line {number}"
         if not sep or not name or " " in name or ("." in line.partition(":")[0] and not key):
             raise ValueError(f"{where}: expected `name: word | word ...` or `name.key: word | ...`, got {raw!r}")
-        members = frozenset(" ".join(item.split()).lower() for item in body.split("|") if item.strip())
+        written = tuple(dict.fromkeys(" ".join(item.split()).lower() for item in body.split("|") if item.strip()))
+        members = frozenset(written)
         if key:
             entries = rules.maps.setdefault(name, {})
             if key in entries:
@@ -137,6 +148,7 @@ def parse_rule_sets(text: str, source: str = "<text>", into: RuleSets | None = N
             if name in rules.sets:
                 raise ValueError(f"{where}: {name!r} is defined twice (first at {rules.sources[name]})")
             rules.sets[name] = members
+            rules.order[name] = written
         rules.sources.setdefault(name, where)
     return rules
 
@@ -150,6 +162,20 @@ class Lexicon:
     relations: WordList
     verbs: WordList
     rules: RuleSets = field(default_factory=RuleSets)
+
+    def noun_class(self, entry: Entry) -> str:
+        """The class the filters read: the noun's category without the kind of a `class.kind` category, and
+        `person` for every category of people (`person_categories` of negatives_classes.txt)."""
+        found = self._classes.get(entry.category)
+        if found is None:
+            category = entry.category.partition(".")[0]
+            found = self._classes[entry.category] = (
+                "person" if category in self.rules["person_categories"] else category)
+        return found
+
+    @functools.cached_property
+    def _classes(self) -> dict[str, str]:
+        return {}
 
     @functools.cached_property
     def max_relation_words(self) -> int:

@@ -22,17 +22,6 @@ GERUND_SLOT = VERB_SLOTS.index("gerund")
 QUANTIFIERS = frozenset({"many", "several", "few", "other", "various", "different", "same", "such", "own",
                          "numerous", "multiple", "much", "more", "most", "next", "last", "first", "only",
                          "single", "double", "lots", "couple", "whole", "entire", "half"})
-# Heads that name a part, a view or an amount rather than an object: never swapped or replaced.
-NON_OBJECT_NOUNS = frozenset({
-    "picture", "photo", "photograph", "image", "view", "shot", "close", "closeup", "group", "couple", "pair",
-    "bunch", "lot", "lots", "side", "top", "front", "back", "middle", "left", "right", "bottom", "center",
-    "centre", "edge", "corner", "kind", "type", "piece", "pieces", "variety", "number", "plenty", "herd",
-    "flock", "row", "line", "pile", "stack", "set", "team", "crowd", "way", "day", "time", "area", "part",
-    "distance", "background", "foreground", "air", "display", "scene", "sort", "other", "something", "each",
-    "someone", "anyone", "everyone", "somebody", "dozen", "handful", "body", "head", "slice", "amount",
-    "assortment", "selection", "collection", "array", "load", "game", "trick", "selfie",
-})
-"""Plurals are looked up by their singular (`singular`): "kinds", "rows" and "pictures" are not objects either."""
 
 
 # Negations: a determiner or preposition negates the noun phrase it governs, the others the rest of the clause.

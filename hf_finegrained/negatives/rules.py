@@ -1,7 +1,7 @@
 """The rules of the negative types (`types.NEGATIVE_TYPES`): candidates, then a choice.
 
 For each type, `<type>_candidates(caption, lexicon)` lists every edit the rule can make well: every admissible
-span and replacement, the checks of `filters.py` having dropped what the audit found bad (docs/NEGATIVES.md).
+span and replacement, the checks of `filters/` having dropped what the audit found bad (docs/NEGATIVES.md).
 The function named after the type draws one of them: a span uniformly, then one of its edits (`choose`), from
 the caption's own random stream, so the result depends only on (seed, type, caption). A plausibility scorer
 (`scoring.py`) may pick among a few drawn candidates instead (`HardNegativeGenerator(scorer=...)`).
@@ -20,7 +20,7 @@ from typing import Any, NamedTuple, Protocol
 
 from . import filters
 from .lexicon import VERB_SLOTS, VERB_TAG_SLOT, Entry, Lexicon
-from .phrases import NON_OBJECT_NOUNS, NounGroup, ParsedCaption, singular
+from .phrases import NounGroup, ParsedCaption, singular
 from .text import Edit, apply_edits, indefinite_article, match_case, normalize
 from .types import DEFAULT_NEGATIVE_TYPES
 
@@ -45,11 +45,6 @@ Rule = Callable[[ParsedCaption, Lexicon, Chooser], "str | None"]
 CandidateRule = Callable[[ParsedCaption, Lexicon], list[Candidate]]
 ARTICLES = frozenset({"a", "an"})
 ADJECTIVE_TAGS = frozenset({"JJ", "JJR"})
-# Attribute categories the second swap_attribute form moves onto an object without attributes.
-MOVABLE_ATTRIBUTES = frozenset({"colour", "material", "pattern", "age"})  # not size: "a small bed" often stays true
-# English order of attributes before a noun ("a big old round red striped wooden box"): a moved attribute goes
-# before the first of the target's attributes that comes after it (unlisted categories go first).
-ATTRIBUTE_ORDER = {"size": 1, "age": 2, "shape": 3, "colour": 4, "pattern": 5, "material": 6}
 MODIFIER_LINKS = frozenset({",", "and", "-"})
 PREPOSITION_TAGS = frozenset({"IN", "TO"})
 
@@ -147,17 +142,17 @@ def swap_object_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[Can
     """Two listed objects of one class and number exchange places; their modifiers stay where they were."""
     tokens = caption.tokens
     objects = [(group, entry) for group, entry in _objects(caption, lexicon)
-               if filters.swappable_class(entry) and not filters.next_to_possessive(caption, group)
-               and not filters.in_list(caption, group) and not filters.describes_next_noun(caption, group)]
+               if filters.swappable_class(lexicon, entry) and not filters.next_to_possessive(caption, group)
+               and not filters.in_list(caption, group) and not filters.describes_next_noun(caption, lexicon, group)]
     candidates = []
     for index, (a, entry_a) in enumerate(objects):
         for b, entry_b in objects[index + 1:]:
-            if (tokens[a.head].tag != tokens[b.head].tag or not filters.same_swap_class(entry_a, entry_b)
+            if (tokens[a.head].tag != tokens[b.head].tag or not filters.same_swap_class(lexicon, entry_a, entry_b)
                     or (entry_a.category, entry_a.cluster) == (entry_b.category, entry_b.cluster)
-                    or filters.conjoined(caption, a, b)):
+                    or filters.conjoined(caption, lexicon, a, b)):
                 continue
-            if filters.noun_class(entry_a) == "person" and (
-                    a.has_modifiers or b.has_modifiers or caption.words & filters.GENDERED_WORDS):
+            if lexicon.noun_class(entry_a) == "person" and (
+                    a.has_modifiers or b.has_modifiers or caption.words & lexicon.rules["gendered_words"]):
                 continue  # "A male girl", "a woman ... his chest"
             if (not filters.exchange_reads(caption, lexicon, a, b) or filters.repeated_noun(caption, a)
                     or filters.repeated_noun(caption, b)):
@@ -194,15 +189,15 @@ def swap_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
     for group in caption.groups:
         entry = filters.object_entry(caption, group, lexicon)
         head = tokens[group.head].lower
-        if (head not in NON_OBJECT_NOUNS and singular(head) not in NON_OBJECT_NOUNS
+        if (head not in lexicon.rules["non_object_nouns"] and singular(head) not in lexicon.rules["non_object_nouns"]
                 and not filters.heads_of_phrase(caption, group)):
             groups.append((group, entry, _attributes(caption, lexicon, group) if group.has_modifiers else None))
     candidates: list[Candidate] = []
 
     def fits(attributes: list[tuple[int, Entry]], noun: Entry | None) -> bool:
-        return all(filters.attribute_fits(tokens[i].lower, entry.category, noun)
+        return all(filters.attribute_fits(lexicon, tokens[i].lower, entry.category, noun)
                    and (entry.category != "material" or noun is None
-                        or filters.attribute_movable_to(entry.category, noun, tokens[i].lower))
+                        or filters.attribute_movable_to(lexicon, entry.category, noun, tokens[i].lower))
                    for i, entry in attributes)
 
     for index, (a, entry_a, attrs_a) in enumerate(groups):
@@ -221,18 +216,19 @@ def swap_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
             if edits is not None:
                 candidates.append(Candidate(len(candidates), tuple(edits)))
     adjectives = lexicon.adjectives.lookup
+    order = _attribute_order(lexicon)
     for source, _, _ in groups:
         span = range(source.mod_start, source.noun_start)
         if any(tokens[i].lower in MODIFIER_LINKS for i in span):
             continue  # "a red and white bus": one colour scheme, not two attributes
         for position in span:
             listed = adjectives.get(tokens[position].lower)
-            if listed is None or listed[0].category not in MOVABLE_ATTRIBUTES or position == 0:
+            if listed is None or listed[0].category not in lexicon.rules["movable_attributes"] or position == 0:
                 continue
-            if listed[0].category == "age" and tokens[position].lower not in filters.MOVED_AGES:
+            if listed[0].category == "age" and tokens[position].lower not in lexicon.rules["moved_ages"]:
                 continue
             category, word = listed[0].category, tokens[position].lower
-            if tokens[position - 1].tag in ("RB", "RBR") or tokens[position - 1].lower in filters.SHADE_WORDS:
+            if tokens[position - 1].tag in ("RB", "RBR") or tokens[position - 1].lower in lexicon.rules["shade_words"]:
                 continue  # "a very small kitchen", "a lime green room" would keep "very", "lime" behind
             if span.start == span.stop - 1 and source.det is None and tokens[source.head].tag == "NN":
                 continue  # "a man in brown shirt" -> "a man in shirt"
@@ -242,14 +238,14 @@ def swap_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
                     continue  # a listed object whose modifiers (if any) are all listed attributes
                 if any(entry.category == category for _, entry in target_attrs or ()):
                     continue
-                if not (filters.attribute_movable_to(category, target_entry, word)
-                        and filters.attribute_fits(word, category, target_entry)):
+                if not (filters.attribute_movable_to(lexicon, category, target_entry, word)
+                        and filters.attribute_fits(lexicon, word, category, target_entry)):
                     continue
                 if filters.implied_attribute(lexicon, category, word, target_entry,
                                              [entry.category for _, entry in target_attrs or ()]):
                     continue  # "a yellow taxi", "a brown wooden bench", "a wooden table"
-                at = next((i for i, entry in target_attrs or () if ATTRIBUTE_ORDER.get(entry.category, 0)
-                           > ATTRIBUTE_ORDER[category]), target.noun_start)
+                at = next((i for i, entry in target_attrs or () if order.get(entry.category, 0) > order[category]),
+                          target.noun_start)
                 candidates.append(Candidate(len(candidates), _move_attribute(caption, source, position, target, at)))
     return candidates
 
@@ -265,7 +261,13 @@ def _symmetric_link(caption: ParsedCaption, lexicon: Lexicon, first: NounGroup, 
     """The two groups are linked by nearness, "with" or a conjunction: exchanging what describes two of the same
     noun keeps the scene."""
     return (filters.direct_link(caption, lexicon, first, second) in ("proximity", "with")
-            or filters.conjoined(caption, first, second))
+            or filters.conjoined(caption, lexicon, first, second))
+
+
+def _attribute_order(lexicon: Lexicon) -> dict[str, int]:
+    """{attribute category: its place in English attribute order} (`attribute_order.<n>` of negatives_words.txt)."""
+    return {category: int(place) for place, categories in lexicon.rules.map("attribute_order").items()
+            for category in categories}
 
 
 def _move_attribute(caption: ParsedCaption, source: NounGroup, position: int, target: NounGroup,
@@ -288,17 +290,18 @@ def replace_object_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
     countability ("dog" -> "cat", "cars" -> "trucks", "grass" -> "sand")."""
     candidates: list[Candidate] = []
     tokens, words = caption.tokens, caption.words
-    gendered = bool(caption.words & filters.GENDERED_WORDS)
+    gendered = bool(caption.words & lexicon.rules["gendered_words"])
     for slot, (group, entry) in enumerate(_objects(caption, lexicon)):
-        kind = filters.noun_class(entry)
-        if (kind in filters.UNREPLACED_CLASSES or entry.forms[0] in filters.UNREPLACED_NOUNS
+        kind = lexicon.noun_class(entry)
+        if (kind in lexicon.rules["unreplaced_classes"] or entry.forms[0] in lexicon.rules["unreplaced_nouns"]
                 or (kind == "person" and gendered) or kind in lexicon.rules["scene_classes"]):
             continue  # "on an airport", "a bike on a river"; "a woman ... his skateboard"; "a skier on the sand"
-        if filters.portion_of(caption, group) or filters.named_elsewhere(caption, group, entry):
+        if filters.portion_of(caption, lexicon, group) or filters.named_elsewhere(caption, group, entry):
             continue  # "a slice of pizza"; "a train inside a train station"
         rideable = None
-        if kind in filters.ANIMAL_CLASSES and filters.ridden(
-                caption, group, _person_before(caption, lexicon, group.det if group.det is not None else group.mod_start)):
+        start_of_group = group.det if group.det is not None else group.mod_start
+        if kind in lexicon.rules["animal_classes"] and filters.ridden(
+                caption, lexicon, group, _person_before(caption, lexicon, start_of_group)):
             rideable = lexicon.rules["rideable"]  # "a man on a horse" never becomes "a man on a pig"
         start, end = group.noun_start, group.noun_end
         number = 1 if tokens[end - 1].tag == "NNS" else 0
@@ -311,11 +314,11 @@ def replace_object_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
         for alternative in lexicon.nouns.alternatives(entry):
             if number and alternative.mass or not filters.mass_fits(after_article, as_mass, alternative):
                 continue
-            if not number and alternative.forms[0] in filters.PLURAL_ONLY:
+            if not number and alternative.forms[0] in lexicon.rules["plural_only"]:
                 continue  # "a person wearing a pants"
             if rideable is not None and alternative.forms[0] not in rideable:
                 continue
-            if group.has_modifiers and not filters.same_age(entry, alternative):
+            if group.has_modifiers and not filters.same_age(lexicon, entry, alternative):
                 continue  # "an old man" may become "an old woman", never "an old girl"
             new = alternative.forms[number]
             if any(form in words or (" " in form and all(word in words for word in form.split()))
@@ -350,7 +353,7 @@ def replace_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> li
         if group is None and token.tag not in ADJECTIVE_TAGS:
             continue
         entry = adjectives[token.lower][0]
-        if not filters.attribute_fits(token.lower, entry.category, noun, like=token.lower):
+        if not filters.attribute_fits(lexicon, token.lower, entry.category, noun, like=token.lower):
             continue
         if not filters.attribute_replaceable(caption, lexicon, index, entry.category, group, noun):
             continue  # "dark brown", "a dark dog"; "big ears"
@@ -358,7 +361,7 @@ def replace_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> li
         for alternative in lexicon.adjectives.alternatives(entry):
             new = alternative.forms[0]
             if (new in words or new in others
-                    or not filters.attribute_fits(new, entry.category, noun, like=token.lower)):
+                    or not filters.attribute_fits(lexicon, new, entry.category, noun, like=token.lower)):
                 continue
             edits: list[Edit] = [(token.start, token.end, _cased(caption, new, token.text))]
             fixed = _article_edit(caption, _article_before(caption, index), new)
@@ -384,19 +387,19 @@ def replace_relation_candidates(caption: ParsedCaption, lexicon: Lexicon) -> lis
                 continue  # "wearing no shoes"
             subject_entry = subject and filters.head_entry(caption, subject, lexicon)
             object_entry = obj and filters.head_entry(caption, obj, lexicon)
-            entry = next((sense for sense, _ in lexicon.verbs.senses[phrase] if filters.verb_fits(
+            entry = next((sense for sense, _ in lexicon.verbs.senses[phrase] if filters.verb_fits(lexicon, 
                 lexicon.verbs.frames.get(sense.category), subject_entry, object_entry)), None)
             if entry is None:
                 continue
             if end < len(tokens) and tokens[end].tag == "RP":
                 continue  # a phrasal verb ("lay down", "stand up"): another verb rarely takes its particle
-            if entry.category in filters.POSTURE_CATEGORIES and filters.posture_clashes(caption, end):
+            if entry.category in lexicon.rules["posture_categories"] and filters.posture_clashes(caption, lexicon, end):
                 continue
-            if entry.category == "vehicle_motion" and not filters.motion_fits(caption, end, subject_entry):
+            if entry.category == "vehicle_motion" and not filters.motion_fits(caption, lexicon, end, subject_entry):
                 continue
             slot = VERB_SLOTS.index(VERB_TAG_SLOT.get(tokens[start].tag, "gerund"))
             alternatives = [alt.forms[slot] for alt in lexicon.verbs.alternatives(entry)
-                            if alt.forms[0] not in filters.NEVER_INSERTED_VERBS]
+                            if alt.forms[0] not in lexicon.rules["never_inserted_verbs"]]
         else:
             alternatives = _preposition_alternatives(caption, lexicon, start, end, phrase)
         for new in dict.fromkeys(alternatives):
@@ -415,52 +418,52 @@ def _preposition_alternatives(caption: ParsedCaption, lexicon: Lexicon, start: i
         return []  # a particle or an adverb ("turned on", "lights on")
     if start > 0 and tokens[start - 1].tag == "DT":
         return []  # a noun ("the inside of a bus")
-    if filters.in_slashed_word(caption, start, end) or phrase in filters.NEVER_INSERTED_RELATIONS:
+    if filters.in_slashed_word(caption, start, end) or phrase in lexicon.rules["never_inserted_relations"]:
         return []  # "an over/under pass", "holding onto a kite"
     entry = lexicon.relations.lookup[phrase][0]
     category = entry.category
-    if category == "vertical" and filters.directed_verb_before(caption, start):
+    if category == "vertical" and filters.directed_verb_before(caption, lexicon, start):
         return []  # "rises above a fence", "perched on a table"
-    if category == "proximity" and not filters.verb_before(caption, start):
+    if category == "proximity" and not filters.verb_before(caption, lexicon, start):
         return []  # "a bride and groom far from their wedding cake": nothing is told by its distance
     if category == "containment" and start > 0 and tokens[start - 1].lower == "out":
         return []  # "out in a field"
-    if phrase in filters.CONTACT_RELATIONS and filters.attached_thing(caption, lexicon, start):
+    if phrase in lexicon.rules["contact_relations"] and filters.attached_thing(caption, lexicon, start):
         return []  # "the wipers on a car", "a tap on a sink": part of it, never under or beside it
     flips, sides, way_off = True, False, None
-    landmark = filters.relation_object(caption, end)
+    landmark = filters.relation_object(caption, lexicon, end)
     if landmark is None:
-        if not filters.pronoun_landmark(caption, end, category):
+        if not filters.pronoun_landmark(caption, lexicon, end, category):
             return []
         if category == "vertical":  # "a desk with a laptop on it" -> "under it", never "toppings under it"
             flips = sides = _furniture_first(caption, lexicon)
     else:
         landmark_entry = filters.head_entry(caption, landmark, lexicon)
-        flips = filters.relation_fits(category, landmark_entry)
-        sides = filters.side_fits(category, landmark_entry)
-        way_off = filters.ground_opposite(caption, start, category, phrase, landmark_entry)
+        flips = filters.relation_fits(lexicon, category, landmark_entry)
+        sides = filters.side_fits(lexicon, category, landmark_entry)
+        way_off = filters.ground_opposite(caption, lexicon, start, category, phrase, landmark_entry)
         if category == "vertical" and entry.cluster == 0:
-            flips = flips and filters.can_be_under(landmark_entry, _person_before(caption, lexicon, start))
-    if (category == "vertical" and phrase not in filters.CONTACT_RELATIONS
-            or start > 0 and tokens[start - 1].lower in filters.RIDING_WORDS):
+            flips = flips and filters.can_be_under(lexicon, landmark_entry, _person_before(caption, lexicon, start))
+    if (category == "vertical" and phrase not in lexicon.rules["contact_relations"]
+            or start > 0 and tokens[start - 1].lower in lexicon.rules["riding_words"]):
         sides = False  # under a tree or above a table may be next to it; "riding next to a skateboard" rides nothing
     if flips and category == "vertical":
         resting = [filters.group_before(caption, start), filters.subject_before(caption, start)]
-        kinds = {filters.noun_class(found) for found in
+        kinds = {lexicon.noun_class(found) for found in
                  (group and filters.head_entry(caption, group, lexicon) for group in resting) if found}
-        if kinds & (filters.RESTING_CLASSES | {"person"}):
+        if kinds & (lexicon.rules["resting_classes"] | {"person"}):
             flips = False  # "a sandwich below a plate", "two women under a park bench"
         elif start > 0 and _posture_verb(lexicon, tokens[start - 1].lower):
             subject = filters.subject_before(caption, start - 1)
             subject_entry = subject and filters.object_entry(caption, subject, lexicon)
-            if subject_entry is None or filters.noun_class(subject_entry) == "person":
+            if subject_entry is None or lexicon.noun_class(subject_entry) == "person":
                 flips = False  # "a man sitting under a bench" reads as a mistake; "a cat sitting under" does not
     alternatives = [alt.forms[0] for alt in lexicon.relations.alternatives(entry)
-                    if alt.forms[0] not in filters.NEVER_INSERTED_RELATIONS] if flips else []
+                    if alt.forms[0] not in lexicon.rules["never_inserted_relations"]] if flips else []
     if category == "proximity" and filters.object_of_verb_before(caption, start):
         alternatives = [new for new in alternatives if not new.startswith("away")]  # "holding X away from"
     if sides:
-        alternatives += filters.SIDE_RELATIONS
+        alternatives += lexicon.rules.ordered("side_relations")
     if way_off is not None:
         alternatives.append(way_off)  # "parked off the street", "out of the water"
     return alternatives
@@ -470,7 +473,7 @@ def _furniture_first(caption: ParsedCaption, lexicon: Lexicon) -> bool:
     """The caption's first noun names furniture ("A desk with two monitors on it"): what "it" stands for."""
     first = caption.groups[0] if caption.groups else None
     entry = first and filters.head_entry(caption, first, lexicon)
-    return entry is not None and filters.noun_class(entry) == "furniture"
+    return entry is not None and lexicon.noun_class(entry) == "furniture"
 
 
 def _person_before(caption: ParsedCaption, lexicon: Lexicon, position: int) -> bool:
@@ -479,14 +482,14 @@ def _person_before(caption: ParsedCaption, lexicon: Lexicon, position: int) -> b
         if group.noun_end > position:
             return False
         entry = filters.head_entry(caption, group, lexicon)
-        if entry is not None and filters.noun_class(entry) == "person":
+        if entry is not None and lexicon.noun_class(entry) == "person":
             return True
     return False
 
 
 def _posture_verb(lexicon: Lexicon, word: str) -> bool:
     found = lexicon.verbs.lookup.get(word)
-    return found is not None and found[0].category in filters.POSTURE_CATEGORIES | {"motion"}
+    return found is not None and found[0].category in lexicon.rules["posture_categories"] | {"motion"}
 
 
 def _rules() -> tuple[dict[str, CandidateRule], dict[str, Rule]]:

@@ -9,7 +9,7 @@ candidates per (caption, type) from the caption's own random stream and keeps th
 token masked in turn, the log-probability the model gives back to the true token, averaged over the caption's
 tokens (averaged, so that a replacement split into more word pieces is not penalised for its length). The
 CE-CLIP reference used `distilroberta-base` to *propose* words (fill-mask); here a masked LM only *ranks* the
-rule-made candidates, which keeps every filter of `filters.py` in force. Its effect on negative quality has not
+rule-made candidates, which keeps every filter of `filters/` in force. Its effect on negative quality has not
 been measured: the Hub is unreachable where this was built, and the audit of docs/NEGATIVES.md is rules-only.
 """
 

@@ -1,0 +1,29 @@
+"""What the rules may edit: the checks that drop candidate edits a rule cannot make well, split by what they
+judge: `objects` (swap_object, replace_object), `attributes` (swap_attribute, replace_attribute), `relations`
+(replace_relation), and what they all read (`common`: the listed noun of a noun group, the groups around a token).
+
+Each check answers for one recurring failure of the negatives audits (docs/NEGATIVES.md). The noun classes, their
+properties and the word sets the checks read are data, not code: `hf_finegrained/data/negatives_classes.txt`
+(classes and nouns: which are swapped, replaced, ridden, attached, their usual colours...) and
+`negatives_words.txt` (attribute, relation and verb words), read by `lexicon.load_lexicon` into
+`Lexicon.rules`; noun classes are the categories of `negatives_nouns.txt` (`Lexicon.noun_class`).
+"""
+
+from .attributes import attribute_fits, attribute_movable_to, attribute_replaceable, implied_attribute
+from .common import direct_link, group_after, group_before, head_entry, heads_of_phrase, object_entry, subject_before
+from .objects import (conjoined, describes_next_noun, exchange_reads, has_indefinite_article, in_list, mass_fits,
+                      named_elsewhere, next_to_possessive, portion_of, read_as_mass, repeated_noun, ridden, same_age,
+                      same_swap_class, swappable_class)
+from .relations import (attached_thing, can_be_under, directed_verb_before, ground_opposite, in_slashed_word,
+                        motion_fits, object_of_verb_before, posture_clashes, pronoun_landmark, relation_fits,
+                        relation_object, side_fits, verb_before, verb_fits)
+
+__all__ = [
+    "attached_thing", "attribute_fits", "attribute_movable_to", "attribute_replaceable", "can_be_under", "conjoined",
+    "describes_next_noun", "direct_link", "directed_verb_before", "exchange_reads", "ground_opposite", "group_after",
+    "group_before", "has_indefinite_article", "head_entry", "heads_of_phrase", "implied_attribute", "in_list",
+    "in_slashed_word", "mass_fits", "motion_fits", "named_elsewhere", "next_to_possessive", "object_entry",
+    "object_of_verb_before", "portion_of", "posture_clashes", "pronoun_landmark", "read_as_mass", "relation_fits",
+    "relation_object", "repeated_noun", "ridden", "same_age", "same_swap_class", "side_fits", "subject_before",
+    "swappable_class", "verb_before", "verb_fits",
+]

@@ -1,0 +1,149 @@
+"""Filters of object edits (`swap_object`, `replace_object`): which nouns may be exchanged or replaced, and by
+what. The classes and words they read are data (negatives_classes.txt, negatives_words.txt)."""
+
+from __future__ import annotations
+
+from ..lexicon import Entry, Lexicon
+from ..phrases import NOUN_TAGS, NounGroup, ParsedCaption
+from .common import direct_link, object_entry
+
+
+def same_age(lexicon: Lexicon, first: Entry, second: Entry) -> bool:
+    """Two person nouns name people of one age (`person_age.<age>` of negatives_classes.txt), so the modifiers of one suit the other ("a
+    young man" -> "a young woman", never "an old girl"); nouns of other classes always do."""
+    groups = lexicon.rules.map("person_age")
+    ages = [next((age for age, nouns in groups.items() if entry.forms[0] in nouns), None) for entry in (first, second)]
+    return ages[0] == ages[1] or first.category != "person"
+
+
+def portion_of(caption: ParsedCaption, lexicon: Lexicon, group: NounGroup) -> bool:
+    """The group follows "slice of", "piece of"... (`portion_words`): the portion fits only what it was cut
+    from."""
+    start = group.det if group.det is not None else group.mod_start
+    tokens = caption.tokens
+    return start >= 2 and tokens[start - 1].lower == "of" and tokens[start - 2].lower in lexicon.rules["portion_words"]
+
+
+def next_to_possessive(caption: ParsedCaption, group: NounGroup) -> bool:
+    """A possessive ending follows the group or precedes it ("the boy's kite"): moving either noun leaves the
+    ending behind ("on boy's girl", pattern 5)."""
+    tokens = caption.tokens
+    after = group.noun_end
+    before = (group.det if group.det is not None else group.mod_start) - 1
+    return ((after < len(tokens) and tokens[after].tag == "POS")
+            or (before >= 0 and tokens[before].tag == "POS")
+            or (group.det is not None and tokens[group.det].tag == "POS"))
+
+
+def swappable_class(lexicon: Lexicon, entry: Entry) -> bool:
+    return lexicon.noun_class(entry) not in lexicon.rules["unswappable_classes"]
+
+
+def same_swap_class(lexicon: Lexicon, first: Entry, second: Entry) -> bool:
+    """Two nouns may exchange places only inside one class, both counted or both mass (pattern 1): a person with
+    a person, a vehicle with a vehicle, never a man with a ramp. Babies and generic people ("a person") are not
+    swapped: "a baby holding a man" is absurd, "a man ... a person" stays true."""
+    if {first.category, second.category} & lexicon.rules["unswappable_people"]:
+        return False
+    if lexicon.noun_class(first) != lexicon.noun_class(second) or first.mass != second.mass:
+        return False
+    # within one kind of a `class.kind` category: a seat never with a surface ("a laptop on a table next to a
+    # chair"), a hat never with a shoe
+    return first.category == second.category or lexicon.noun_class(first) == "person"
+
+
+def in_list(caption: ParsedCaption, group: NounGroup) -> bool:
+    """The group is an item of a comma list ("a sink, toilet and tub"): moving one item out of it reads as a
+    mistake ("a sink, mirror and tub in front of a large toilet")."""
+    tokens = caption.tokens
+    start = group.det if group.det is not None else group.mod_start
+    return ((start > 0 and tokens[start - 1].lower == ",")
+            or (group.noun_end < len(tokens) and tokens[group.noun_end].lower == ","))
+
+
+def conjoined(caption: ParsedCaption, lexicon: Lexicon, first: NounGroup, second: NounGroup) -> bool:
+    """The two groups are items of one list: only conjunctions and other noun groups stand between them, so
+    exchanging them keeps the caption true ("a suit and tie", "a mirror, a shower and a toilet", pattern 2)."""
+    start = second.det if second.det is not None else second.mod_start
+    inside = {i for group in caption.groups
+              for i in range(group.det if group.det is not None else group.mod_start, group.noun_end)}
+    between = range(first.noun_end, start)
+    return (any(caption.tokens[i].lower in lexicon.rules["conjunctions"] for i in between)
+            and all(caption.tokens[i].lower in lexicon.rules["conjunctions"] or i in inside for i in between))
+
+
+def has_indefinite_article(caption: ParsedCaption, group: NounGroup) -> bool:
+    return group.det is not None and caption.tokens[group.det].lower in ("a", "an")
+
+
+def read_as_mass(caption: ParsedCaption, group: NounGroup, entry: Entry) -> bool:
+    """The noun is used as a mass noun: a listed mass noun, a bare singular after "of" ("a box of pizza"), or
+    food as a bare singular after a verb or preposition ("eating pizza"), whose replacement must be a mass noun
+    too ("a box of muffin", "eating donut" are not English)."""
+    if entry.mass:
+        return True
+    start = group.det if group.det is not None else group.mod_start
+    if group.det is not None or caption.tokens[group.head].tag != "NN" or start == 0:
+        return False
+    before = caption.tokens[start - 1]
+    # food without an article after a verb or a preposition is eaten as a mass: "eating pizza", "with cake"
+    return before.lower == "of" or (entry.category == "food" and before.tag[:2] in ("VB", "IN"))
+
+
+def mass_fits(after_article: bool, as_mass: bool, new: Entry) -> bool:
+    """A replacement agrees in countability (pattern 5): a noun read as a mass noun (`as_mass`, see
+    `read_as_mass`) stays one ("eating grass" never becomes "eating flower"), a noun after "a"/"an"
+    (`after_article`, see `has_indefinite_article`) never becomes a mass noun ("a rice")."""
+    if after_article:
+        return not new.mass
+    return new.mass or not as_mass
+
+
+def exchange_reads(caption: ParsedCaption, lexicon: Lexicon, first: NounGroup, second: NounGroup) -> bool:
+    """Exchanging two objects makes another scene: not when a relation of support or containment links them
+    directly ("a mirror above the sink" -> "a sink above the mirror" is rarely a scene), nor, when neither has a
+    modifier, nearness or "with" ("a toilet next to a sink" is a sink next to a toilet); "a green chair next to
+    a long bench" -> "a green bench next to a long chair" is another scene. Drawn shapes
+    (`freely_placed_classes`) may be exchanged across any relation."""
+    link = direct_link(caption, lexicon, first, second)
+    if link == "with" and all(lexicon.noun_class(entry) in lexicon.rules["dish_classes"] for entry in (
+            object_entry(caption, group, lexicon) for group in (first, second)) if entry is not None):
+        return False  # a dish and what it comes with: "a large sandwich with a small carrot"
+    if link in ("vertical", "containment"):
+        entries = [object_entry(caption, group, lexicon) for group in (first, second)]
+        return all(entry is not None and lexicon.noun_class(entry) in lexicon.rules["freely_placed_classes"] for entry in entries)
+    return not (link in ("proximity", "with") and not (first.has_modifiers or second.has_modifiers))
+
+
+def repeated_noun(caption: ParsedCaption, group: NounGroup) -> bool:
+    """The group's head noun occurs more than once in the caption: a swap would move one copy only."""
+    head = caption.tokens[group.head].lower
+    return sum(token.lower == head for token in caption.tokens) > 1
+
+
+def describes_next_noun(caption: ParsedCaption, lexicon: Lexicon, group: NounGroup) -> bool:
+    """The noun opens a compound modifier of the next one ("a leaf filled tree", "a snow covered field")."""
+    tokens = caption.tokens
+    after = group.noun_end
+    return (after + 1 < len(tokens) and tokens[after].lower in lexicon.rules["compound_participles"]
+            and tokens[after + 1].tag in NOUN_TAGS | {"JJ"})
+
+
+def ridden(caption: ParsedCaption, lexicon: Lexicon, group: NounGroup, person_before: bool) -> bool:
+    """The group is what someone rides: after a riding verb, or after "on" / "atop" with a person before it
+    ("a man on a horse walking on a beach")."""
+    start = group.det if group.det is not None else group.mod_start
+    if start == 0:
+        return False
+    before = caption.tokens[start - 1].lower
+    return before in lexicon.rules["riding_words"] or (person_before and before in lexicon.rules["contact_relations"])
+
+
+def named_elsewhere(caption: ParsedCaption, group: NounGroup, entry: Entry) -> bool:
+    """The noun occurs elsewhere in the caption inside a compound ("a train inside a train station", "a dog on a
+    dog bed"): replacing the object alone breaks the tie between them. Another object of the same noun ("a
+    black dog next to a white dog") is no tie."""
+    forms = set(entry.forms)
+    heads = {other.head for other in caption.groups}
+    return any(token.lower in forms and index not in heads for index, token in enumerate(caption.tokens)
+               if not group.noun_start <= index < group.noun_end)

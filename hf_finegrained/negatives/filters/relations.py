@@ -1,0 +1,176 @@
+"""Filters of relation edits (`replace_relation`): which prepositions and verbs may change, and into what.
+The classes and words they read are data (negatives_classes.txt, negatives_words.txt)."""
+
+from __future__ import annotations
+
+from ..lexicon import Entry, Frame, Lexicon
+from ..phrases import NOUN_TAGS, NounGroup, ParsedCaption, singular
+from .common import group_after, group_before, head_entry
+
+NOUN_PHRASE_START_TAGS = NOUN_TAGS | frozenset({"DT", "PRP$", "CD", "JJ", "JJR", "JJS", "VBN", "VBG", "NNP"})
+
+
+def attached_thing(caption: ParsedCaption, lexicon: Lexicon, start: int) -> bool:
+    """What the relation at token `start` places is a part, a marking or a fixture of its landmark ("the number 5
+    on a bus", "wipers on a car", "a tap on a sink": `attached` nouns and `attached_classes`): it is "on" its
+    landmark by being part of it, and neither under nor beside it."""
+    group = group_before(caption, start)
+    tokens = caption.tokens
+    if group is None or not (group.noun_end == start or group.noun_end == start - 1 and tokens[start - 1].tag == "CD"):
+        return False
+    attached = lexicon.rules["attached"]
+    head = tokens[group.head].lower
+    run = " ".join(token.lower for token in tokens[group.noun_start:group.noun_end])
+    if run in attached or head in attached or singular(head) in attached:
+        return True
+    entry = head_entry(caption, group, lexicon)
+    return entry is not None and lexicon.noun_class(entry) in lexicon.rules["attached_classes"]
+
+
+def relation_object(caption: ParsedCaption, lexicon: Lexicon, end: int) -> NounGroup | None:
+    """The noun phrase a preposition governs, or None for a particle or an adverb ("lights on", "turned on",
+    pattern 6: the next token must open a noun phrase) and for a non-object ("on top.", "in the air")."""
+    tokens = caption.tokens
+    if end >= len(tokens) or tokens[end].tag not in NOUN_PHRASE_START_TAGS:
+        return None
+    group = group_after(caption, end)
+    head = tokens[group.head].lower if group is not None else ""
+    if group is None or head in lexicon.rules["non_object_nouns"] or singular(head) in lexicon.rules["non_object_nouns"]:
+        return None
+    return group
+
+
+def pronoun_landmark(caption: ParsedCaption, lexicon: Lexicon, end: int, category: str) -> bool:
+    """The preposition ending before token `end` governs a pronoun that may stand for its landmark: "it", "them",
+    "him", "her" ("a table with a laptop on it" -> "under it"), or "each other" for nearness ("two zebras next
+    to each other" -> "far from each other"). Containment is never flipped on a pronoun (it needs a listed
+    landmark one can be inside of)."""
+    tokens = caption.tokens
+    if end >= len(tokens) or category == "containment":
+        return False
+    word = tokens[end].lower
+    if word == "each":
+        return category == "proximity" and end + 1 < len(tokens) and tokens[end + 1].lower == "other"
+    return tokens[end].tag == "PRP" and word in lexicon.rules["object_pronouns"]
+
+
+def in_slashed_word(caption: ParsedCaption, start: int, end: int) -> bool:
+    """The token span touches a slash ("an over/under pass"): part of a word, not a relation."""
+    left, right = caption.char_span(start, end)
+    return caption.text[left - 1:left] == "/" or caption.text[right:right + 1] == "/"
+
+
+def directed_verb_before(caption: ParsedCaption, lexicon: Lexicon, position: int) -> bool:
+    """A verb of `directed_verbs` stands right before token `position` (or one adverb or object before it:
+    "resting its head on")."""
+    tokens = caption.tokens
+    return any(tokens[i].lower in lexicon.rules["directed_verbs"] for i in range(max(0, position - 3), position))
+
+
+def motion_fits(caption: ParsedCaption, lexicon: Lexicon, end: int, subject: Entry | None) -> bool:
+    """A vehicle's "parked" / "driving" (ending before token `end`) may change: its subject moves on its own,
+    and a preposition of place or the caption's end follows (never "parked down the street", "parked through a
+    city", "travel the Thames", nor "parked" before a noun it describes: "parked blue motorcycles")."""
+    tokens = caption.tokens
+    if subject is not None and subject.forms[0] in lexicon.rules["unpowered_vehicles"]:
+        return False
+    if end == len(tokens) or not tokens[end].text[0].isalnum():
+        return True
+    return tokens[end].tag in ("IN", "TO") and tokens[end].lower not in lexicon.rules["path_words"]
+
+
+def posture_clashes(caption: ParsedCaption, lexicon: Lexicon, end: int) -> bool:
+    """A posture verb ending before token `end` is followed by "at" ("sit at a table") or by another action
+    ("standing in a kitchen preparing food"): another posture would contradict the rest of the caption."""
+    tokens = caption.tokens
+    return (end < len(tokens) and tokens[end].lower == "at") or any(
+        token.tag.startswith("VB") and token.lower not in lexicon.rules["auxiliaries"] for token in tokens[end:])
+
+
+def verb_before(caption: ParsedCaption, lexicon: Lexicon, position: int) -> bool:
+    """A verb other than an auxiliary comes before token `position`: nearness is told of where someone stands or
+    sits ("standing in a bathroom away from the sink"), not of a described thing ("a bride far from a cake")."""
+    return any(token.tag.startswith("VB") and token.lower not in lexicon.rules["auxiliaries"]
+               for token in caption.tokens[:position])
+
+
+def object_of_verb_before(caption: ParsedCaption, position: int) -> bool:
+    """The noun group right before token `position` is a verb's object ("holding a stick next to"): "away from"
+    would read as a direction the object is held or moved in, which may be true."""
+    group = group_before(caption, position)
+    if group is None or group.noun_end != position:
+        return False
+    start = group.det if group.det is not None else group.mod_start
+    return start > 0 and caption.tokens[start - 1].tag.startswith("VB")
+
+
+def can_be_under(lexicon: Lexicon, landmark: Entry | None, person_before: bool) -> bool:
+    """"on X" may become "under X": never for what things rest on or are fixed to (`never_under_classes`), and
+    not furniture when a person comes before it (the person's seat: "reading a book below a park bench")."""
+    kind = lexicon.noun_class(landmark) if landmark is not None else None
+    return kind not in lexicon.rules["never_under_classes"] and not (kind == "furniture" and person_before)
+
+
+def side_fits(lexicon: Lexicon, category: str, landmark: Entry | None) -> bool:
+    """"on", "under" or "in" a listed thing may become "next to"/"beside" it (`side_relations`): being on or in
+    a plate, a bench or a car is not being beside it. Never for the ground or places ("next to the grass"),
+    worn things or idioms, and "in" only for things one is in without being surrounded by a place (`side_classes`:
+    "in a bowl" -> "next to a bowl", never "in a kitchen" -> "next to a kitchen")."""
+    if landmark is None or category not in ("vertical", "containment"):
+        return False  # (the caller keeps vertical relations of contact only: "on", not "above")
+    kind = lexicon.noun_class(landmark)
+    if (kind in lexicon.rules["ground_classes"] | lexicon.rules["worn_classes"] | {"room", "enclosure", "compound"}
+            or landmark.forms[0] in lexicon.rules["idiom_landmarks"] | lexicon.rules["not_beside"]):
+        return False
+    return category == "vertical" or kind in lexicon.rules["side_classes"]
+
+
+def ground_opposite(caption: ParsedCaption, lexicon: Lexicon, start: int, category: str, phrase: str,
+                    landmark: Entry | None) -> str | None:
+    """The way off a ground or water landmark (`ground_exit.<category> <way off>` of negatives_classes.txt) for "on" and "in" (relation at token
+    `start`), or None. "off" needs a verb of standing or parking before it: "a car parked off the street", never
+    "traffic lights off a city street"."""
+    if landmark is None or phrase not in ("on", "in"):
+        return None
+    if category == "vertical" and (start == 0 or caption.tokens[start - 1].lower not in lexicon.rules["standing_verbs"]):
+        return None
+    for key, landmarks in lexicon.rules.map("ground_exit").items():
+        kind, _, opposite = key.partition(" ")
+        if kind == category and landmark.forms[0] in landmarks:
+            return opposite.replace("_", " ")
+    return None
+
+
+def relation_fits(lexicon: Lexicon, category: str, landmark: Entry | None) -> bool:
+    """A spatial relation to `landmark` (the listed noun it governs, or None) may be replaced (pattern 6): never
+    to something worn ("in a blue dress"), never flipped against the ground or a place ("on the grass" ->
+    "under the grass"), never "under" what one rides ("on a skateboard"), never in an idiom ("on the phone");
+    containment needs a listed landmark one can be inside of ("in the air", "in their skis" are not places)."""
+    kind = lexicon.noun_class(landmark) if landmark is not None else None
+    if kind in lexicon.rules["worn_classes"] or (landmark is not None and landmark.forms[0] in lexicon.rules["idiom_landmarks"]):
+        return False
+    if category == "containment" and landmark is not None and landmark.forms[0] in lexicon.rules["bounded_places"]:
+        return True  # "in a park" -> "outside a park"
+    if category in lexicon.rules["flipping_categories"] and kind in lexicon.rules["ground_classes"]:
+        return False
+    if category == "vertical" and kind in lexicon.rules["ridden_classes"]:
+        return False
+    if category == "containment":
+        return kind in lexicon.rules["container_classes"] and landmark.forms[0] not in lexicon.rules["generic_rooms"]
+    return True
+
+
+def verb_fits(lexicon: Lexicon, frame: Frame | None, subject: Entry | None, obj: Entry | None) -> bool:
+    """A verb may be replaced within its category when its frame fits the caption (pattern 7): a listed subject
+    of the frame's classes (an unlisted one passes: "a kid"), and for a transitive frame a listed object of its
+    classes; an intransitive frame needs a listed subject ("A sandwich and some grapes sitting on a cloth": what
+    a thing does there is true whatever the verb). A category without a frame is never edited."""
+    if frame is None:
+        return False
+    if subject is None and not frame.objects:
+        return False
+    if subject is not None and lexicon.noun_class(subject) not in frame.subjects:
+        return False
+    if frame.objects:
+        return obj is not None and lexicon.noun_class(obj) in frame.objects
+    return True
