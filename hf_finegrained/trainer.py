@@ -1,7 +1,7 @@
 """`FineGrainedTrainer`: a `transformers.Trainer` whose loss is CE-CLIP's ITC-hn + IMC + CMR.
 
 The trainer only orchestrates: the maths lives in `losses.FineGrainedLoss`, batching in
-`collator.FineGrainedCollator`, the data checks in `validation`.
+`collator.FineGrainedCollator`, the data made ready and checked once in `training_data.prepare_training_data`.
 
 What a failure never loses or hides:
 
@@ -54,7 +54,7 @@ from .card_plots import LOSS_PLOT, THRESHOLD_PLOT
 from .files import atomic_write
 from .model_card import CARD_NAME, CardInfo, public_name, write_model_card
 from .teacher import TEACHER_NAME, DistillationTeacher
-from .rows import CAPTION_COLUMN, IMAGE_COLUMN, NEGATIVES_COLUMN, ROW_ID_COLUMNS, NegativeCounts, defer_image_decoding
+from .rows import CAPTION_COLUMN, IMAGE_COLUMN, NEGATIVES_COLUMN, ROW_ID_COLUMNS, NegativeCounts
 from .output_checks import (
     OutputCheckError,
     SaveEstimate,
@@ -68,8 +68,8 @@ from .output_checks import (
     reporting_save_failure,
 )
 from .training_args import FineGrainedTrainingArguments
-from .streaming import NAMED_ROWS, STREAM_KEY, StreamCollator, StreamCounts, is_stream, prepare_stream
-from .validation import negative_coverage, validate_dataset
+from .streaming import NAMED_ROWS, STREAM_KEY, StreamCollator, StreamCounts, is_stream
+from .training_data import prepare_training_data
 
 logger = logging.getLogger(__name__)
 STATE_NAME = "finegrained_state.json"
@@ -178,54 +178,18 @@ class FineGrainedTrainer(Trainer):
             raise TypeError("FineGrainedTrainer needs FineGrainedTrainingArguments (it holds the loss settings).")
         types = list(args.negative_types) if args.use_hard_negatives else []
         family = family_of(model)  # an unsupported model fails here, listing the supported ones
-        if data_collator is None:
-            if processing_class is None:
-                raise ValueError("Pass processing_class=<the model's processor> (e.g. CLIPProcessor, "
-                                 "SiglipProcessor) or a data_collator.")
-            max_length = args.max_text_length or unwrap(model).config.text_config.max_position_embeddings
-            data_collator = FineGrainedCollator(processing_class, types, max_length=max_length,
-                                                include_negatives=args.use_hard_negatives, family=family)
-        self._stream_counts: StreamCounts | None = None
+        data = prepare_training_data(args, model, family, processing_class, data_collator, train_dataset,
+                                     eval_dataset)
+        self._stream_counts: StreamCounts | None = StreamCounts() if data.stream else None
         self._stream_card_counts: StreamCounts | None = None  # all processes' counts, as of the last save
-        if is_stream(train_dataset):
-            if args.max_steps <= 0:
-                raise ValueError("train_dataset is a stream (an IterableDataset, e.g. load_dataset(..., "
-                                 "streaming=True)) whose length is unknown, so the schedule needs a step count: set "
-                                 "max_steps (--max_steps N); num_train_epochs is not used for streams.")
-            train_dataset = prepare_stream(train_dataset, types, include_negatives=args.use_hard_negatives,
-                                           generate_negatives=args.generate_negatives, seed=args.seed,
-                                           process_index=args.process_index, world_size=args.world_size,
-                                           check=args.validate_data)
-            self._stream_counts = StreamCounts()
-        elif args.generate_negatives and train_dataset is not None:
-            raise ValueError("generate_negatives=True makes negatives as a stream is read; this train_dataset is not "
-                             "a stream. Add them once with hf_finegrained.builders.add_hard_negatives(dataset, ...), "
-                             "or pass the data as an IterableDataset (dataset.to_iterable_dataset()).")
-        reports = {}
-        # One process per node reads the data (every rank holds the same datasets); the others wait, and a
-        # failure there ends the launch before any of them trains.
-        with args.main_process_first(desc="dataset validation"):
-            if args.validate_data and args.local_process_index == 0:
-                # A training stream is checked as it is read instead (`streaming.CheckedRows`).
-                train_ahead = None if self._stream_counts is not None else train_dataset
-                for name, dataset in (("train_dataset", train_ahead), ("eval_dataset", eval_dataset)):
-                    for split, data in (dataset.items() if isinstance(dataset, dict) else [(None, dataset)]):
-                        if data is not None:
-                            label = f"{name}[{split!r}]" if split else name
-                            reports[label] = validate_dataset(data, types, include_negatives=args.use_hard_negatives,
-                                                              name=label, collator=data_collator)
-                            if reports[label].rows:  # 0: an iterable dataset, not read ahead (it warned)
-                                logger.info("%s: %d rows validated.", label, reports[label].rows)
-        if isinstance(data_collator, FineGrainedCollator):  # it decodes images itself, naming any unreadable file
-            train_dataset, eval_dataset = defer_image_decoding(train_dataset), defer_image_decoding(eval_dataset)
         if args.should_save:  # the Trainer creates it too, with a bare error when a file is in the way
             ensure_output_folder(args.output_dir)
         super().__init__(
             model=model,
             args=args,
-            data_collator=data_collator,
-            train_dataset=train_dataset,
-            eval_dataset=eval_dataset,
+            data_collator=data.collator,
+            train_dataset=data.train_dataset,
+            eval_dataset=data.eval_dataset,
             processing_class=processing_class,
             **kwargs,
         )
@@ -265,14 +229,13 @@ class FineGrainedTrainer(Trainer):
         self._metric_names = [*self._loss_names, "logit_scale", *(f"threshold/{t}" for t in types)]
         self._metric_sums: dict[str, torch.Tensor | None] = {"train": None, "eval": None}
         self._metric_counts: dict[str, int] = {"train": 0, "eval": 0}
-        single_train = train_dataset if not isinstance(train_dataset, dict) else None
         self.card_info = CardInfo(
             model_name=os.path.basename(os.path.normpath(args.output_dir)),
             base_model=public_name(getattr(unwrap(model).config, "_name_or_path", None)),
             repo_id=args.hub_model_id,
-            num_train_rows=len(single_train) if hasattr(single_train, "__len__") else None,
-            negative_coverage=(negative_coverage(single_train, types) or {}) if types else {},
-            data_checks=reports["train_dataset"].card_entries() if "train_dataset" in reports else {},
+            num_train_rows=data.num_train_rows,
+            negative_coverage=data.negative_coverage,
+            data_checks=data.train_report.card_entries() if data.train_report is not None else {},
             architecture=family.model_class,
             contrastive=family.contrastive,
         )

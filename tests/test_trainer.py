@@ -462,3 +462,27 @@ def test_card_shows_the_distillation_term_and_the_tradeoff(tmp_path):
     assert "+ 2.0 x distillation from an ema teacher" in card
     assert "## Composition vs general ability" in card and "| base | - | 74.9 |" in card
     assert "![Composition vs general ability](tradeoff.png)" in card
+
+
+def test_training_data_is_prepared_in_one_pass_and_its_coverage_counted_once(tiny_clip_dir, tmp_path, monkeypatch):
+    """`prepare_training_data`: the collator, the validation report and the coverage the card shows, from one
+    read of the rows (the validation's); the separate coverage pass runs only when validation is off."""
+    import hf_finegrained.training_data as module
+    from hf_finegrained.families import CLIP
+    from hf_finegrained.training_data import prepare_training_data
+
+    calls = []
+    real = module.negative_coverage
+    monkeypatch.setattr(module, "negative_coverage", lambda *a, **k: calls.append(1) or real(*a, **k))
+    model, processor = CLIPModel.from_pretrained(tiny_clip_dir), CLIPProcessor.from_pretrained(tiny_clip_dir)
+    expected = real(make_dataset(16), NEGATIVE_TYPES)
+    data = prepare_training_data(make_args(tmp_path), model, CLIP, processor, train_dataset=make_dataset(16),
+                                 eval_dataset={"a": make_dataset(4, seed=1)})
+    assert calls == [] and data.negative_coverage == expected and data.num_train_rows == 16
+    assert data.train_report.rows == 16 and sorted(data.reports) == ["eval_dataset['a']", "train_dataset"]
+    assert data.collator.max_length == model.config.text_config.max_position_embeddings and not data.stream
+    assert data.train_dataset.features["image"].decode is False  # the collator decodes, naming the file
+    assert data.eval_dataset["a"].features["image"].decode is False
+    unchecked = prepare_training_data(make_args(tmp_path, validate_data=False), model, CLIP, processor,
+                                      train_dataset=make_dataset(16))
+    assert calls == [1] and unchecked.negative_coverage == expected and unchecked.reports == {}

@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from exit_check import end_and_record  # noqa: E402
 from helpers import NEGATIVE_TYPES, make_dataset  # noqa: E402
 
-import hf_finegrained.trainer as trainer_module  # noqa: E402
+import hf_finegrained.training_data as data_module  # noqa: E402
 from hf_finegrained import FineGrainedTrainer, FineGrainedTrainingArguments  # noqa: E402
 
 
@@ -30,13 +30,13 @@ def main() -> str:
     torch.set_num_threads(1)
 
     validated = []
-    real_validate = trainer_module.validate_dataset
+    real_validate = data_module.validate_dataset
 
     def counting_validate(*args, **kwargs):
         validated.append(1)
         return real_validate(*args, **kwargs)
 
-    trainer_module.validate_dataset = counting_validate
+    data_module.validate_dataset = counting_validate
     args = FineGrainedTrainingArguments(
         output_dir=os.path.join(os.path.dirname(options.out), "run"), per_device_train_batch_size=4, max_steps=2,
         learning_rate=5e-3, warmup_steps=0, logging_steps=1, save_strategy="no", report_to=[], use_cpu=True, seed=0,

@@ -1,0 +1,102 @@
+"""`prepare_training_data`: the trainer's data, made ready and checked once, before the Trainer is built.
+
+One pass does what every later step relies on: the collator (built from the processor unless given), a training
+stream split across processes and checked as read (`streaming.prepare_stream`), every row of the other datasets
+checked (`validation.validate_dataset`, on one process per node), images left for the collator to decode
+(`rows.defer_image_decoding`: its errors name the row and the file), and the per-type coverage of the training
+rows counted once. The `TrainingData` it returns is what the trainer, its card and its callbacks read.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from .collator import FineGrainedCollator
+from .families import ModelFamily, unwrap
+from .rows import defer_image_decoding
+from .streaming import is_stream, prepare_stream
+from .training_args import FineGrainedTrainingArguments
+from .validation import ValidationReport, negative_coverage, validate_dataset
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainingData:
+    """The data a `FineGrainedTrainer` trains on, as `prepare_training_data` made it ready.
+
+    `reports`: the validation report of each dataset checked ahead, by label (`train_dataset`,
+    `eval_dataset['name']`; on the first process of each node only, and none with `validate_data=False`).
+    `num_train_rows` and `negative_coverage` (rows with a usable negative, per type): of a map-style training set,
+    counted once (by the validation when it ran); None / empty for a stream, whose coverage is counted as it is
+    trained on (`callbacks.CardDataCallback`), or for a dict of training sets.
+    """
+
+    collator: Any
+    train_dataset: Any
+    eval_dataset: Any
+    stream: bool = False
+    reports: dict[str, ValidationReport] = field(default_factory=dict)
+    num_train_rows: int | None = None
+    negative_coverage: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def train_report(self) -> ValidationReport | None:
+        return self.reports.get("train_dataset")
+
+
+def prepare_training_data(args: FineGrainedTrainingArguments, model: Any, family: ModelFamily,
+                          processing_class: Any = None, data_collator: Any = None, train_dataset: Any = None,
+                          eval_dataset: Any = None) -> TrainingData:
+    """Builds the collator if none is given, prepares a training stream, validates the other datasets and counts
+    the training rows' coverage (module docstring); raises `DataValidationError` listing every bad row, or a
+    ValueError naming a setting the data does not allow."""
+    types = list(args.negative_types) if args.use_hard_negatives else []
+    if data_collator is None:
+        if processing_class is None:
+            raise ValueError("Pass processing_class=<the model's processor> (e.g. CLIPProcessor, "
+                             "SiglipProcessor) or a data_collator.")
+        max_length = args.max_text_length or unwrap(model).config.text_config.max_position_embeddings
+        data_collator = FineGrainedCollator(processing_class, types, max_length=max_length,
+                                            include_negatives=args.use_hard_negatives, family=family)
+    stream = is_stream(train_dataset)
+    if stream:
+        if args.max_steps <= 0:
+            raise ValueError("train_dataset is a stream (an IterableDataset, e.g. load_dataset(..., "
+                             "streaming=True)) whose length is unknown, so the schedule needs a step count: set "
+                             "max_steps (--max_steps N); num_train_epochs is not used for streams.")
+        train_dataset = prepare_stream(train_dataset, types, include_negatives=args.use_hard_negatives,
+                                       generate_negatives=args.generate_negatives, seed=args.seed,
+                                       process_index=args.process_index, world_size=args.world_size,
+                                       check=args.validate_data)
+    elif args.generate_negatives and train_dataset is not None:
+        raise ValueError("generate_negatives=True makes negatives as a stream is read; this train_dataset is not "
+                         "a stream. Add them once with hf_finegrained.builders.add_hard_negatives(dataset, ...), "
+                         "or pass the data as an IterableDataset (dataset.to_iterable_dataset()).")
+    reports: dict[str, ValidationReport] = {}
+    # One process per node reads the data (every rank holds the same datasets); the others wait, and a
+    # failure there ends the launch before any of them trains.
+    with args.main_process_first(desc="dataset validation"):
+        if args.validate_data and args.local_process_index == 0:
+            # A training stream is checked as it is read instead (`streaming.CheckedRows`).
+            for name, dataset in (("train_dataset", None if stream else train_dataset), ("eval_dataset", eval_dataset)):
+                for split, data in (dataset.items() if isinstance(dataset, dict) else [(None, dataset)]):
+                    if data is not None:
+                        label = f"{name}[{split!r}]" if split else name
+                        reports[label] = validate_dataset(data, types, include_negatives=args.use_hard_negatives,
+                                                          name=label, collator=data_collator)
+                        if reports[label].rows:  # 0: an iterable dataset, not read ahead (it warned)
+                            logger.info("%s: %d rows validated.", label, reports[label].rows)
+    single = None if stream or isinstance(train_dataset, dict) else train_dataset
+    coverage: dict[str, int] = {}
+    if types and single is not None:
+        counted = reports.get("train_dataset")
+        coverage = dict(counted.negatives) if counted is not None and counted.validated else \
+            (negative_coverage(single, types) or {})
+    if isinstance(data_collator, FineGrainedCollator):  # it decodes images itself, naming any unreadable file
+        train_dataset, eval_dataset = defer_image_decoding(train_dataset), defer_image_decoding(eval_dataset)
+    return TrainingData(data_collator, train_dataset, eval_dataset, stream=stream, reports=reports,
+                        num_train_rows=len(single) if hasattr(single, "__len__") else None,
+                        negative_coverage=coverage)
