@@ -1,20 +1,28 @@
-"""Is a checkpoint folder complete? A kill during a save leaves files missing or cut short.
+"""Is a checkpoint folder complete, which one to resume from, and the loss state saved beside its weights.
 
-`FineGrainedTrainer.train(resume_from_checkpoint=True)` resumes from `last_complete_checkpoint` and names the
-newer folders it passes over, with `checkpoint_problems` as the reason.
+A kill during a save leaves files missing or cut short. `FineGrainedTrainer.train(resume_from_checkpoint=True)`
+resumes from `last_complete_checkpoint` (`checkpoint_to_resume`) and names the newer folders it passes over, with
+`checkpoint_problems` as the reason. `finegrained_state.json` (`STATE_NAME`) holds the CMR thresholds by type name
+(`FineGrainedLoss.threshold_state`) and the count of skipped non-finite steps, as strict JSON.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import struct
 import zipfile
+from typing import Any
 
 from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
+from .files import atomic_write
+
+logger = logging.getLogger(__name__)
+STATE_NAME = "finegrained_state.json"
 JIT_SENTINEL = "checkpoint-is-incomplete.txt"  # present while transformers' just-in-time checkpoint is saved
 _CHECKPOINT_DIR = re.compile(rf"^{PREFIX_CHECKPOINT_DIR}-(\d+)$")
 
@@ -88,3 +96,57 @@ def last_complete_checkpoint(output_dir: str) -> tuple[str | None, dict[str, lis
             return os.path.join(output_dir, name), skipped
         skipped[name] = problems
     return None, skipped
+
+
+def checkpoint_to_resume(output_dir: str, resume_from_checkpoint: str | bool) -> str:
+    """The folder to resume from: for True the newest complete checkpoint of `output_dir` (logging every newer one
+    passed over, with the reason), else the folder named, which must be complete; a ValueError saying what to do
+    otherwise."""
+    if resume_from_checkpoint is True:
+        path, skipped = last_complete_checkpoint(output_dir)
+        for name, problems in skipped.items():
+            logger.warning("Not resuming from %s, left incomplete by an interrupted save: %s.",
+                           os.path.join(output_dir, name), "; ".join(problems))
+        if path is None:
+            listed = "".join(f"\n- {name}: {'; '.join(problems)}" for name, problems in skipped.items())
+            raise ValueError(
+                f"resume_from_checkpoint=True but there is no complete checkpoint in {output_dir}"
+                f"{listed}\nTrain without resume_from_checkpoint, or pass the folder of a complete checkpoint."
+            )
+        logger.info("Resuming from %s, the newest complete checkpoint.", path)
+        return path
+    path = str(resume_from_checkpoint)
+    if not os.path.isdir(path):
+        raise ValueError(f"resume_from_checkpoint={path!r} is not a folder.")
+    problems = checkpoint_problems(path)
+    if problems:
+        newest, _ = last_complete_checkpoint(os.path.dirname(os.path.abspath(path)))
+        hint = f" The newest complete checkpoint beside it is {newest}." if newest else ""
+        raise ValueError(
+            f"{path} is incomplete (an interrupted save?): {'; '.join(problems)}.{hint} Resume from a "
+            "complete checkpoint, or with resume_from_checkpoint=True to take the newest complete one."
+        )
+    return path
+
+
+def _strict_json_constant(name: str) -> float:
+    raise ValueError(f"non-finite value {name} (strict JSON has no NaN or Infinity)")
+
+
+def write_loss_state(folder: str, state: dict[str, Any]) -> None:
+    """Writes `folder/STATE_NAME` (the loss's thresholds and the trainer's counts), atomically, as strict JSON."""
+    os.makedirs(folder, exist_ok=True)
+    atomic_write(os.path.join(folder, STATE_NAME), lambda handle: json.dump(state, handle, indent=2, allow_nan=False))
+
+
+def read_loss_state(folder: str) -> dict[str, Any] | None:
+    """What `write_loss_state` wrote in `folder` (None when the file is absent); a ValueError naming the file when
+    it cannot be read or holds a non-finite value."""
+    path = os.path.join(folder, STATE_NAME)
+    if not os.path.isfile(path):
+        return None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle, parse_constant=_strict_json_constant)
+    except ValueError as error:
+        raise ValueError(f"Cannot read {path}: {error}. Resume from another checkpoint.") from error

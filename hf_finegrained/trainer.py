@@ -31,7 +31,6 @@ What a failure never loses or hides:
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import math
 import os
@@ -43,7 +42,7 @@ from transformers import Trainer, TrainerCallback
 from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
-from .checkpoints import JIT_SENTINEL, checkpoint_problems, last_complete_checkpoint
+from .checkpoints import JIT_SENTINEL, STATE_NAME, checkpoint_to_resume, read_loss_state, write_loss_state
 from .collator import ROW_KEYS, FineGrainedCollator, IndexedRows
 from .families import ModelFamily, family_of, unwrap
 from .distributed import all_ranks_true, make_shardable
@@ -51,7 +50,6 @@ from .health import DivergenceWatch, first_non_finite_parameter
 from .lora import LOCAL_BASE_NAME, publish_adapter_config
 from .losses import FineGrainedLoss
 from .card_plots import LOSS_PLOT, THRESHOLD_PLOT
-from .files import atomic_write
 from .model_card import CARD_NAME, CardInfo, public_name, write_model_card
 from .teacher import TEACHER_NAME, DistillationTeacher
 from .rows import CAPTION_COLUMN, IMAGE_COLUMN, NEGATIVES_COLUMN, ROW_ID_COLUMNS, NegativeCounts
@@ -72,13 +70,8 @@ from .streaming import NAMED_ROWS, STREAM_KEY, StreamCollator, StreamCounts, is_
 from .training_data import prepare_training_data
 
 logger = logging.getLogger(__name__)
-STATE_NAME = "finegrained_state.json"
 # What this package writes beside the weights.
 OWN_FILES = (STATE_NAME, TEACHER_NAME, CARD_NAME, LOSS_PLOT, THRESHOLD_PLOT, LOCAL_BASE_NAME)
-
-
-def _strict_json_constant(name: str) -> float:
-    raise ValueError(f"non-finite value {name} (strict JSON has no NaN or Infinity)")
 
 
 def encode_batch(model: nn.Module, inputs: dict[str, torch.Tensor],
@@ -498,12 +491,9 @@ class FineGrainedTrainer(Trainer):
 
     def save_loss_state(self, output_dir: str) -> None:
         """Writes the per-type thresholds (by name) and the count of skipped non-finite steps to
-        `output_dir/finegrained_state.json`, atomically and as strict JSON."""
-        state = {**self.loss_fn.threshold_state(self.negative_types),
-                 "non_finite_steps_skipped": self.non_finite_steps_skipped}
-        os.makedirs(output_dir, exist_ok=True)
-        atomic_write(os.path.join(output_dir, STATE_NAME),
-                     lambda handle: json.dump(state, handle, indent=2, allow_nan=False))
+        `output_dir/finegrained_state.json`, atomically and as strict JSON (`checkpoints.write_loss_state`)."""
+        write_loss_state(output_dir, {**self.loss_fn.threshold_state(self.negative_types),
+                                      "non_finite_steps_skipped": self.non_finite_steps_skipped})
 
     def load_loss_state(self, checkpoint_dir: str) -> None:
         """Restores what `save_loss_state` wrote; type names must match the current run.
@@ -512,7 +502,8 @@ class FineGrainedTrainer(Trainer):
         keep their initial value).
         """
         path = os.path.join(checkpoint_dir, STATE_NAME)
-        if not os.path.isfile(path):
+        state = read_loss_state(checkpoint_dir)
+        if state is None:
             if not self.args.resume_without_loss_state:
                 raise ValueError(
                     f"{path} is missing, so the CMR thresholds of this checkpoint are unknown; restarting them "
@@ -525,11 +516,6 @@ class FineGrainedTrainer(Trainer):
                 "from %s, so this run diverges from an uninterrupted one.", path, self.loss_fn.thresholds.tolist()
             )
             return
-        try:
-            with open(path, encoding="utf-8") as handle:
-                state = json.load(handle, parse_constant=_strict_json_constant)
-        except ValueError as error:
-            raise ValueError(f"Cannot read {path}: {error}. Resume from another checkpoint.") from error
         self.loss_fn.load_threshold_state(state, self.negative_types, path)
         self.non_finite_steps_skipped = int(state.get("non_finite_steps_skipped", 0))
         if self.teacher is not None and self.teacher.kind == "ema" and not self.teacher.load(checkpoint_dir):
@@ -542,41 +528,13 @@ class FineGrainedTrainer(Trainer):
             logger.warning("%s is missing: the EMA teacher restarts from the weights given to the trainer.",
                            os.path.join(checkpoint_dir, TEACHER_NAME))
 
-    def _checkpoint_to_resume(self, resume_from_checkpoint: str | bool) -> str:
-        """The folder to resume from: the newest complete checkpoint for True, else the (complete) one named."""
-        if resume_from_checkpoint is True:
-            path, skipped = last_complete_checkpoint(self.args.output_dir)
-            for name, problems in skipped.items():
-                logger.warning("Not resuming from %s, left incomplete by an interrupted save: %s.",
-                               os.path.join(self.args.output_dir, name), "; ".join(problems))
-            if path is None:
-                listed = "".join(f"\n- {name}: {'; '.join(problems)}" for name, problems in skipped.items())
-                raise ValueError(
-                    f"resume_from_checkpoint=True but there is no complete checkpoint in {self.args.output_dir}"
-                    f"{listed}\nTrain without resume_from_checkpoint, or pass the folder of a complete checkpoint."
-                )
-            logger.info("Resuming from %s, the newest complete checkpoint.", path)
-            return path
-        path = str(resume_from_checkpoint)
-        if not os.path.isdir(path):
-            raise ValueError(f"resume_from_checkpoint={path!r} is not a folder.")
-        problems = checkpoint_problems(path)
-        if problems:
-            newest, _ = last_complete_checkpoint(os.path.dirname(os.path.abspath(path)))
-            hint = f" The newest complete checkpoint beside it is {newest}." if newest else ""
-            raise ValueError(
-                f"{path} is incomplete (an interrupted save?): {'; '.join(problems)}.{hint} Resume from a "
-                "complete checkpoint, or with resume_from_checkpoint=True to take the newest complete one."
-            )
-        return path
-
     def train(self, resume_from_checkpoint: str | bool | None = None, *args: Any, **kwargs: Any):
         """`Trainer.train`, resuming only from a complete checkpoint and restoring the CMR thresholds too
         (any backend, DeepSpeed included). With `skip_non_finite_steps`, the returned metrics hold
         `non_finite_steps_skipped`. A training stream's skipped rows are summed up in the log at the end."""
         self._check_output_folder()
         if resume_from_checkpoint:
-            resume_from_checkpoint = self._checkpoint_to_resume(resume_from_checkpoint)
+            resume_from_checkpoint = checkpoint_to_resume(self.args.output_dir, resume_from_checkpoint)
             self.load_loss_state(resume_from_checkpoint)
         output = super().train(resume_from_checkpoint, *args, **kwargs)
         counts = self._stream_counts
