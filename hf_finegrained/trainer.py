@@ -1,7 +1,9 @@
 """`FineGrainedTrainer`: a `transformers.Trainer` whose loss is CE-CLIP's ITC-hn + IMC + CMR.
 
-The trainer only orchestrates: the maths lives in `losses.FineGrainedLoss`, batching in
-`collator.FineGrainedCollator`, the data made ready and checked once in `training_data.prepare_training_data`.
+The trainer only orchestrates: the data is made ready and checked once by `training_data.prepare_training_data`,
+the loss is built once by `losses.FineGrainedLoss.from_args`, what is collected around the steps (curves, a stream's
+rows, the card's data) and done after them (clamp, EMA teacher, skipped steps) lives in `callbacks`, checkpoint
+choice and the loss state file in `checkpoints`, the card in `model_card`.
 
 What a failure never loses or hides:
 
@@ -32,27 +34,32 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import math
 import os
 from typing import Any
 
 import torch
 from torch import nn
-from transformers import Trainer, TrainerCallback
+from transformers import Trainer
 from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
+from .callbacks import (
+    CardDataCallback,
+    LogitScaleClampCallback,
+    LossCurves,
+    SkipNonFiniteStepCallback,
+    StreamRowsCallback,
+    TeacherUpdateCallback,
+)
+from .card_plots import LOSS_PLOT, THRESHOLD_PLOT
 from .checkpoints import JIT_SENTINEL, STATE_NAME, checkpoint_to_resume, read_loss_state, write_loss_state
 from .collator import ROW_KEYS, FineGrainedCollator, IndexedRows
-from .families import ModelFamily, family_of, unwrap
 from .distributed import all_ranks_true, make_shardable
-from .health import DivergenceWatch, first_non_finite_parameter
+from .families import ModelFamily, family_of, unwrap
+from .health import first_non_finite_parameter
 from .lora import LOCAL_BASE_NAME, publish_adapter_config
 from .losses import FineGrainedLoss
-from .card_plots import LOSS_PLOT, THRESHOLD_PLOT
 from .model_card import CARD_NAME, CardInfo, public_name, write_model_card
-from .teacher import TEACHER_NAME, DistillationTeacher
-from .rows import CAPTION_COLUMN, IMAGE_COLUMN, NEGATIVES_COLUMN, ROW_ID_COLUMNS, NegativeCounts
 from .output_checks import (
     OutputCheckError,
     SaveEstimate,
@@ -65,8 +72,10 @@ from .output_checks import (
     remove_older_run_files,
     reporting_save_failure,
 )
+from .rows import CAPTION_COLUMN, IMAGE_COLUMN, NEGATIVES_COLUMN, ROW_ID_COLUMNS
+from .streaming import STREAM_KEY, StreamCollator, is_stream
+from .teacher import TEACHER_NAME, DistillationTeacher
 from .training_args import FineGrainedTrainingArguments
-from .streaming import NAMED_ROWS, STREAM_KEY, StreamCollator, StreamCounts, is_stream
 from .training_data import prepare_training_data
 
 logger = logging.getLogger(__name__)
@@ -83,64 +92,6 @@ def encode_batch(model: nn.Module, inputs: dict[str, torch.Tensor],
     if encoded["logit_bias"] is None:
         del encoded["logit_bias"]
     return encoded
-
-
-class LogitScaleClampCallback(TrainerCallback):
-    """Clamps `logit_scale` (log space) to [0, max] after every optimizer step, as CLIP does (added only for
-    families that clamp: `ModelFamily.clamps_scale`)."""
-
-    def __init__(self, maximum: float) -> None:
-        self.maximum = maximum
-
-    def on_optimizer_step(self, args, state, control, model=None, **kwargs) -> None:
-        if model is not None:
-            with torch.no_grad():
-                unwrap(model).logit_scale.clamp_(0.0, self.maximum)
-
-
-class SkipNonFiniteStepCallback(TrainerCallback):
-    """Drops every gradient just before an optimizer step one of whose micro-batches had a non-finite loss.
-
-    That micro-batch's backward still runs (under DDP every rank must take part) and leaves NaN gradients;
-    parameters without a gradient are left alone by the optimizer, moments and weight decay included. The
-    `max_consecutive`-th skipped step in a row raises `FloatingPointError` naming the step and the first non-finite
-    parameter (every rank skips the same steps, so every rank raises).
-    """
-
-    def __init__(self, max_consecutive: int = 10, output_dir: str | None = None) -> None:
-        self.pending = False
-        self.consecutive = 0
-        self.max_consecutive = max_consecutive
-        self.output_dir = output_dir
-
-    def on_pre_optimizer_step(self, args, state, control, model=None, **kwargs) -> None:
-        self.consecutive = self.consecutive + 1 if self.pending else 0
-        if self.pending and model is not None:
-            if self.consecutive >= self.max_consecutive:
-                raise FloatingPointError(self._message(state.global_step + 1, model))
-            model.zero_grad(set_to_none=True)
-        self.pending = False
-
-    def _message(self, step: int, model: nn.Module) -> str:
-        name = first_non_finite_parameter(unwrap(model))
-        cause = (f"The first non-finite parameter is {name}: skipping steps cannot repair a weight."
-                 if name else "Every parameter is finite: the inputs or the loss make the loss non-finite.")
-        where = f" {last_checkpoint_sentence(self.output_dir)}" if self.output_dir else ""
-        return (f"{self.consecutive} optimizer steps in a row (steps {step - self.consecutive + 1} to {step}) had a "
-                f"non-finite loss and were skipped; training stopped at step {step} "
-                f"(max_consecutive_non_finite_steps={self.max_consecutive}). {cause}{where} Lower the learning rate "
-                "or check the data, or raise --max_consecutive_non_finite_steps.")
-
-
-class TeacherUpdateCallback(TrainerCallback):
-    """Moves an EMA distillation teacher towards the model after every optimizer step (after the clamp)."""
-
-    def __init__(self, teacher: DistillationTeacher) -> None:
-        self.teacher = teacher
-
-    def on_optimizer_step(self, args, state, control, model=None, **kwargs) -> None:
-        if model is not None:
-            self.teacher.update(unwrap(model))
 
 
 class FineGrainedTrainer(Trainer):
@@ -169,69 +120,80 @@ class FineGrainedTrainer(Trainer):
     ) -> None:
         if not isinstance(args, FineGrainedTrainingArguments):
             raise TypeError("FineGrainedTrainer needs FineGrainedTrainingArguments (it holds the loss settings).")
-        types = list(args.negative_types) if args.use_hard_negatives else []
         family = family_of(model)  # an unsupported model fails here, listing the supported ones
         data = prepare_training_data(args, model, family, processing_class, data_collator, train_dataset,
                                      eval_dataset)
-        self._stream_counts: StreamCounts | None = StreamCounts() if data.stream else None
-        self._stream_card_counts: StreamCounts | None = None  # all processes' counts, as of the last save
         if args.should_save:  # the Trainer creates it too, with a bare error when a file is in the way
             ensure_output_folder(args.output_dir)
-        super().__init__(
-            model=model,
-            args=args,
-            data_collator=data.collator,
-            train_dataset=data.train_dataset,
-            eval_dataset=data.eval_dataset,
-            processing_class=processing_class,
-            **kwargs,
-        )
-        if self.is_fsdp_enabled and self.accelerator.state.fsdp_plugin.fsdp_version == 1:
-            raise ValueError("FSDP1 (fsdp_config version 1) shards the logit scale outside the forward pass, where the "
-                             "loss reads it; use FSDP2 (the default, fsdp_config version 2).")
-        if self.is_fsdp_enabled or self.is_deepspeed_enabled:
-            make_shardable(unwrap(self.model))
-        self.loss_fn = loss_fn or FineGrainedLoss.from_args(args, family)
-        if self.loss_fn.num_negative_types != len(types):
-            raise ValueError(f"loss_fn has {self.loss_fn.num_negative_types} types but args name {len(types)}.")
-        self.loss_fn.to(args.device)
-        self.negative_types = types
+        super().__init__(model=model, args=args, data_collator=data.collator, train_dataset=data.train_dataset,
+                         eval_dataset=data.eval_dataset, processing_class=processing_class, **kwargs)
         self.family = family
+        self.negative_types = list(args.negative_types) if args.use_hard_negatives else []
+        self.loss_fn = loss_fn or FineGrainedLoss.from_args(args, family)
+        if self.loss_fn.num_negative_types != len(self.negative_types):
+            raise ValueError(f"loss_fn has {self.loss_fn.num_negative_types} types but args name "
+                             f"{len(self.negative_types)}.")
+        self.loss_fn.to(args.device)
+        self._check_backend()
         # The loss is already a batch mean: the Trainer must divide it by gradient accumulation itself.
         self.model_accepts_loss_kwargs = False
         if family.clamps_scale:
             self.add_callback(LogitScaleClampCallback(args.logit_scale_max))
         self.teacher = None
         if self.loss_fn.distill_weight > 0:
-            if self.is_deepspeed_enabled or self.is_fsdp_enabled:
-                raise ValueError("distill_weight > 0 keeps a full teacher copy beside the model, which sharded "
-                                 "training (DeepSpeed, FSDP) does not support yet; train with DDP or one device.")
             self.teacher = DistillationTeacher(unwrap(self.model), args.distill_teacher, args.ema_decay, family)
             self.add_callback(TeacherUpdateCallback(self.teacher))
-        if args.skip_non_finite_steps and self.is_deepspeed_enabled:
-            raise ValueError("skip_non_finite_steps=True cannot skip steps under DeepSpeed, whose engine applies "
-                             "the gradients itself; leave it False (a non-finite loss then stops training).")
-        self.non_finite_steps_skipped = 0
-        self._trained = NegativeCounts(types)  # the rows trained on: the card's coverage of a stream
-        self._skip_step = SkipNonFiniteStepCallback(args.max_consecutive_non_finite_steps, args.output_dir)
+        self._skip_step = SkipNonFiniteStepCallback(args.max_consecutive_non_finite_steps, args.output_dir,
+                                                    skip=args.skip_non_finite_steps)
         self.add_callback(self._skip_step)
-        self._divergence = DivergenceWatch(family.contrastive)
-        self._saved_folders: set[str] = set()  # folders this trainer has saved into (`save_model`)
-        # Running sums (on the model's device, no host sync per step) of the logged values, and their count.
-        self._loss_names = ["itc_loss", "imc_loss", "cmr_loss"] + (["distill_loss"] if self.teacher else [])
-        self._metric_names = [*self._loss_names, "logit_scale", *(f"threshold/{t}" for t in types)]
-        self._metric_sums: dict[str, torch.Tensor | None] = {"train": None, "eval": None}
-        self._metric_counts: dict[str, int] = {"train": 0, "eval": 0}
-        self.card_info = CardInfo(
+        self.curves = LossCurves(self.negative_types, self.teacher is not None, family.contrastive,
+                                 args.world_size if args.gather_across_devices else 1)
+        self.stream_rows = StreamRowsCallback(args.max_bad_row_rate) if data.stream else None
+        if self.stream_rows is not None:
+            self.add_callback(self.stream_rows)
+        report = data.train_report
+        self.card_data = CardDataCallback(CardInfo(
             model_name=os.path.basename(os.path.normpath(args.output_dir)),
             base_model=public_name(getattr(unwrap(model).config, "_name_or_path", None)),
-            repo_id=args.hub_model_id,
-            num_train_rows=data.num_train_rows,
-            negative_coverage=data.negative_coverage,
-            data_checks=data.train_report.card_entries() if data.train_report is not None else {},
-            architecture=family.model_class,
-            contrastive=family.contrastive,
-        )
+            repo_id=args.hub_model_id, num_train_rows=data.num_train_rows, negative_coverage=data.negative_coverage,
+            data_checks=report.card_entries() if report is not None else {},
+            architecture=family.model_class, contrastive=family.contrastive,
+        ), self.negative_types)
+        self.add_callback(self.card_data)
+        self._saved_folders: set[str] = set()  # folders this trainer has saved into (`save_model`)
+
+    def _check_backend(self) -> None:
+        """Refuses what a sharding backend cannot do here, and makes the model shardable where one is used."""
+        if self.is_fsdp_enabled and self.accelerator.state.fsdp_plugin.fsdp_version == 1:
+            raise ValueError("FSDP1 (fsdp_config version 1) shards the logit scale outside the forward pass, where the "
+                             "loss reads it; use FSDP2 (the default, fsdp_config version 2).")
+        sharded = self.is_fsdp_enabled or self.is_deepspeed_enabled
+        if sharded:
+            make_shardable(unwrap(self.model))
+        if self.loss_fn.distill_weight > 0 and sharded:
+            raise ValueError("distill_weight > 0 keeps a full teacher copy beside the model, which sharded "
+                             "training (DeepSpeed, FSDP) does not support yet; train with DDP or one device.")
+        if self.args.skip_non_finite_steps and self.is_deepspeed_enabled:
+            raise ValueError("skip_non_finite_steps=True cannot skip steps under DeepSpeed, whose engine applies "
+                             "the gradients itself; leave it False (a non-finite loss then stops training).")
+
+    @property
+    def card_info(self) -> CardInfo:
+        """What the card says beyond the arguments and the logs; fill it (dataset name, results) before saving."""
+        return self.card_data.info
+
+    @card_info.setter
+    def card_info(self, info: CardInfo) -> None:
+        self.card_data.info = info
+
+    @property
+    def non_finite_steps_skipped(self) -> int:
+        """Optimizer steps skipped for a non-finite loss (`skip_non_finite_steps`), restored on resume."""
+        return self._skip_step.skipped
+
+    @non_finite_steps_skipped.setter
+    def non_finite_steps_skipped(self, count: int) -> None:
+        self._skip_step.skipped = count
 
     def _set_signature_columns_if_needed(self) -> None:
         """The columns the Trainer keeps (`remove_unused_columns=True`): those `FineGrainedCollator` reads,
@@ -257,7 +219,7 @@ class FineGrainedTrainer(Trainer):
     def get_train_dataloader(self) -> Any:
         """The Trainer's loader, except for a stream: each process batches the rows of its own part of the
         stream (`streaming.prepare_stream` split it), and the batches carry the counts of the rows checked."""
-        if self._stream_counts is None:
+        if self.stream_rows is None:
             return super().get_train_dataloader()
         from accelerate.data_loader import prepare_data_loader
         from torch.utils.data import DataLoader
@@ -278,15 +240,6 @@ class FineGrainedTrainer(Trainer):
                                    put_on_device=self.accelerator.device_placement, dispatch_batches=False,
                                    non_blocking=self.accelerator.non_blocking)
 
-    def _count_stream_rows(self, info: dict[str, Any]) -> None:
-        """Adds a batch's counts of checked stream rows, logs newly named bad rows, stops past the rate."""
-        counts = self._stream_counts
-        for name in counts.add(info):
-            logger.warning("Skipped a bad training row: %s (%d bad of %d rows read so far by this process; the "
-                           "first %d are named, later ones only counted).", name, counts.skipped, counts.read,
-                           NAMED_ROWS)
-        counts.check(self.args.max_bad_row_rate, self.state.global_step + 1)
-
     def compute_loss(
         self,
         model: nn.Module,
@@ -295,56 +248,25 @@ class FineGrainedTrainer(Trainer):
         num_items_in_batch: torch.Tensor | int | None = None,
     ):
         info = inputs.pop(STREAM_KEY, None)
-        if info is not None and self._stream_counts is not None:
-            self._count_stream_rows(info)
+        if self.stream_rows is not None:
+            self.stream_rows.add(info, self.state.global_step + 1)
         encoded = encode_batch(model, inputs, self.family)
         if self.teacher is not None:
             teacher = self.teacher.encode(inputs, batch=encoded["image_embeds"].shape[0])
             encoded["teacher_image_embeds"], encoded["teacher_text_embeds"] = teacher
-        self.loss_fn.train(model.training)
-        thresholds = self.loss_fn.snapshot_thresholds()
+        self.loss_fn.train(model.training)  # the thresholds move in training steps only
+        before = self.loss_fn.snapshot_thresholds()
         out = self.loss_fn(**encoded)
         loss = out["loss"]
         if model.training and not all_ranks_true(bool(torch.isfinite(loss)), loss.device):
-            self.loss_fn.restore_thresholds(thresholds)  # a step that does not count moves no threshold
-            self._non_finite_loss(out, encoded["logit_scale"])
+            self.loss_fn.restore_thresholds(before)  # a step that does not count moves no threshold
+            self._skip_step.non_finite_loss(out, encoded["logit_scale"], self.state.global_step + 1)
         else:
-            self._record(out, encoded["logit_scale"], "train" if model.training else "eval")
-            if model.training:  # shapes only: no host sync
-                gathered = self.args.world_size if self.args.gather_across_devices else 1
-                self._divergence.record(encoded["image_embeds"].shape[0] * gathered,
-                                        inputs["input_ids"].shape[0] * gathered)
-            if model.training and "negative_mask" in inputs:
-                for present in inputs["negative_mask"].tolist():
-                    self._trained.add_mask(present)
+            self.curves.record(out, encoded["logit_scale"], self.loss_fn.thresholds, model.training,
+                               images=encoded["image_embeds"].shape[0], texts=inputs["input_ids"].shape[0])
+            if model.training:
+                self.card_data.add_trained(inputs.get("negative_mask"))
         return (loss, out) if return_outputs else loss
-
-    def _non_finite_loss(self, out: dict[str, torch.Tensor], logit_scale: torch.Tensor) -> None:
-        """Raises, or (`skip_non_finite_steps`) marks the current optimizer step to be skipped and counts it."""
-        step = self.state.global_step + 1
-        value = out["loss"].item()
-        where = " on another process" if math.isfinite(value) else ""
-        details = ", ".join(f"{key}={out[key].item():.4g}" for key in ("itc_loss", "imc_loss", "cmr_loss"))
-        details += f", logit_scale={logit_scale.item():.4g}"
-        if not self.args.skip_non_finite_steps:
-            raise FloatingPointError(
-                f"non-finite loss ({value}){where} at step {step} ({details}). Training stopped before the "
-                "backward pass of this step; nothing of it was applied or saved. Look for NaN/inf inputs or "
-                "weights (a learning rate too high?), resume from the last checkpoint, or set "
-                "skip_non_finite_steps=True (--skip_non_finite_steps) to skip such steps and count them."
-            )
-        self._skip_step.pending = True
-        self.non_finite_steps_skipped += 1
-        logger.warning("Non-finite loss (%s)%s at step %d (%s): the step is skipped (%d skipped so far).",
-                       value, where, step, details, self.non_finite_steps_skipped)
-
-    def _record(self, out: dict[str, torch.Tensor], logit_scale: torch.Tensor, mode: str) -> None:
-        """Adds this step's loss components, logit scale and thresholds to the running sums (no host sync)."""
-        values = torch.cat([torch.stack([*(out[key] for key in self._loss_names), logit_scale]).float(),
-                            self.loss_fn.thresholds.float()]).detach()
-        total = self._metric_sums[mode]
-        self._metric_sums[mode] = values if total is None else total + values
-        self._metric_counts[mode] += 1
 
     def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):
         """Returns the CE-CLIP loss of an eval batch (CLIPModel cannot compute it itself)."""
@@ -353,39 +275,20 @@ class FineGrainedTrainer(Trainer):
             loss = self.compute_loss(model, inputs)
         return loss.detach(), None, None
 
-    def _averaged_metrics(self, mode: str) -> dict[str, float]:
-        """The means of the recorded values since the last call, over its steps and over every process.
-
-        Collective under several processes: every rank calls it, as every rank calls `log` and evaluates.
-        """
-        total, count = self._metric_sums[mode], self._metric_counts[mode]
-        self._metric_sums[mode], self._metric_counts[mode] = None, 0
-        if self.accelerator.num_processes > 1:
-            size = len(self._metric_names)
-            local = torch.zeros(size + 1, device=self.args.device)
-            if total is not None:
-                local[:size] = total.to(local.device)
-            local[size] = count
-            summed = self.accelerator.reduce(local, reduction="sum")
-            total, count = summed[:size], int(summed[size].item())
-        if total is None or not count:
-            return {}
-        return dict(zip(self._metric_names, (total / count).tolist()))
-
     def evaluation_loop(self, dataloader, description, prediction_loss_only=None, ignore_keys=None,
                         metric_key_prefix: str = "eval"):
         """The usual loop; its metrics also hold the mean of every loss component, e.g. `eval_itc_loss`."""
         output = super().evaluation_loop(dataloader, description, prediction_loss_only, ignore_keys, metric_key_prefix)
-        for key, value in self._averaged_metrics("eval").items():
+        for key, value in self.curves.averaged("eval", self.accelerator, self.args.device).items():
             output.metrics[f"{metric_key_prefix}_{key}"] = value
         return output
 
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         if "loss" in logs:  # a training log: add the components averaged since the last one
-            logs = {**logs, **self._averaged_metrics("train")}
+            logs = {**logs, **self.curves.averaged("train", self.accelerator, self.args.device)}
             if self.args.skip_non_finite_steps:
                 logs["non_finite_steps_skipped"] = self.non_finite_steps_skipped
-            warning = self._divergence.check(logs, self.state.global_step)
+            warning = self.curves.divergence.check(logs, self.state.global_step)
             if warning and self.is_world_process_zero():
                 logger.warning(warning)
         super().log(logs, start_time)
@@ -404,8 +307,8 @@ class FineGrainedTrainer(Trainer):
         output_dir = output_dir or self.args.output_dir
         self._check_finite_weights(output_dir)
         self.loss_fn.threshold_values(self.negative_types)  # non-finite thresholds: nothing is saved
-        if self._stream_counts is not None:
-            self._stream_card_counts = self._all_stream_counts()
+        if self.stream_rows is not None:
+            self.stream_rows.gather(self.args.world_size)
         if self.args.should_save:
             folder = os.path.realpath(output_dir)
             remove_older_run_files(output_dir, OWN_FILES, first_save=folder not in self._saved_folders)
@@ -432,14 +335,6 @@ class FineGrainedTrainer(Trainer):
             f"not saving {output_dir}: {what} NaN or inf values at step {self.state.global_step}, and a checkpoint "
             f"with them could only be resumed into the same failure. {last_checkpoint_sentence(self.args.output_dir)} "
             "Lower the learning rate or check the data.")
-
-    def _all_stream_counts(self) -> StreamCounts:
-        """The stream counts of every process (collective under several processes: `save_model` runs on all)."""
-        if self.args.world_size <= 1 or not torch.distributed.is_initialized():
-            return StreamCounts.merged([self._stream_counts])
-        parts: list[Any] = [None] * torch.distributed.get_world_size()
-        torch.distributed.all_gather_object(parts, self._stream_counts)
-        return StreamCounts.merged(parts)
 
     def create_model_card(
         self,
@@ -472,21 +367,14 @@ class FineGrainedTrainer(Trainer):
         unused = sorted(key for key, value in kwargs.items() if value is not None)
         if unused:
             logger.warning("create_model_card: %s not used by the CE-CLIP card.", ", ".join(unused))
-        if not self.card_info.negative_coverage and self._trained.rows:
-            self.card_info.num_train_rows = self._trained.rows
-            self.card_info.negative_coverage = dict(self._trained.usable)
-        stream = self._stream_card_counts or self._stream_counts
-        if stream is not None and stream.read:
-            self.card_info.data_checks = {**self.card_info.data_checks, **stream.card_entries()}
-            self.card_info.data_checks_when = "as the stream was read"
-            self.card_info.skipped_rows = list(stream.public)  # image file names only: the card is published
+        stream = self.stream_rows and (self.stream_rows.card_counts or self.stream_rows.counts)
         write_model_card(
             output_dir or self.args.output_dir,
             self.args,
             self.state.log_history,
             self.negative_types,
             dict(zip(self.negative_types, self.loss_fn.thresholds.tolist())),
-            self.card_info,
+            self.card_data.complete(stream),
         )
 
     def save_loss_state(self, output_dir: str) -> None:
@@ -496,7 +384,7 @@ class FineGrainedTrainer(Trainer):
                                       "non_finite_steps_skipped": self.non_finite_steps_skipped})
 
     def load_loss_state(self, checkpoint_dir: str) -> None:
-        """Restores what `save_loss_state` wrote; type names must match the current run.
+        """Restores what `save_loss_state` wrote (and an EMA teacher); type names and units must match the run.
 
         A missing file is an error unless `args.resume_without_loss_state` (then a warning, and the thresholds
         keep their initial value).
@@ -537,10 +425,6 @@ class FineGrainedTrainer(Trainer):
             resume_from_checkpoint = checkpoint_to_resume(self.args.output_dir, resume_from_checkpoint)
             self.load_loss_state(resume_from_checkpoint)
         output = super().train(resume_from_checkpoint, *args, **kwargs)
-        counts = self._stream_counts
-        if counts is not None and counts.skipped:
-            logger.warning("%d of the %d training rows read by this process were bad and skipped (named in the "
-                           "model card).", counts.skipped, counts.read)
         if self.args.skip_non_finite_steps:
             output.metrics["non_finite_steps_skipped"] = self.non_finite_steps_skipped
         return output

@@ -187,7 +187,7 @@ def test_a_streaming_run_publishes_no_local_path(tiny_clip_dir, tmp_path):
     output = tmp_path / "run"
     trainer = make_trainer(tiny_clip_dir, make_args(output, max_steps=1, max_bad_row_rate=1.0), train=stream)
     trainer.train()
-    assert trainer._stream_counts.skipped == 1 and str(missing) in trainer._stream_counts.named[0]  # the log: local
+    assert trainer.stream_rows.counts.skipped == 1 and str(missing) in trainer.stream_rows.counts.named[0]  # the log: local
     trainer.save_model()
     card = (output / "README.md").read_text()
     assert "stream row 3" in card and "img3.png" in card, "the card still names the bad row, by its file's name"

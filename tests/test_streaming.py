@@ -78,7 +78,7 @@ def test_a_stream_trains_step_by_step_as_the_same_rows_in_memory(tiny_clip_dir, 
     expected, got = step_losses(in_memory), step_losses(streamed)
     assert len(expected) == 4 and len(set(expected)) == 4
     assert got == pytest.approx(expected, rel=1e-6, abs=1e-7)
-    assert streamed._stream_counts.read == 16 and streamed._stream_counts.skipped == 0
+    assert streamed.stream_rows.counts.read == 16 and streamed.stream_rows.counts.skipped == 0
 
 
 class IdRecordingCollator(FineGrainedCollator):
@@ -103,7 +103,7 @@ def test_bad_rows_are_skipped_counted_and_named_in_the_log_and_the_card(tiny_cli
         trainer.train()
     assert collator.ids == [0, 1, 3, 4, 6, 7, 9, 10, 11]
     assert collator.sizes == [3, 3, 3]  # batches keep their size: bad rows are taken out before batching
-    counts = trainer._stream_counts
+    counts = trainer.stream_rows.counts
     assert (counts.read, counts.skipped) == (12, 3)
     assert len(counts.named) == 3
     for name, (row, reason) in zip(counts.named, [(2, "caption is empty"), (5, "hard_negatives has 3 entries"),
@@ -136,7 +136,7 @@ def test_past_the_rate_training_stops_naming_the_rows(tiny_clip_dir, tmp_path, m
     lenient = make_trainer(tiny_clip_dir, make_args(tmp_path / "b", per_device_train_batch_size=3, max_steps=4,
                                                     max_bad_row_rate=0.5), bad_rows_stream(tmp_path, 16))
     lenient.train()
-    assert lenient.state.global_step == 4 and lenient._stream_counts.skipped == 3
+    assert lenient.state.global_step == 4 and lenient.stream_rows.counts.skipped == 3
 
 
 def test_a_stream_needs_max_steps_and_its_columns(tiny_clip_dir, tmp_path):
@@ -179,7 +179,7 @@ def test_generate_negatives_fills_the_column_in_the_dataloader_workers(tiny_clip
     assert [negatives for _, _, negatives in seen] == [[row[t] for t in NEGATIVE_TYPES] for row in expected]
     assert any(any(negatives) for _, _, negatives in seen)
     assert sorted(caption for _, caption, _ in seen) == sorted(make_dataset(8)["caption"])
-    assert trainer._stream_counts.read == 8
+    assert trainer.stream_rows.counts.read == 8
 
 
 def test_train_script_streams_parquet_files_and_makes_their_negatives(tiny_clip_dir, tmp_path, monkeypatch):
