@@ -16,6 +16,11 @@ stream of new images, for the same steps, with the same seeds; only the loss cha
     ce_clip_gt     all three on the ground-truth negatives of the edited scenes instead of spaCy's (a control:
                    what better negatives would buy)
 
+Any variant with hard negatives takes two suffixes: `+distill<weight>` (the distillation term) and
+`~<kind><share>`, bad negatives in a controlled share (`hf_finegrained.builders.NegativeNoise`): e.g.
+`ce_clip~not_false0.25` (a quarter of the negatives replaced by captions true of the image),
+`ce_clip~disfluent0.5` (half made ungrammatical), `ce_clip~dropped0.9` (coverage 10% a type).
+
 A seed sets the fine-tuning stream ("finetune-<seed>": which new images, in which order) and the trainer's
 seed. Each run is scored (hf_finegrained.synthetic_eval) on new images of seen combinations (`<split>_seen`,
 the headline), on held-out combinations (`<split>`), on zero-shot classification and on retrieval. Choose
@@ -40,6 +45,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from hf_finegrained.builders.synthetic_world import NOISE_KINDS, NegativeNoise
 from hf_finegrained.families import FAMILIES, load_model
 from hf_finegrained.losses import THRESHOLD_UNITS, default_threshold_bound
 from hf_finegrained.negatives.types import SHORT_NAMES
@@ -64,6 +70,7 @@ class Variant:
     fixed: bool = False  # CMR thresholds fixed instead of adaptive
     negatives: str = "spacy"  # where the negatives come from: "spacy" or "ground_truth"
     distill: float = 0.0  # weight of the distillation term (0: off)
+    noise: NegativeNoise | None = None  # bad negatives in a controlled share (None: the generator's own)
 
 
 VARIANTS: dict[str, Variant] = {
@@ -78,12 +85,32 @@ VARIANTS: dict[str, Variant] = {
 DISTILLED = "+distill"  # `<variant>+distill<weight>`: that variant plus the distillation term, e.g. ce_clip+distill2
 
 
+NOISY = "~"  # `<variant>~<kind><share>`: that variant with a share of bad negatives, e.g. ce_clip~not_false0.25
+
+
 def variant_of(name: str) -> Variant:
-    """The `Variant` of a name of `VARIANTS`, or of `<name>+distill<weight>`; a ValueError for anything else."""
-    head, sep, weight = name.partition(DISTILLED)
+    """The `Variant` of a name of `VARIANTS`, optionally followed by `+distill<weight>` and/or `~<kind><share>`
+    (kind one of `NOISE_KINDS`, share in (0, 1]); a ValueError for anything else."""
+    known = (f"unknown variant {name!r}; known: {', '.join(VARIANTS)}, optionally followed by {DISTILLED}<weight> "
+             f"and/or {NOISY}<kind><share> (kind one of {', '.join(NOISE_KINDS)})")
+    rest, tilde, noisy = name.partition(NOISY)
+    head, sep, weight = rest.partition(DISTILLED)
     if head not in VARIANTS or (sep and not _is_positive_number(weight)):
-        raise ValueError(f"unknown variant {name!r}; known: {', '.join(VARIANTS)}, or <one of them>{DISTILLED}<weight>")
-    return dataclasses.replace(VARIANTS[head], distill=float(weight)) if sep else VARIANTS[head]
+        raise ValueError(known)
+    variant = dataclasses.replace(VARIANTS[head], distill=float(weight)) if sep else VARIANTS[head]
+    if not tilde:
+        return variant
+    kind = next((k for k in NOISE_KINDS if noisy.startswith(k)), None)
+    share = noisy[len(kind):] if kind else ""
+    if kind is None or not _is_positive_number(share) or float(share) > 1 or not variant.hard_negatives:
+        raise ValueError(known + "; noise needs a variant with hard negatives")
+    return dataclasses.replace(variant, noise=NegativeNoise(kind, float(share)))
+
+
+def _boolean(text: str) -> bool:
+    if text.lower() not in ("true", "false", "1", "0"):
+        raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    return text.lower() in ("true", "1")
 
 
 def _is_positive_number(text: str) -> bool:
@@ -102,6 +129,7 @@ class StudySettings:
 
     world_seed: int = 0
     distractors: int = 0  # SyntheticWorld.distractors: unnamed objects in every two-object scene
+    confusable_distractors: bool = False  # SyntheticWorld.confusable_distractors: the first one a swapped binding
     num_seen: int = 1000
     num_held_out: int = 500
     num_zeroshot: int = 960
@@ -137,8 +165,8 @@ def parse(argv: list[str]) -> tuple[StudySettings, argparse.Namespace]:
     parser.add_argument("--output_dir", default="outputs/ablation")
     parser.add_argument("--base_cache_dir", default=None, help="where the base is cached (default ~/.cache/...)")
     for name, default in asdict(StudySettings()).items():
-        parser.add_argument(f"--{name}", type=float if default is None else type(default), default=None,
-                            help=f"default {default}")
+        kind = float if default is None else _boolean if isinstance(default, bool) else type(default)
+        parser.add_argument(f"--{name}", type=kind, default=None, help=f"default {default}")
     args = parser.parse_args(argv)
     values = asdict(StudySettings())
     if args.quick:
@@ -230,11 +258,15 @@ def run_one(settings: StudySettings, variant: str, seed: int, base: str, base_mo
 
     args = training_arguments(settings, variant, seed, os.path.join(scratch, f"{variant}-{seed}"))
     start = time.perf_counter()
-    trainer = finetune(base, world, args, negatives=variant_of(variant).negatives)
+    terms = variant_of(variant)
+    world.noisy_negatives = {}
+    trainer = finetune(base, world, args, negatives=terms.negatives, noise=terms.noise)
     seconds = time.perf_counter() - start
     model, processor = trainer.model.eval(), trainer.processing_class
     run = {"variant": variant, "seed": seed, **score_all(model, processor, sets), "train_seconds": round(seconds, 1),
            "curves": curves(trainer.state.log_history)}
+    if terms.noise is not None:
+        run["noisy_negatives"] = dict(world.noisy_negatives)  # per type, over the rows this run read
     if alphas(settings) and variant in settings.interpolate.split(","):
         run["interpolated"] = {f"{alpha:g}": score_all(interpolate_weights(base_model, model, alpha), processor, sets)
                                for alpha in alphas(settings)}
@@ -431,7 +463,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     world = default_world(seed=settings.world_seed, num_seen=settings.num_seen, num_validation=settings.num_held_out,
                           num_test=settings.num_held_out, num_zeroshot=settings.num_zeroshot,
-                          num_retrieval=settings.num_retrieval, distractors=settings.distractors)
+                          num_retrieval=settings.num_retrieval, distractors=settings.distractors,
+                          confusable_distractors=settings.confusable_distractors)
     splits = world.build()
     base = prepare_base_model(world, BaseModelSettings(max_steps=settings.base_steps, family=settings.model_family),
                               cache_dir=args.base_cache_dir)

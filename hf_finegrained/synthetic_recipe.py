@@ -25,7 +25,7 @@ from typing import Any
 
 import datasets
 
-from .builders.synthetic_world import ZEROSHOT_CLASSES, CaptionMix, SyntheticWorld
+from .builders.synthetic_world import ZEROSHOT_CLASSES, CaptionMix, NegativeNoise, SyntheticWorld
 from .synthetic_eval import CATEGORIES
 from .tiny_clip import build_clip_model, build_processor, build_siglip_model, build_siglip_processor, train_clip_tokenizer
 from .training_args import PAPER_HYPERPARAMETERS
@@ -96,6 +96,8 @@ def world_settings(world: SyntheticWorld) -> dict[str, Any]:
                 "exclude_held_out_negatives": world.exclude_held_out_negatives}
     if world.distractors:  # absent for the first worlds, so their keys are unchanged
         settings["distractors"] = world.distractors
+    if world.confusable_distractors:
+        settings["confusable_distractors"] = True
     return settings
 
 
@@ -150,11 +152,13 @@ def pretraining_stream(world: SyntheticWorld, settings: BaseModelSettings) -> da
                               mix=settings.mix)
 
 
-def finetune_stream(world: SyntheticWorld, seed: int, num_examples: int, negatives: str | None = "spacy") -> datasets.IterableDataset:
+def finetune_stream(world: SyntheticWorld, seed: int, num_examples: int, negatives: str | None = "spacy",
+                    noise: NegativeNoise | None = None) -> datasets.IterableDataset:
     """The fine-tuning stream of `seed` ("finetune-<seed>"): relation captions with `negatives` ("spacy",
-    "ground_truth" or None). The plain fine-tune and CE-CLIP of one seed read the very same images and captions.
+    "ground_truth" or None), a share of them spoiled by `noise`. The plain fine-tune and CE-CLIP of one seed read
+    the very same images and captions.
     """
-    return world.train_stream(num_examples, name=f"finetune-{seed}", negatives=negatives)
+    return world.train_stream(num_examples, name=f"finetune-{seed}", negatives=negatives, noise=noise)
 
 
 def tokenizer_texts(world: SyntheticWorld, settings: BaseModelSettings) -> list[str]:
@@ -260,11 +264,13 @@ def finetune_arguments(output_dir: str, seed: int, hard_negatives: bool, overrid
     return FineGrainedTrainingArguments(**values)
 
 
-def finetune(base: str, world: SyntheticWorld, args: Any, negatives: str = "spacy", quiet: bool = True) -> Any:
+def finetune(base: str, world: SyntheticWorld, args: Any, negatives: str = "spacy", quiet: bool = True,
+             noise: NegativeNoise | None = None) -> Any:
     """Fine-tunes a copy of `base` on `finetune_stream(world, args.seed, ...)`; returns the trainer.
 
     The stream holds exactly the rows the run reads: max_steps x per-device batch x processes x accumulation.
-    `negatives` ("spacy" or "ground_truth") applies when `args.use_hard_negatives`.
+    `negatives` ("spacy" or "ground_truth") and `noise` (bad negatives in a controlled share) apply when
+    `args.use_hard_negatives`.
     """
     from transformers import PrinterCallback, set_seed
 
@@ -275,7 +281,8 @@ def finetune(base: str, world: SyntheticWorld, args: Any, negatives: str = "spac
     model, processor, _ = load_model(base)
     rows = args.max_steps * args.per_device_train_batch_size * args.world_size * args.gradient_accumulation_steps
     columns = ["image", "caption"] + (["hard_negatives"] if args.use_hard_negatives else [])
-    stream = finetune_stream(world, args.seed, rows, negatives if args.use_hard_negatives else None)
+    hard = args.use_hard_negatives
+    stream = finetune_stream(world, args.seed, rows, negatives if hard else None, noise if hard else None)
     trainer = FineGrainedTrainer(model=model, args=args, train_dataset=stream.select_columns(columns),
                                  processing_class=processor)
     if quiet:

@@ -144,6 +144,18 @@ def test_variant_names_with_a_distillation_weight():
             ablation.variant_of(bad)
 
 
+def test_noisy_variants_name_their_kind_and_share():
+    ablation = _ablation_module()
+    noisy = ablation.variant_of("ce_clip~not_false0.25")
+    assert (noisy.noise.kind, noisy.noise.share, noisy.imc, noisy.cmr) == ("not_false", 0.25, True, True)
+    both = ablation.variant_of("itc_hn+distill2~dropped0.9")
+    assert (both.distill, both.noise.kind, both.noise.share, both.imc) == (2.0, "dropped", 0.9, False)
+    assert ablation.variant_of("ce_clip").noise is None
+    for bad in ("plain~dropped0.5", "ce_clip~dropped", "ce_clip~dropped1.5", "ce_clip~typo0.5", "ce_clip~"):
+        with pytest.raises(ValueError, match="unknown variant"):
+            ablation.variant_of(bad)
+
+
 @pytest.mark.slow
 def test_quick_tradeoff_study_writes_its_table_plot_and_validation_scores(tmp_path):
     out = tmp_path / "tradeoff"

@@ -16,6 +16,7 @@ import torch
 from hf_finegrained.builders import (
     HELD_OUT_ARRANGEMENTS,
     HELD_OUT_BINDINGS,
+    NegativeNoise,
     Scene,
     SyntheticWorld,
     build_synthetic_world,
@@ -286,3 +287,57 @@ def test_pretraining_mix_layout_twins_single_objects_and_no_held_out_combination
     assert not any(held_out_in_caption(row["caption"]) or row["held_out"] for row in rows)
     with pytest.raises(ValueError, match="shares"):
         CaptionMix(layout_twins=0.8, single=0.4)
+
+
+def _pairs(text: str) -> list[tuple[str, str]]:
+    return re.findall(rf"\b({'|'.join(COLORS)}) ({'|'.join(SHAPES)})\b", text.lower())
+
+
+def _first_leads(text: str) -> bool:
+    """True when the caption's first-named object is the left / upper one (its relation word says so)."""
+    words = {"left": True, "right": False, "above": True, "over": True, "below": False, "under": False,
+             "beneath": False}
+    found = [words[w] for w in re.findall(rf"\b({'|'.join(words)})\b", text.lower())]
+    assert len(found) == 1, text
+    return found[0]
+
+
+def test_negative_noise_spoils_its_share_in_its_kind_and_counts_it():
+    world = SyntheticWorld(num_train=0, num_test=0, seed=3)
+    clean = rows_of(world.train_stream(160, batch_size=32, negatives="ground_truth"))  # no spaCy: fast
+    for kind, share in (("not_false", 0.5), ("disfluent", 0.5), ("dropped", 0.25), ("dropped", 1.0)):
+        noise = NegativeNoise(kind, share)
+        again = rows_of(world.train_stream(160, batch_size=32, negatives="ground_truth", noise=noise))
+        world.noisy_negatives = {}  # counted while a stream is read
+        noisy = rows_of(world.train_stream(160, batch_size=32, negatives="ground_truth", noise=noise))
+        assert noisy == again  # seeded per row and type
+        changed, present = 0, 0
+        for before, after in zip(clean, noisy):
+            assert before["caption"] == after["caption"] and before["image"] == after["image"]
+            for name, text in before["hard_negatives"].items():
+                spoiled = after["hard_negatives"][name]
+                present += text is not None
+                if spoiled == text:
+                    continue
+                changed += 1
+                if kind == "dropped":
+                    assert spoiled is None
+                elif kind == "disfluent":  # every "<colour> <shape>" turned round, nothing else
+                    assert _pairs(spoiled) == [] and word_multiset(spoiled) == word_multiset(text)
+                    assert [(b, a) for a, b in _pairs(text)] == re.findall(
+                        rf"\b({'|'.join(SHAPES)}) ({'|'.join(COLORS)})\b", spoiled.lower())
+                else:  # true of the picture: the same two objects, told from the other one
+                    objects = list(zip(before["colors"], before["shapes"]))
+                    assert _pairs(spoiled) == objects[::-1], (before["caption"], spoiled)
+                    assert _first_leads(spoiled) != (before["relation"] in ("left", "above"))
+        assert changed == sum(world.noisy_negatives.values())
+        assert abs(changed / present - share) < 0.08, (kind, changed, present)
+
+
+def test_negative_noise_refuses_what_it_cannot_do():
+    with pytest.raises(ValueError, match="kind"):
+        NegativeNoise("typo", 0.5)
+    with pytest.raises(ValueError, match="share"):
+        NegativeNoise("dropped", 1.5)
+    with pytest.raises(ValueError, match="without negatives"):
+        SyntheticWorld(num_train=0, num_test=0).train_stream(8, negatives=None, noise=NegativeNoise("dropped", 0.5))

@@ -87,6 +87,7 @@ EVALUATION_SPLITS = SPLITS[1:]  # drawn with odd background shades, training ima
 HELD_OUT_SPLITS = ("validation", "test")  # every scene holds a held-out combination; other splits none
 ZEROSHOT_CLASSES: tuple[str, ...] = tuple(f"{color} {shape}" for color in COLORS for shape in SHAPES)
 NEGATIVES = ("spacy", "ground_truth", None)  # what a training stream's `hard_negatives` hold
+NOISE_KINDS = ("not_false", "disfluent", "dropped")  # `NegativeNoise.kind`
 # {type name: the SugarCrepe-style category name reports use}, in the report order (negatives/types.py).
 CATEGORY_NAMES: dict[str, str] = SHORT_NAMES
 
@@ -112,6 +113,30 @@ class CaptionMix:
         shares = (self.layout_twins, self.single, self.colorless)
         if any(not 0.0 <= share <= 1.0 for share in shares) or self.layout_twins + self.single > 1.0:
             raise ValueError(f"CaptionMix shares must lie in [0, 1], layout_twins + single <= 1; got {self}")
+
+
+@dataclass(frozen=True)
+class NegativeNoise:
+    """Bad training negatives in a controlled share: what a flawed generator would give (docs/NEGATIVES.md, "What
+    bad negatives cost"). Each present training negative is, with probability `share` (its own seeded draw per
+    row and type):
+
+    - "not_false": replaced by a caption that is TRUE of the image, the scene told from its other object in a new
+      template ("a blue bar right of a red ring" for "a red ring left of a blue bar"): a wrong label, in the words
+      of the positive, as a relation flip of a symmetric relation or a paraphrase is;
+    - "disfluent": kept false but made ungrammatical, each colour put after its shape ("a ring red left of a bar
+      blue"): a negative a text-only reader rejects without the image (SugarCrepe's text shortcut);
+    - "dropped": set to None (masked by the loss): coverage ``1 - share`` for every type.
+    """
+
+    kind: str
+    share: float
+
+    def __post_init__(self) -> None:
+        if self.kind not in NOISE_KINDS:
+            raise ValueError(f"NegativeNoise.kind must be one of {NOISE_KINDS}; got {self.kind!r}")
+        if not 0.0 <= self.share <= 1.0:
+            raise ValueError(f"NegativeNoise.share must lie in [0, 1]; got {self.share}")
 
 
 @dataclass(frozen=True)
@@ -202,14 +227,16 @@ def held_out_in_caption(text: str, bindings: Sequence[tuple[str, str]] = HELD_OU
 
 def ground_truth_negatives(scene: Scene, style: Style, rng: random.Random) -> dict[str, str]:
     """One false caption per category, differing from the true one only where the category says. In a scene
-    with distractors (`Scene.extras`) the replace categories take the first distractor's colour and shape, which
-    differ from both named objects': the replacement word is in the picture, on another object."""
+    with distractors (`Scene.extras`) the replace categories take the colour and shape of the first distractor
+    whose colour and shape differ from both named objects': the replacement word is in the picture, on another
+    object."""
     colors, shapes = scene.colors, scene.shapes
     which = rng.randrange(2)
     new_color = rng.choice([c for c in COLORS if c not in colors])
     new_shape = rng.choice([s for s in SHAPES if s not in shapes])
-    if scene.extras:  # replace with what the picture shows elsewhere: a bag of visual words cannot reject it
-        new_color, new_shape = scene.extras[0][0], scene.extras[0][1]
+    novel = [extra for extra in scene.extras if extra[0] not in colors and extra[1] not in shapes]
+    if novel:  # replace with what the picture shows elsewhere: a bag of visual words cannot reject it
+        new_color, new_shape = novel[0][0], novel[0][1]
     edited = {
         "swap_object": Scene(colors, shapes[::-1], scene.sizes, scene.relation),
         "swap_attribute": Scene(colors[::-1], shapes, scene.sizes, scene.relation),
@@ -276,6 +303,11 @@ class SyntheticWorld:
             that neither named object has, never a held-out binding, drawn apart from both. The replace
             negatives then name the distractor's colour or shape (`ground_truth_negatives`). Default 0: the
             first worlds.
+        confusable_distractors: the first distractor of a two-object scene carries a swapped binding of the named
+            objects (the colour of one with the shape of the other, e.g. a small red bar beside "a red ring left
+            of a blue bar"), so each swap negative holds one pair the picture shows; the other distractors and
+            the replace negatives are as above (a scene with one distractor then replaces with its colour or
+            shape, which is a named object's: the replace negatives take words from outside the picture).
         exclude_held_out_negatives: set training negatives that state a held-out combination to None
             (default True; see the module docstring). `masked_negatives` counts them per type, over the
             train split and every stream row whose negatives were made in this process.
@@ -296,7 +328,9 @@ class SyntheticWorld:
     num_zeroshot: int = 0
     num_retrieval: int = 0
     distractors: int = 0
+    confusable_distractors: bool = False
     masked_negatives: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
+    noisy_negatives: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def example(self, split: str, index: int, mix: CaptionMix | None = None, ground_truth: bool = False) -> dict:
         """Row `index` of `split` (one of `SPLITS` but zeroshot) or of a training stream (any other name):
@@ -340,6 +374,13 @@ class SyntheticWorld:
             return scene
         rng = random.Random(f"{self.seed}/{key}/distractors")
         extras: list[tuple[str, str, str]] = []
+        if self.confusable_distractors and len(scene.colors) == 2:
+            swapped = [(scene.colors[0], scene.shapes[1]), (scene.colors[1], scene.shapes[0])]
+            allowed = [pair for pair in swapped if pair not in self.held_out_bindings and pair[1] != pair[0] and
+                       pair not in zip(scene.colors, scene.shapes)]
+            if allowed:
+                color, shape = rng.choice(allowed)
+                extras.append((color, shape, "small"))
         while len(extras) < self.distractors:
             used_colors = set(scene.colors) | {extra[0] for extra in extras}
             used_shapes = set(scene.shapes) | {extra[1] for extra in extras}
@@ -438,6 +479,7 @@ class SyntheticWorld:
         mix: CaptionMix = CaptionMix(),
         num_shards: int | None = None,
         batch_size: int = 256,
+        noise: NegativeNoise | None = None,
     ) -> datasets.IterableDataset:
         """`num_examples` distinct training rows, drawn on demand, as a `datasets.IterableDataset`.
 
@@ -448,6 +490,7 @@ class SyntheticWorld:
         "ground_truth" gives relation rows the edited-scene negatives the evaluation splits have (a control:
         the method with perfect negatives); None leaves them None. Either way, negatives that state a
         held-out combination are set to None and counted in `masked_negatives` (in the process that reads).
+        `noise` then spoils a share of the negatives (`NegativeNoise`), counted in `noisy_negatives` per type.
 
         The rows are cut into `num_shards` contiguous shards (default: up to 32; boundaries keep twin pairs
         together), which `datasets` spreads over dataloader workers and, with
@@ -466,8 +509,15 @@ class SyntheticWorld:
         stream = datasets.IterableDataset.from_generator(
             _stream_rows, features=self.features(), gen_kwargs={"shards": list(range(num_shards)), "source": source})
         if negatives is None:
+            if noise is not None:
+                raise ValueError("noise spoils hard negatives; a stream without negatives has none to spoil")
             return stream
-        return self._with_negatives(stream, batch_size=batch_size, spacy=negatives == "spacy")
+        stream = self._with_negatives(stream, batch_size=batch_size, spacy=negatives == "spacy")
+        if noise is None:
+            return stream
+        self.noisy_negatives = self.noisy_negatives or dict.fromkeys(self.negative_types, 0)
+        spoil = _Spoiler(noise, f"{self.seed}/{name}", self.noisy_negatives)
+        return stream.map(spoil, batched=True, batch_size=batch_size, with_indices=True, features=stream.features)
 
     def _with_negatives(self, data: Any, batch_size: int = 1000, spacy: bool = True) -> Any:
         """`data` (a Dataset or an IterableDataset) with spaCy negatives (`spacy`), held-out ones masked."""
@@ -533,6 +583,41 @@ class _HeldOutMask:
                 kept[name] = text
             kept_rows.append(kept)
         return {**batch, NEGATIVES_COLUMN: kept_rows}
+
+
+_COLOR_BEFORE_SHAPE = re.compile(rf"\b({'|'.join(COLORS)}) ({'|'.join(SHAPES)})\b", re.IGNORECASE)
+
+
+class _Spoiler:
+    """Batched map with indices: applies a `NegativeNoise` to a stream's negatives, counting per type what it
+    changed. The draw of row i and type t depends only on (world seed, stream name, i, t, kind)."""
+
+    def __init__(self, noise: NegativeNoise, key: str, counts: dict[str, int]) -> None:
+        self.noise, self.key, self.counts = noise, key, counts
+
+    def __call__(self, batch: dict[str, list[Any]], indices: list[int]) -> dict[str, list[Any]]:
+        spoiled_rows = []
+        for position, (index, negatives) in enumerate(zip(indices, batch[NEGATIVES_COLUMN])):
+            spoiled = dict(negatives)
+            for name, text in negatives.items():
+                rng = random.Random(f"{self.key}/{index}/{name}/{self.noise.kind}")
+                if text is None or rng.random() >= self.noise.share:
+                    continue
+                new = self._spoil(text, {column: batch[column][position]
+                                         for column in ("colors", "shapes", "sizes", "relation")}, rng)
+                if new != text:  # a negative without a "<colour> <shape>" cannot be made disfluent this way
+                    spoiled[name] = new
+                    self.counts[name] = self.counts.get(name, 0) + 1
+            spoiled_rows.append(spoiled)
+        return {**batch, NEGATIVES_COLUMN: spoiled_rows}
+
+    def _spoil(self, text: str, row: dict[str, Any], rng: random.Random) -> str | None:
+        if self.noise.kind == "dropped":
+            return None
+        if self.noise.kind == "disfluent":
+            return _COLOR_BEFORE_SHAPE.sub(r"\2 \1", text)
+        scene = Scene(tuple(row["colors"]), tuple(row["shapes"]), tuple(row["sizes"]), row["relation"])
+        return render(scene.reversed(), _sample(rng)[1])  # true of the picture: a wrong label
 
 
 def build_synthetic_world(
