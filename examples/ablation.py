@@ -128,7 +128,7 @@ class StudySettings:
     """Everything a run depends on; results.json is reused only when these are unchanged."""
 
     world_seed: int = 0
-    distractors: int = 0  # SyntheticWorld.distractors: unnamed objects in every two-object scene
+    distractors: float = 0.0  # SyntheticWorld.distractors: unnamed objects in two-object scenes (0.5: every other)
     confusable_distractors: bool = False  # SyntheticWorld.confusable_distractors: the first one a swapped binding
     num_seen: int = 1000
     num_held_out: int = 500

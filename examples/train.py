@@ -136,10 +136,11 @@ class DataArguments:
         default=PROBE_FIT_ROWS, metadata={"help": "Images the base's relation probe is fitted on (0: no probe)."}
     )
     synthetic_seed: int = field(default=0, metadata={"help": "Seed of the synthetic world."})
-    synthetic_distractors: int = field(
+    synthetic_distractors: float = field(
         default=0,
         metadata={"help": "Objects the caption does not name, added to every two-object scene of the synthetic "
-                  "world (its replace negatives then name a distractor's colour or shape); 0: the default world. "
+                  "world (its replace negatives then name a distractor's colour or shape); a fraction adds one to "
+                  "that share of the scenes; 0: the first worlds. "
                   "See SyntheticWorld.distractors and docs/RESULTS.md."},
     )
     tradeoff_alphas: str = field(

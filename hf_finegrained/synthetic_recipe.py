@@ -95,7 +95,7 @@ def world_settings(world: SyntheticWorld) -> dict[str, Any]:
     settings = {"image_size": world.image_size, "seed": world.seed, "negative_types": list(world.negative_types),
                 "exclude_held_out_negatives": world.exclude_held_out_negatives}
     if world.distractors:  # absent for the first worlds, so their keys are unchanged
-        settings["distractors"] = world.distractors
+        settings["distractors"] = int(world.distractors) if world.distractors == int(world.distractors) else world.distractors
     if world.confusable_distractors:
         settings["confusable_distractors"] = True
     return settings

@@ -301,8 +301,9 @@ class SyntheticWorld:
         distractors: objects the caption does not name, added to every two-object scene (relation, layout and
             retrieval images; not to single objects or zero-shot ones), each small, of a colour and a shape
             that neither named object has, never a held-out binding, drawn apart from both. The replace
-            negatives then name the distractor's colour or shape (`ground_truth_negatives`). Default 0: the
-            first worlds.
+            negatives then name the distractor's colour or shape (`ground_truth_negatives`). A fraction adds one
+            more distractor to that share of the scenes (0.5: every other scene has one, drawn per row). Default
+            0: the first worlds.
         confusable_distractors: the first distractor of a two-object scene carries a swapped binding of the named
             objects (the colour of one with the shape of the other, e.g. a small red bar beside "a red ring left
             of a blue bar"), so each swap negative holds one pair the picture shows; the other distractors and
@@ -327,7 +328,7 @@ class SyntheticWorld:
     num_seen: int = 0
     num_zeroshot: int = 0
     num_retrieval: int = 0
-    distractors: int = 0
+    distractors: float = 0
     confusable_distractors: bool = False
     masked_negatives: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
     noisy_negatives: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
@@ -373,6 +374,11 @@ class SyntheticWorld:
         if not self.distractors:
             return scene
         rng = random.Random(f"{self.seed}/{key}/distractors")
+        count = int(self.distractors)
+        if self.distractors > count and rng.random() < self.distractors - count:
+            count += 1
+        if not count:
+            return scene
         extras: list[tuple[str, str, str]] = []
         if self.confusable_distractors and len(scene.colors) == 2:
             swapped = [(scene.colors[0], scene.shapes[1]), (scene.colors[1], scene.shapes[0])]
@@ -381,7 +387,7 @@ class SyntheticWorld:
             if allowed:
                 color, shape = rng.choice(allowed)
                 extras.append((color, shape, "small"))
-        while len(extras) < self.distractors:
+        while len(extras) < count:
             used_colors = set(scene.colors) | {extra[0] for extra in extras}
             used_shapes = set(scene.shapes) | {extra[1] for extra in extras}
             color = rng.choice([c for c in sorted(COLORS) if c not in used_colors])
