@@ -53,6 +53,7 @@ from hf_finegrained.synthetic_eval import CATEGORIES, GROUPS, score_world
 from hf_finegrained.tradeoff import GENERAL, keeps_general, plot_tradeoff, tradeoff_point, tradeoff_table
 from hf_finegrained.synthetic_recipe import (
     FINETUNE_DEFAULTS,
+    WORLD_DISTRACTORS,
     BaseModelSettings,
     default_world,
     finetune,
@@ -128,7 +129,7 @@ class StudySettings:
     """Everything a run depends on; results.json is reused only when these are unchanged."""
 
     world_seed: int = 0
-    distractors: float = 0.0  # SyntheticWorld.distractors: unnamed objects in two-object scenes (0.5: every other)
+    distractors: float = WORLD_DISTRACTORS  # SyntheticWorld.distractors: unnamed objects (0.25: in a quarter of scenes)
     confusable_distractors: bool = False  # SyntheticWorld.confusable_distractors: the first one a swapped binding
     num_seen: int = 1000
     num_held_out: int = 500

@@ -54,7 +54,7 @@ from hf_finegrained.evaluation import UnknownBenchmarkError, benchmark_names, ch
 from hf_finegrained.hub import push_folder, require_token
 from hf_finegrained.lora import DEFAULT_LORA_TARGETS, add_lora, merge_lora
 from hf_finegrained.model_card import results_from_report
-from hf_finegrained.synthetic_recipe import FINETUNE_DEFAULTS, PROBE_FIT_ROWS, BaseModelSettings
+from hf_finegrained.synthetic_recipe import FINETUNE_DEFAULTS, PROBE_FIT_ROWS, WORLD_DISTRACTORS, BaseModelSettings
 from hf_finegrained.tradeoff import plot_tradeoff, tradeoff_table
 
 logger = logging.getLogger("train")
@@ -137,10 +137,10 @@ class DataArguments:
     )
     synthetic_seed: int = field(default=0, metadata={"help": "Seed of the synthetic world."})
     synthetic_distractors: float = field(
-        default=0,
-        metadata={"help": "Objects the caption does not name, added to every two-object scene of the synthetic "
-                  "world (its replace negatives then name a distractor's colour or shape); a fraction adds one to "
-                  "that share of the scenes; 0: the first worlds. "
+        default=WORLD_DISTRACTORS,
+        metadata={"help": "Objects the caption does not name in the synthetic world's two-object scenes (its replace "
+                  "negatives then name a distractor's colour or shape): 1 adds one to every scene, a fraction adds "
+                  "one to that share of the scenes (default 0.25, the world with headroom); 0: the first worlds. "
                   "See SyntheticWorld.distractors and docs/RESULTS.md."},
     )
     tradeoff_alphas: str = field(
