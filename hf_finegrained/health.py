@@ -1,7 +1,8 @@
 """Is training still sane? Non-finite weights and diverging runs, judged cheaply.
 
 - `first_non_finite_parameter`: the first parameter holding a NaN or inf (one host sync for the whole model),
-  checked before every save and when `skip_non_finite_steps` has skipped too many steps in a row.
+  checked before every save (`check_finite_before_save`) and when `skip_non_finite_steps` has skipped too many
+  steps in a row.
 - `DivergenceWatch`: reads the values the trainer logs anyway (no per-step host sync) and says once when the run
   has left a sane range (the rule is in its docstring and in docs/FAILURES.md).
 """
@@ -13,6 +14,9 @@ from collections.abc import Mapping
 
 import torch
 from torch import nn
+
+from .distributed import all_ranks_true
+from .output_checks import last_checkpoint_sentence
 
 GRAD_NORM_LIMIT = 1e4  # a logged gradient norm above this (before clipping) is a divergence
 CHANCE_BAND = 0.02  # an ITC loss at or above (1 - this) x its chance level is "at chance"
@@ -30,6 +34,21 @@ def first_non_finite_parameter(model: nn.Module) -> str | None:
     if bool(flags.all()):
         return None
     return named[int((~flags).nonzero()[0, 0])][0]
+
+
+def check_finite_before_save(model: nn.Module, device: torch.device, output_dir: str, run_dir: str,
+                             step: int) -> None:
+    """Raises `FloatingPointError` naming the first non-finite parameter of `model` before a save into
+    `output_dir` would write it, and the last complete checkpoint of `run_dir`; decided together by every process
+    (collective: every rank saves)."""
+    name = first_non_finite_parameter(model)
+    if all_ranks_true(name is None, device):
+        return
+    what = f"parameter {name} holds" if name else "a parameter of another process holds"
+    raise FloatingPointError(
+        f"not saving {output_dir}: {what} NaN or inf values at step {step}, and a checkpoint with them could only "
+        f"be resumed into the same failure. {last_checkpoint_sentence(run_dir)} Lower the learning rate or check "
+        "the data.")
 
 
 def _local(tensor: torch.Tensor) -> torch.Tensor:

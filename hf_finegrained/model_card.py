@@ -87,6 +87,18 @@ class CardInfo:
     architecture: str = "CLIPModel"  # the model class (`ModelFamily.model_class`)
     contrastive: str = "softmax"  # the loss form (`ModelFamily.contrastive`)
 
+    def update(self, model_name: str | None = None, base_model: str | None = None, dataset_name: str | None = None,
+               tags: str | list[str] | None = None, language: str | list[str] | None = None,
+               license: str | None = None) -> None:
+        """Sets the fields given (not None); `tags` are added to the card's own."""
+        self.model_name = model_name or self.model_name
+        self.base_model = base_model or self.base_model
+        self.dataset_name = dataset_name or self.dataset_name
+        self.tags = list(dict.fromkeys(self.tags + ([tags] if isinstance(tags, str) else list(tags or []))))
+        self.language = language or self.language
+        self.license = license or self.license
+
+
 
 # A snapshot folder of the Hugging Face cache: `.../models--<org>--<name>/snapshots/<revision>`.
 _HUB_CACHE_SNAPSHOT = re.compile(r"(?:^|[/\\])models--(?P<repo>[^/\\]+)[/\\]snapshots[/\\][^/\\]+[/\\]?$")

@@ -31,6 +31,7 @@ from typing import Any
 from torch import nn
 
 from .checkpoints import last_complete_checkpoint
+from .distributed import all_ranks_true
 
 logger = logging.getLogger(__name__)
 
@@ -210,6 +211,25 @@ def check_free_space(folder: str, estimate: SaveEstimate) -> None:
     raise OutputCheckError(
         f"not enough free space in {folder} for what this run will write: it needs about {_size(estimate.total)} "
         f"({estimate.describe()}) and the disk has {_size(free)} free. Free some space, {SPACE_FLAGS}.")
+
+
+def check_output_before_training(args: Any, model: nn.Module, num_rows: int | None, batch_size: int,
+                                 extra_per_save: int = 0) -> None:
+    """Before the first step: the output folder is writable and its disk holds what the run will write
+    (`estimate_save_bytes`, with `extra_per_save` bytes more per save, e.g. an EMA teacher), else
+    `OutputCheckError` naming the folder, the space needed and available, and the flags that change them. Every
+    process stops when one fails (collective under several processes)."""
+    problem = None
+    if args.should_save:
+        try:
+            check_output_writable(args.output_dir)
+            max_steps, epochs = planned_steps(args, num_rows, batch_size)
+            check_free_space(args.output_dir, estimate_save_bytes(model, args, max_steps, epochs,
+                                                                  extra_per_save=extra_per_save))
+        except OutputCheckError as error:
+            problem = error
+    if not all_ranks_true(problem is None, args.device):
+        raise problem or OutputCheckError("the output folder check failed on another process (see its error).")
 
 
 def older_run_files(folder: str, own_files: Iterable[str] = (), first_save: bool = True) -> list[str]:

@@ -10,6 +10,7 @@ every checkpoint (`TEACHER_NAME`) so a resume continues it bit for bit.
 from __future__ import annotations
 
 import copy
+import logging
 import os
 
 import torch
@@ -17,6 +18,7 @@ from torch import nn
 
 from .families import ModelFamily, family_of
 
+logger = logging.getLogger(__name__)
 TEACHER_NAME = "distill_teacher.safetensors"
 TEACHER_KINDS = ("frozen", "ema")
 
@@ -90,3 +92,23 @@ class DistillationTeacher:
         self.model.load_state_dict(state, strict=True)
         return True
 
+    def checkpoint_bytes(self) -> int:
+        """What `save` writes into every checkpoint, in bytes (0 for a frozen teacher)."""
+        if self.kind != "ema":
+            return 0
+        return sum(t.numel() * t.element_size() for t in self.model.state_dict().values())
+
+    def resume(self, folder: str, allow_missing: bool = False) -> None:
+        """Restores an EMA teacher from a checkpoint `folder` (a frozen one has nothing to restore). A missing file
+        is an error, or with `allow_missing` (`resume_without_loss_state`) a warning: the teacher restarts from the
+        weights given to the trainer."""
+        if self.kind != "ema" or self.load(folder):
+            return
+        path = os.path.join(folder, TEACHER_NAME)
+        if not allow_missing:
+            raise ValueError(
+                f"{path} is missing, so the EMA teacher of this checkpoint is unknown. Resume from a checkpoint "
+                "written with distill_teacher='ema', or set resume_without_loss_state=True to restart the teacher "
+                "from the weights given to the trainer."
+            )
+        logger.warning("%s is missing: the EMA teacher restarts from the weights given to the trainer.", path)

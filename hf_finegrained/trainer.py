@@ -5,29 +5,9 @@ the loss is built once by `losses.FineGrainedLoss.from_args`, what is collected 
 rows, the card's data) and done after them (clamp, EMA teacher, skipped steps) lives in `callbacks`, checkpoint
 choice and the loss state file in `checkpoints`, the card in `model_card`.
 
-What a failure never loses or hides:
-
-- A kill during a save leaves a partial checkpoint; `train(resume_from_checkpoint=True)` takes the newest
-  *complete* one (`checkpoint_problems`) and logs every newer one it skips, with the reason. A partial folder
-  named explicitly is refused.
-- The package's own files (`finegrained_state.json`, the model card and its plots) are written atomically.
-  A save over an existing one removes them before writing the weights and writes them after, so the
-  thresholds and card beside a set of weights are always theirs or absent, never those of older weights.
-- Resuming without `finegrained_state.json` is an error unless `resume_without_loss_state=True`.
-- A non-finite training loss stops training before its backward pass (or, with `skip_non_finite_steps=True`,
-  skips the optimizer step and counts it); thresholds are never non-finite and are saved as strict JSON.
-- `training_args.bin` never holds the Hub token (see `FineGrainedTrainingArguments.__getstate__`).
-- A training stream (`datasets.IterableDataset`) is checked as it is read: bad rows are skipped, counted and
-  named (log, model card), and training stops once their share passes `max_bad_row_rate` (`streaming`).
-- Before the first step, the output folder must be writable and its disk must hold what the run will write
-  (`output_checks`); a save that fails names the newest complete checkpoint, which it leaves as it was. A save
-  over an older model first removes every file of it (`output_checks.remove_older_run_files`).
-- Published files hold no local path: a stream's bad rows are named in the card by their image's file name, and a
-  LoRA adapter's `adapter_config.json` names its base by Hub id or folder name (`lora.publish_adapter_config`).
-- No save writes a non-finite weight, `skip_non_finite_steps` stops after `max_consecutive_non_finite_steps`
-  skipped steps in a row, and a diverging run is warned about once (`health`).
-- Errors of the collator name a map-style dataset's row by its dataset index and the columns as the user gave
-  them (`collator.IndexedRows`).
+What a failure never loses or hides (kills during saves, partial checkpoints, resumes, non-finite losses and
+weights, bad stream rows, a full disk, local paths in published files) is in docs/FAILURES.md, with the module
+that holds each rule (`checkpoints`, `output_checks`, `health`, `streaming`, `lora`).
 """
 
 from __future__ import annotations
@@ -53,30 +33,24 @@ from .callbacks import (
 )
 from .card_plots import LOSS_PLOT, THRESHOLD_PLOT
 from .checkpoints import JIT_SENTINEL, STATE_NAME, checkpoint_to_resume, read_loss_state, write_loss_state
-from .collator import ROW_KEYS, FineGrainedCollator, IndexedRows
+from .collator import ROW_KEYS, FineGrainedCollator
 from .distributed import all_ranks_true, make_shardable
 from .families import ModelFamily, family_of, unwrap
-from .health import first_non_finite_parameter
+from .health import check_finite_before_save
 from .lora import LOCAL_BASE_NAME, publish_adapter_config
 from .losses import FineGrainedLoss
 from .model_card import CARD_NAME, CardInfo, public_name, write_model_card
 from .output_checks import (
-    OutputCheckError,
-    SaveEstimate,
-    check_free_space,
-    check_output_writable,
+    check_output_before_training,
     ensure_output_folder,
-    estimate_save_bytes,
-    last_checkpoint_sentence,
-    planned_steps,
     remove_older_run_files,
     reporting_save_failure,
 )
 from .rows import CAPTION_COLUMN, IMAGE_COLUMN, NEGATIVES_COLUMN, ROW_ID_COLUMNS
-from .streaming import STREAM_KEY, StreamCollator, is_stream
+from .streaming import STREAM_KEY, StreamCollator
 from .teacher import TEACHER_NAME, DistillationTeacher
 from .training_args import FineGrainedTrainingArguments
-from .training_data import prepare_training_data
+from .training_data import prepare_training_data, stream_loader, with_row_indices
 
 logger = logging.getLogger(__name__)
 # What this package writes beside the weights.
@@ -101,8 +75,8 @@ class FineGrainedTrainer(Trainer):
     validated at construction when `args.validate_data` is True. Every loss component, the logit scale and
     each threshold (`threshold/<type name>`) are logged, for training and (prefixed `eval_`) evaluation.
     The thresholds are written to `finegrained_state.json` beside every saved model and checkpoint and are
-    restored by `train(resume_from_checkpoint=...)`. Checkpoints are plain `CLIPModel` weights. See the module
-    docstring for what happens on kills, partial checkpoints and non-finite losses.
+    restored by `train(resume_from_checkpoint=...)`. Checkpoints are plain `CLIPModel` weights. docs/FAILURES.md
+    says what happens on kills, partial checkpoints and non-finite losses.
     """
 
     args: FineGrainedTrainingArguments
@@ -203,42 +177,18 @@ class FineGrainedTrainer(Trainer):
         super()._set_signature_columns_if_needed()
 
     def _get_dataloader(self, dataset: Any, description: str, *args: Any, **kwargs: Any) -> Any:
-        """The Trainer's loader; a map-style dataset read by `FineGrainedCollator` goes through
-        `collator.IndexedRows` (after the Trainer's removal of unused columns), so that the collator's errors name
-        the dataset row and the columns as the user gave them."""
-        if isinstance(self.data_collator, FineGrainedCollator) and _is_map_style(dataset):
-            import datasets
-
-            columns = None
-            if isinstance(dataset, datasets.Dataset):
-                columns = list(dataset.column_names)
-                dataset = self._remove_unused_columns(dataset, description=description)
-            dataset = IndexedRows(dataset, columns)
+        """The Trainer's loader; a map-style dataset read by `FineGrainedCollator` is read with its row indices
+        (`training_data.with_row_indices`), so that the collator's errors name the row and the user's columns."""
+        if isinstance(self.data_collator, FineGrainedCollator):
+            dataset = with_row_indices(dataset, lambda data: self._remove_unused_columns(data, description=description))
         return super()._get_dataloader(dataset, description, *args, **kwargs)
 
     def get_train_dataloader(self) -> Any:
-        """The Trainer's loader, except for a stream: each process batches the rows of its own part of the
-        stream (`streaming.prepare_stream` split it), and the batches carry the counts of the rows checked."""
+        """The Trainer's loader, except for a stream: each process batches its own part (`training_data.stream_loader`)."""
         if self.stream_rows is None:
             return super().get_train_dataloader()
-        from accelerate.data_loader import prepare_data_loader
-        from torch.utils.data import DataLoader
-
-        args = self.args
         collate = StreamCollator(self._get_collator_with_removed_columns(self.data_collator, description="training"))
-        workers = args.dataloader_num_workers
-        loader = DataLoader(
-            self.train_dataset, batch_size=self._train_batch_size, collate_fn=collate, num_workers=workers,
-            pin_memory=args.dataloader_pin_memory, drop_last=args.dataloader_drop_last,
-            persistent_workers=args.dataloader_persistent_workers if workers else False,
-            prefetch_factor=args.dataloader_prefetch_factor if workers else None,
-            multiprocessing_context=args.dataloader_multiprocessing_context if workers else None,
-        )
-        # One process's view (num_processes=1): under several processes, accelerate's own preparation would
-        # read the whole stream on each and keep one batch in N of this process's part, dropping rows.
-        return prepare_data_loader(loader, self.accelerator.device, num_processes=1, process_index=0,
-                                   put_on_device=self.accelerator.device_placement, dispatch_batches=False,
-                                   non_blocking=self.accelerator.non_blocking)
+        return stream_loader(self.train_dataset, collate, self._train_batch_size, self.args, self.accelerator)
 
     def compute_loss(
         self,
@@ -305,7 +255,8 @@ class FineGrainedTrainer(Trainer):
         complete checkpoint. A LoRA adapter's config names its base publicly (`lora.publish_adapter_config`).
         """
         output_dir = output_dir or self.args.output_dir
-        self._check_finite_weights(output_dir)
+        check_finite_before_save(unwrap(self.model), self.args.device, output_dir, self.args.output_dir,
+                                 self.state.global_step)
         self.loss_fn.threshold_values(self.negative_types)  # non-finite thresholds: nothing is saved
         if self.stream_rows is not None:
             self.stream_rows.gather(self.args.world_size)
@@ -323,18 +274,6 @@ class FineGrainedTrainer(Trainer):
             self.create_model_card(output_dir=output_dir)
         if self.args.push_to_hub and not _internal_call:
             self.push_to_hub(commit_message="Model save", revision=self.args.hub_revision)
-
-    def _check_finite_weights(self, output_dir: str) -> None:
-        """Raises `FloatingPointError` naming the first non-finite parameter before a save would write it (decided
-        together by every process: `save_model` runs on all)."""
-        name = first_non_finite_parameter(unwrap(self.model))
-        if all_ranks_true(name is None, self.args.device):
-            return
-        what = f"parameter {name} holds" if name else "a parameter of another process holds"
-        raise FloatingPointError(
-            f"not saving {output_dir}: {what} NaN or inf values at step {self.state.global_step}, and a checkpoint "
-            f"with them could only be resumed into the same failure. {last_checkpoint_sentence(self.args.output_dir)} "
-            "Lower the learning rate or check the data.")
 
     def create_model_card(
         self,
@@ -357,13 +296,8 @@ class FineGrainedTrainer(Trainer):
         process), counted in `compute_loss`, and the rows read and skipped by all processes (as of the last
         `save_model`, which gathers them) with the first bad rows named.
         """
-        info = self.card_info
-        info.model_name = model_name or info.model_name
-        info.base_model = public_name(finetuned_from) or info.base_model
-        info.dataset_name = dataset or info.dataset_name
-        info.tags = list(dict.fromkeys(info.tags + ([tags] if isinstance(tags, str) else list(tags or []))))
-        info.language = language or info.language
-        info.license = license or info.license
+        self.card_info.update(model_name=model_name, base_model=public_name(finetuned_from), dataset_name=dataset,
+                              tags=tags, language=language, license=license)
         unused = sorted(key for key, value in kwargs.items() if value is not None)
         if unused:
             logger.warning("create_model_card: %s not used by the CE-CLIP card.", ", ".join(unused))
@@ -384,7 +318,7 @@ class FineGrainedTrainer(Trainer):
                                       "non_finite_steps_skipped": self.non_finite_steps_skipped})
 
     def load_loss_state(self, checkpoint_dir: str) -> None:
-        """Restores what `save_loss_state` wrote (and an EMA teacher); type names and units must match the run.
+        """Restores what `save_loss_state` wrote, and an EMA teacher; type names and units must match the run.
 
         A missing file is an error unless `args.resume_without_loss_state` (then a warning, and the thresholds
         keep their initial value).
@@ -406,21 +340,17 @@ class FineGrainedTrainer(Trainer):
             return
         self.loss_fn.load_threshold_state(state, self.negative_types, path)
         self.non_finite_steps_skipped = int(state.get("non_finite_steps_skipped", 0))
-        if self.teacher is not None and self.teacher.kind == "ema" and not self.teacher.load(checkpoint_dir):
-            if not self.args.resume_without_loss_state:
-                raise ValueError(
-                    f"{os.path.join(checkpoint_dir, TEACHER_NAME)} is missing, so the EMA teacher of this checkpoint "
-                    "is unknown. Resume from a checkpoint written with distill_teacher='ema', or set "
-                    "resume_without_loss_state=True to restart the teacher from the weights given to the trainer."
-                )
-            logger.warning("%s is missing: the EMA teacher restarts from the weights given to the trainer.",
-                           os.path.join(checkpoint_dir, TEACHER_NAME))
+        if self.teacher is not None:
+            self.teacher.resume(checkpoint_dir, allow_missing=self.args.resume_without_loss_state)
 
     def train(self, resume_from_checkpoint: str | bool | None = None, *args: Any, **kwargs: Any):
         """`Trainer.train`, resuming only from a complete checkpoint and restoring the CMR thresholds too
         (any backend, DeepSpeed included). With `skip_non_finite_steps`, the returned metrics hold
         `non_finite_steps_skipped`. A training stream's skipped rows are summed up in the log at the end."""
-        self._check_output_folder()
+        data = self.train_dataset
+        rows = len(data) if data is not None and not isinstance(data, dict) and hasattr(data, "__len__") else None
+        check_output_before_training(self.args, self.model, rows, self._train_batch_size,
+                                     self.teacher.checkpoint_bytes() if self.teacher is not None else 0)
         if resume_from_checkpoint:
             resume_from_checkpoint = checkpoint_to_resume(self.args.output_dir, resume_from_checkpoint)
             self.load_loss_state(resume_from_checkpoint)
@@ -428,30 +358,6 @@ class FineGrainedTrainer(Trainer):
         if self.args.skip_non_finite_steps:
             output.metrics["non_finite_steps_skipped"] = self.non_finite_steps_skipped
         return output
-
-    def _check_output_folder(self) -> None:
-        """Before the first step: the output folder is writable and its disk holds what the run will write
-        (`output_checks.estimate_save_bytes`), else `OutputCheckError` naming the folder, the space needed and
-        available, and the flags that change them. Every process stops when one fails."""
-        problem = None
-        if self.args.should_save:
-            try:
-                check_output_writable(self.args.output_dir)
-                check_free_space(self.args.output_dir, self._save_estimate())
-            except OutputCheckError as error:
-                problem = error
-        if not all_ranks_true(problem is None, self.args.device):
-            raise problem or OutputCheckError("the output folder check failed on another process (see its error).")
-
-    def _save_estimate(self) -> SaveEstimate:
-        """`output_checks.estimate_save_bytes` for this run (an EMA teacher is saved with every checkpoint)."""
-        data = self.train_dataset
-        rows = len(data) if data is not None and not isinstance(data, dict) and hasattr(data, "__len__") else None
-        max_steps, epochs = planned_steps(self.args, rows, self._train_batch_size)
-        teacher = 0
-        if self.teacher is not None and self.teacher.kind == "ema":
-            teacher = sum(t.numel() * t.element_size() for t in self.teacher.model.state_dict().values())
-        return estimate_save_bytes(self.model, self.args, max_steps, epochs, extra_per_save=teacher)
 
     def _save_checkpoint(self, model: nn.Module, trial: Any) -> None:
         """`Trainer._save_checkpoint`, first removing `trainer_state.json` (the file written last) when the
@@ -467,8 +373,3 @@ class FineGrainedTrainer(Trainer):
             with contextlib.suppress(FileNotFoundError):
                 os.remove(os.path.join(folder, JIT_SENTINEL))
 
-
-def _is_map_style(dataset: Any) -> bool:
-    """Whether `dataset` is read by index (a `datasets.Dataset`, a list of rows, a torch map-style dataset)."""
-    return (dataset is not None and not is_stream(dataset) and not isinstance(dataset, torch.utils.data.IterableDataset)
-            and hasattr(dataset, "__getitem__") and hasattr(dataset, "__len__"))

@@ -5,15 +5,21 @@ stream split across processes and checked as read (`streaming.prepare_stream`), 
 checked (`validation.validate_dataset`, on one process per node), images left for the collator to decode
 (`rows.defer_image_decoding`: its errors name the row and the file), and the per-type coverage of the training
 rows counted once. The `TrainingData` it returns is what the trainer, its card and its callbacks read.
+
+Then, as the Trainer reads the data: `with_row_indices` (a map-style dataset's rows carry their index, for the
+collator's errors) and `stream_loader` (each process batches its own part of a stream).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .collator import FineGrainedCollator
+import torch
+
+from .collator import FineGrainedCollator, IndexedRows
 from .families import ModelFamily, unwrap
 from .rows import defer_image_decoding
 from .streaming import is_stream, prepare_stream
@@ -100,3 +106,47 @@ def prepare_training_data(args: FineGrainedTrainingArguments, model: Any, family
     return TrainingData(data_collator, train_dataset, eval_dataset, stream=stream, reports=reports,
                         num_train_rows=len(single) if hasattr(single, "__len__") else None,
                         negative_coverage=coverage)
+
+
+def _is_map_style(dataset: Any) -> bool:
+    """Whether `dataset` is read by index (a `datasets.Dataset`, a list of rows, a torch map-style dataset)."""
+    return (dataset is not None and not is_stream(dataset) and not isinstance(dataset, torch.utils.data.IterableDataset)
+            and hasattr(dataset, "__getitem__") and hasattr(dataset, "__len__"))
+
+
+def with_row_indices(dataset: Any, remove_unused_columns: Callable[[Any], Any]) -> Any:
+    """A map-style dataset as `collator.IndexedRows` (after `remove_unused_columns`, the Trainer's, for a
+    `datasets.Dataset`), so that the collator's errors name the dataset row and the columns as the user gave
+    them; anything else unchanged."""
+    if not _is_map_style(dataset):
+        return dataset
+    import datasets
+
+    columns = None
+    if isinstance(dataset, datasets.Dataset):
+        columns = list(dataset.column_names)
+        dataset = remove_unused_columns(dataset)
+    return IndexedRows(dataset, columns)
+
+
+def stream_loader(stream: Any, collate: Callable[[list[Any]], dict[str, Any]], batch_size: int,
+                  args: FineGrainedTrainingArguments, accelerator: Any) -> Any:
+    """The loader of this process's part of a training stream (`streaming.prepare_stream` split it), with the
+    Trainer's loader settings; `collate` is a `streaming.StreamCollator`, so batches carry the counts of the rows
+    checked."""
+    from accelerate.data_loader import prepare_data_loader
+    from torch.utils.data import DataLoader
+
+    workers = args.dataloader_num_workers
+    loader = DataLoader(
+        stream, batch_size=batch_size, collate_fn=collate, num_workers=workers,
+        pin_memory=args.dataloader_pin_memory, drop_last=args.dataloader_drop_last,
+        persistent_workers=args.dataloader_persistent_workers if workers else False,
+        prefetch_factor=args.dataloader_prefetch_factor if workers else None,
+        multiprocessing_context=args.dataloader_multiprocessing_context if workers else None,
+    )
+    # One process's view (num_processes=1): under several processes, accelerate's own preparation would
+    # read the whole stream on each and keep one batch in N of this process's part, dropping rows.
+    return prepare_data_loader(loader, accelerator.device, num_processes=1, process_index=0,
+                               put_on_device=accelerator.device_placement, dispatch_batches=False,
+                               non_blocking=accelerator.non_blocking)
