@@ -22,7 +22,6 @@ from .rows import (
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MAX_LENGTH = 77
 INDEX_KEY = "__index__"  # a row's index in the user's dataset (`IndexedRows`), for error messages
 COLUMNS_KEY = "__columns__"  # the dataset's columns as the user gave them (`IndexedRows`), for error messages
 ROW_KEYS = (INDEX_KEY, COLUMNS_KEY)
@@ -85,7 +84,8 @@ class FineGrainedCollator:
     Args:
         processor: the model's processor (anything with `.tokenizer` and `.image_processor`).
         negative_types: the type names, in the order of each row's `hard_negatives`.
-        max_length: truncation length; default the tokenizer's `model_max_length` when finite, else 77.
+        max_length: truncation length; default `ModelFamily.max_text_length` of the tokenizer (its
+            `model_max_length` when finite, else 77). The trainer passes the rule's value for the model.
         include_negatives: False collates captions and images only (plain CLIP training).
         family: the model family (`families.CLIP` by default).
     """
@@ -102,10 +102,7 @@ class FineGrainedCollator:
         self.tokenizer = processor.tokenizer
         self.image_processor = processor.image_processor
         self.negative_types = list(negative_types)
-        if max_length is None:
-            model_max = getattr(self.tokenizer, "model_max_length", None)
-            max_length = model_max if isinstance(model_max, int) and model_max < 100_000 else DEFAULT_MAX_LENGTH
-        self.max_length = max_length
+        self.max_length = family.max_text_length(self.tokenizer, override=max_length)
         self.include_negatives = include_negatives
         self.counts = {"rows": 0, "equal_to_caption": 0, "truncated_captions": 0}
         self.reported: set[str] = set()

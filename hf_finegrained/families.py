@@ -18,6 +18,9 @@ import torch
 from torch import nn
 
 
+DEFAULT_MAX_TEXT_LENGTH = 77  # CLIP's context length: texts kept when neither tokenizer nor model says
+
+
 class UnsupportedModelError(TypeError):
     """A model (or processor) of a family this package does not support."""
 
@@ -53,6 +56,23 @@ class ModelFamily:
     text_padding: str
     clamps_scale: bool
     image_keys: tuple[str, ...] = ("pixel_values",)
+
+    def max_text_length(self, tokenizer: Any = None, model_or_config: Any = None, override: int | None = None) -> int:
+        """The one rule for how many tokens a text keeps (training, validation and scoring alike): `override`
+        when given (`--max_text_length`); else the smaller of the tokenizer's `model_max_length` (when finite: a
+        tokenizer without a limit says 1e30) and the text model's `max_position_embeddings` (of a model or its
+        config); `DEFAULT_MAX_TEXT_LENGTH` (CLIP's 77) when neither is known."""
+        if override is not None:
+            return override
+        limits = []
+        tokenizer_limit = getattr(tokenizer, "model_max_length", None)
+        if isinstance(tokenizer_limit, int) and tokenizer_limit < 100_000:
+            limits.append(tokenizer_limit)
+        config = getattr(unwrap(model_or_config), "config", model_or_config) if model_or_config is not None else None
+        positions = getattr(getattr(config, "text_config", None), "max_position_embeddings", None)
+        if isinstance(positions, int):
+            limits.append(positions)
+        return min(limits) if limits else DEFAULT_MAX_TEXT_LENGTH
 
     def text_kwargs(self, max_length: int) -> dict[str, Any]:
         """Tokenizer arguments for a batch of texts: the family's padding, truncated at `max_length`."""

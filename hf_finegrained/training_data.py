@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from .collator import FineGrainedCollator, IndexedRows
-from .families import ModelFamily, unwrap
+from .families import ModelFamily
 from .rows import defer_image_decoding
 from .streaming import is_stream, prepare_stream
 from .training_args import FineGrainedTrainingArguments
@@ -64,7 +64,7 @@ def prepare_training_data(args: FineGrainedTrainingArguments, model: Any, family
         if processing_class is None:
             raise ValueError("Pass processing_class=<the model's processor> (e.g. CLIPProcessor, "
                              "SiglipProcessor) or a data_collator.")
-        max_length = args.max_text_length or unwrap(model).config.text_config.max_position_embeddings
+        max_length = family.max_text_length(processing_class.tokenizer, model, args.max_text_length)
         data_collator = FineGrainedCollator(processing_class, types, max_length=max_length,
                                             include_negatives=args.use_hard_negatives, family=family)
     stream = is_stream(train_dataset)

@@ -76,3 +76,30 @@ def test_mask_shape_with_all_invalid(processor):
     assert batch["negative_mask"].shape == (1, 4) and not batch["negative_mask"].any()
     assert batch["input_ids"].shape[0] == 1
     assert torch.equal(batch["negative_mask"], torch.zeros(1, 4, dtype=torch.bool))
+
+
+def test_one_max_length_rule_for_training_validation_and_scoring(tiny_clip_dir, tmp_path):
+    """`ModelFamily.max_text_length`: the override, else the smaller of the tokenizer's finite limit and the text
+    model's positions, else 77; the trainer's collator (hence the validation's count of cut captions) and the
+    scorer read the same number."""
+    from transformers import CLIPModel
+
+    from hf_finegrained import FineGrainedTrainingArguments
+    from hf_finegrained.evaluation.scorer import ModelScorer
+    from hf_finegrained.families import CLIP
+    from hf_finegrained.training_data import prepare_training_data
+
+    model, processor = CLIPModel.from_pretrained(tiny_clip_dir), CLIPProcessor.from_pretrained(tiny_clip_dir)
+    args = FineGrainedTrainingArguments(output_dir=str(tmp_path), report_to=[], use_cpu=True)
+
+    def lengths() -> tuple[int, int]:
+        return prepare_training_data(args, model, CLIP, processor).collator.max_length, \
+            ModelScorer(model, processor).max_length
+
+    for limit, expected in ((77, 77), (512, 77), (20, 20), (int(1e30), 77)):  # 512: more than the positions
+        processor.tokenizer.model_max_length = limit
+        assert lengths() == (expected, expected), limit
+    assert FineGrainedCollator(processor, NEGATIVE_TYPES).max_length == 77  # no model: tokenizer, else CLIP's 77
+    processor.tokenizer.model_max_length = 30
+    assert FineGrainedCollator(processor, NEGATIVE_TYPES).max_length == 30
+    assert CLIP.max_text_length(processor.tokenizer, model, override=12) == 12

@@ -43,9 +43,7 @@ class ModelScorer:
             model = model.to(torch.device(device))
         self.model = model.eval()
         self.processor = processor
-        limit = getattr(processor.tokenizer, "model_max_length", None)
-        self.max_length = limit if isinstance(limit, int) and limit < 100_000 else \
-            model.config.text_config.max_position_embeddings
+        self.max_length = self.family.max_text_length(processor.tokenizer, model)
 
     @property
     def device(self) -> torch.device:
