@@ -5,28 +5,27 @@ final thresholds, the hyperparameters that differ from the defaults, benchmark r
 `model-index` entries) and the paper's citation. It never holds tokens or absolute local paths.
 Every file is written atomically (`files.atomic_write`); the plots are drawn by `card_plots`.
 
-Benchmark results in the `model-index` metadata (`eval_results`):
+Benchmark results in the `model-index` metadata (`eval_results`) are described by the benchmarks themselves:
+each `BenchmarkSpec` (`evaluation/spec.py`) carries its `dataset` entry and the type of each metric it emits
+(`metric_types`), and the card reads them; the synthetic world of `examples/train.py` (`synthetic_<group>`, not a
+registered benchmark) has its entry here.
 
 - Scale: fractions in [0, 1], the values of `results.json` unchanged; only the human table of the card is in %.
-- Metric type: `recall` for retrieval recall@k (`metric_args: {k: ...}`; `mean_recall`, the mean of the six
-  recalls, has no `k`), `text_score` / `image_score` / `group_score` for Winoground's three scores (as the
-  Winoground paper names them: each needs two or four comparisons right, not one), `accuracy` for every other
-  metric: the caption-choice accuracies of SugarCrepe, ARO, VALSE, VL-CheckList and the synthetic world, and
-  zero-shot top-k (`metric_args: {top_k: ...}`). `metric_name` is the metric's key in `results.json`.
+- Metric type (`MetricType`): `recall` for retrieval recall@k (`metric_args: {k: ...}`; `mean_recall` has no
+  `k`), `text_score` / `image_score` / `group_score` for Winoground's three scores, `accuracy` for the
+  caption-choice accuracies and zero-shot top-k (`metric_args: {top_k: ...}`). `metric_name` is the metric's key
+  in `results.json`. A metric its spec does not know is left out of `model-index` with a warning naming it; a
+  benchmark whose spec declares no types has its metrics typed as caption-choice accuracies, with a warning.
 - Task: `zero-shot-image-classification` for caption choice and zero-shot classification (choosing among
-  candidate captions is that pipeline), `image-text-retrieval` for retrieval (the Hub has no task id for it).
-- Task: SugarCrepe++'s text-only task (`tot/...`, the text encoder alone ranks caption pairs) is
-  `sentence-similarity`; its image-text task (`itt...`) is caption choice like the others.
-- Order-blind ceilings (`bow_ceiling/<metric>` in `results.json`: the best score a scorer blind to word order
-  could reach, a property of the benchmark's captions, not of the model) are left out of `model-index`; the
+  candidate captions is that pipeline), `image-text-retrieval` for retrieval (the Hub has no task id for it),
+  `sentence-similarity` for SugarCrepe++'s text-only task (`tot/...`).
+- Order-blind ceilings (`bow_ceiling/<metric>`, `evaluation/bow.PREFIX`: the best score a scorer blind to word
+  order could reach, a property of the benchmark's captions, not of the model) are left out of `model-index`; the
   card's table shows them in a column beside the scores they bound.
-- Dataset (`BENCHMARK_DATASETS`): `dataset.type` is a Hub dataset id where the benchmark's authors publish it
-  there and the runner reads those files (`facebook/winoground`); otherwise the benchmark's own short name
-  (`sugarcrepe`, `sugarcrepe-pp`, `aro`, `valse`, `vl-checklist`, `mscoco`, `flickr30k`), never a made-up Hub id
-  (SugarCrepe++'s Hub copy is not the GitHub files the runner reads).
-  `dataset.name` names the benchmark and its paper, `dataset.config` the subset (ARO's four, the Karpathy
-  split), `dataset.split` the split scored. A benchmark not in the table (`zeroshot`, whose dataset is chosen
-  at run time, or a name of your own) keeps its name as `dataset.type` and `dataset.name`.
+- Dataset (`BenchmarkSpec.dataset`): `dataset.type` is a Hub dataset id where the benchmark's authors publish it
+  there and the runner reads those files (`facebook/winoground`), otherwise the benchmark's own short name, never
+  a made-up Hub id; a benchmark without one (`zeroshot`, whose dataset is chosen at run time, or a name of your
+  own) keeps its name as `dataset.type` and `dataset.name`.
 """
 
 from __future__ import annotations
@@ -38,12 +37,15 @@ import re
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from .card_plots import PLOT_TITLES, plot_training_curves
 from .files import atomic_write
+
+if TYPE_CHECKING:
+    from .evaluation.spec import BenchmarkDataset, MetricType
 
 logger = logging.getLogger(__name__)
 TEMPLATE = Path(__file__).parent / "templates" / "model_card.md"
@@ -99,7 +101,6 @@ class CardInfo:
         self.license = license or self.license
 
 
-
 # A snapshot folder of the Hugging Face cache: `.../models--<org>--<name>/snapshots/<revision>`.
 _HUB_CACHE_SNAPSHOT = re.compile(r"(?:^|[/\\])models--(?P<repo>[^/\\]+)[/\\]snapshots[/\\][^/\\]+[/\\]?$")
 
@@ -153,52 +154,39 @@ def changed_hyperparameters(args: Any) -> dict[str, Any]:
     return changed
 
 
-@dataclass(frozen=True)
-class BenchmarkDataset:
-    """How a benchmark's results name their dataset in `model-index` (see the module docstring).
-
-    `type`: a Hub dataset id, or the benchmark's short name where it has no Hub dataset; `name`: the benchmark
-    and its paper; `config` and `split`: the subset and split scored, None when not applicable.
-    """
-
-    type: str
-    name: str
-    config: str | None = None
-    split: str | None = "test"
-
-
-_ARO = "(Yuksekgonul et al., ICLR 2023)"
-_KARPATHY = "Karpathy split (Karpathy and Fei-Fei, CVPR 2015)"
-BENCHMARK_DATASETS: dict[str, BenchmarkDataset] = {
-    "sugarcrepe": BenchmarkDataset("sugarcrepe", "SugarCrepe (Hsieh et al., NeurIPS 2023)"),
-    "sugarcrepe_pp": BenchmarkDataset("sugarcrepe-pp", "SugarCrepe++ (Dumpala et al., NeurIPS 2024)"),
-    "aro_vg_relation": BenchmarkDataset("aro", f"ARO VG-Relation {_ARO}", "vg_relation"),
-    "aro_vg_attribution": BenchmarkDataset("aro", f"ARO VG-Attribution {_ARO}", "vg_attribution"),
-    "aro_coco_order": BenchmarkDataset("aro", f"ARO COCO-Order {_ARO}", "coco_order"),
-    "aro_flickr_order": BenchmarkDataset("aro", f"ARO Flickr30k-Order {_ARO}", "flickr_order"),
-    "valse": BenchmarkDataset("valse", "VALSE (Parcalabescu et al., ACL 2022)"),
-    "vl_checklist": BenchmarkDataset("vl-checklist", "VL-CheckList (Zhao et al., 2022)"),
-    "winoground": BenchmarkDataset("facebook/winoground", "Winoground (Thrush et al., CVPR 2022)"),
-    "retrieval_coco": BenchmarkDataset("mscoco", f"MS-COCO 5k test images, {_KARPATHY}", "karpathy"),
-    "retrieval_flickr": BenchmarkDataset("flickr30k", f"Flickr30k 1k test images, {_KARPATHY}", "karpathy"),
-}
-# `examples/train.py` scores its synthetic world as "synthetic_<group>" (groups of `synthetic_eval.score_world`).
+# `examples/train.py` scores its synthetic world as "synthetic_<group>" (groups of `synthetic_eval.score_world`):
+# not a registered benchmark, so its dataset entry and the types of its metrics are here.
 _SYNTHETIC = {"synthetic": (None, ""), "synthetic_seen": ("seen", ", seen combinations"),
               "synthetic_held_out": ("held_out", ", held-out combinations"),
               "synthetic_general": ("general", ", general probes")}
-_RECALL_AT = re.compile(r"(?:recall|R)@(\d+)$")  # "i2t_recall@1" (retrieval benchmarks), "t2i_R@1" (synthetic)
-_TOP_K = re.compile(r"(?:^|_)top(\d+)$")  # "top1" (zeroshot), "zeroshot_top1" (synthetic)
-_CHOICE_TASK = ("zero-shot-image-classification", "Compositional image-text matching (zero-shot caption choice)")
-_ZERO_SHOT_TASK = ("zero-shot-image-classification", "Zero-shot image classification")
-_RETRIEVAL_TASK = ("image-text-retrieval", "Zero-shot image-text retrieval")
-_TEXT_ONLY_TASK = ("sentence-similarity", "Text-only caption triplets (text encoder alone)")
-_CEILING = "bow_ceiling/"  # results key of an order-blind ceiling (`evaluation/bow.py`): not a model score
+
+
+def _synthetic_metric_type(metric: str) -> MetricType:
+    """The synthetic world's general probes (`zeroshot_top1`, `i2t_R@1`, `t2i_R@1`); every other metric of it is a
+    caption-choice accuracy."""
+    from .evaluation.spec import RETRIEVAL_TASK, ZERO_SHOT_TASK, MetricType
+
+    if metric == "zeroshot_top1":
+        return MetricType(task=ZERO_SHOT_TASK, args={"top_k": 1})
+    if metric in ("i2t_R@1", "t2i_R@1"):
+        return MetricType("recall", RETRIEVAL_TASK, {"k": 1})
+    return MetricType()
+
+
+def _spec(benchmark: str) -> Any:
+    from .evaluation.runner import BENCHMARKS  # lazily: the evaluation package is large
+
+    return BENCHMARKS.get(benchmark)
 
 
 def benchmark_dataset(benchmark: str) -> BenchmarkDataset:
-    """The `model-index` dataset of a benchmark name (a key of `CardInfo.results`)."""
-    if benchmark in BENCHMARK_DATASETS:
-        return BENCHMARK_DATASETS[benchmark]
+    """The `model-index` dataset of a benchmark name (a key of `CardInfo.results`): its spec's `dataset`, the
+    synthetic world's entry, else the name itself."""
+    from .evaluation.spec import BenchmarkDataset
+
+    spec = _spec(benchmark)
+    if spec is not None and spec.dataset is not None:
+        return spec.dataset
     if benchmark in _SYNTHETIC:
         group, label = _SYNTHETIC[benchmark]
         return BenchmarkDataset("hf_finegrained-synthetic-world", f"hf_finegrained synthetic compositional world{label}",
@@ -206,30 +194,43 @@ def benchmark_dataset(benchmark: str) -> BenchmarkDataset:
     return BenchmarkDataset(benchmark, benchmark, None, None)
 
 
+def _metric_types(benchmark: str) -> Callable[[str], MetricType]:
+    """How `benchmark` types its metrics: its spec's `metric_types`, the synthetic world's, or (a benchmark that
+    declares none, or a name of your own) caption-choice accuracy, with a warning."""
+    from .evaluation.spec import choice_accuracy
+
+    spec = _spec(benchmark)
+    if spec is not None and spec.metric_types is not None:
+        return spec.metric_types
+    if benchmark in _SYNTHETIC:
+        return _synthetic_metric_type
+    logger.warning("model card: %r declares no metric types (BenchmarkSpec.metric_types): its metrics are typed as "
+                   "caption-choice accuracies in model-index.", benchmark)
+    return choice_accuracy
+
+
 def eval_results(results: dict[str, dict[str, float]]) -> list[EvalResult]:
-    """One `EvalResult` per (benchmark, metric) of `results` (fractions), typed as the module docstring says;
-    order-blind ceilings (`bow_ceiling/...`) are not the model's scores and are left out."""
+    """One `EvalResult` per (benchmark, metric) of `results` (fractions), typed by the benchmark's spec (module
+    docstring); order-blind ceilings (`bow_ceiling/...`) are not the model's scores and are left out, and so is a
+    metric its spec does not know (with a warning naming it)."""
+    from .evaluation.bow import PREFIX as CEILING
+
     out = []
     for benchmark, metrics in results.items():
-        dataset = benchmark_dataset(benchmark)
+        dataset, typed = benchmark_dataset(benchmark), _metric_types(benchmark)
         for metric, value in metrics.items():
-            if metric.startswith(_CEILING):
+            if metric.startswith(CEILING):
                 continue
-            metric_type, metric_args, (task_type, task_name) = "accuracy", None, _CHOICE_TASK
-            if benchmark == "sugarcrepe_pp" and metric.startswith("tot/"):
-                task_type, task_name = _TEXT_ONLY_TASK
-            if match := _RECALL_AT.search(metric):
-                metric_type, metric_args, (task_type, task_name) = "recall", {"k": int(match[1])}, _RETRIEVAL_TASK
-            elif metric == "mean_recall":
-                metric_type, (task_type, task_name) = "recall", _RETRIEVAL_TASK
-            elif match := _TOP_K.search(metric):
-                metric_args, (task_type, task_name) = {"top_k": int(match[1])}, _ZERO_SHOT_TASK
-            elif benchmark == "winoground" and metric in ("text", "image", "group"):
-                metric_type = f"{metric}_score"
+            try:
+                kind = typed(metric)
+            except ValueError as error:
+                logger.warning("model card: %s/%s left out of model-index: %s", benchmark, metric, error)
+                continue
             out.append(EvalResult(
-                task_type=task_type, task_name=task_name, dataset_type=dataset.type, dataset_name=dataset.name,
-                dataset_config=dataset.config, dataset_split=dataset.split, metric_type=metric_type,
-                metric_name=metric, metric_args=metric_args, metric_value=round(float(value), 6),
+                task_type=kind.task[0], task_name=kind.task[1], dataset_type=dataset.type, dataset_name=dataset.name,
+                dataset_config=dataset.config, dataset_split=dataset.split, metric_type=kind.type,
+                metric_name=metric, metric_args=dict(kind.args) if kind.args else None,
+                metric_value=round(float(value), 6),
             ))
     return out
 
@@ -239,22 +240,24 @@ def results_markdown(results: dict[str, dict[str, float]],
     """One row per (benchmark, metric), values in percent (the card's metadata holds fractions): one column per
     baseline, then this model's. Where the results hold order-blind ceilings (`bow_ceiling/<metric>`), they
     fill a last column beside the metric they bound (a property of the captions: the same for every model)."""
+    from .evaluation.bow import PREFIX as CEILING  # lazily: the evaluation package is large
+
     baselines = baselines or {}
     columns = [results, *baselines.values()]
-    with_ceilings = any(key.startswith(_CEILING) for metrics in columns for m in metrics.values() for key in m)
+    with_ceilings = any(key.startswith(CEILING) for metrics in columns for m in metrics.values() for key in m)
     header = "| benchmark | metric | " + "".join(f"{label} | " for label in baselines) + ("this model |" if baselines else "score |")
     header += " order-blind ceiling |" if with_ceilings else ""
     rows = [header, "|---|---|" + "---|" * (len(baselines) + 1 + with_ceilings)]
     for benchmark, metrics in results.items():
         for metric, value in metrics.items():
-            if metric.startswith(_CEILING):
+            if metric.startswith(CEILING):
                 continue
             others = [baseline.get(benchmark, {}).get(metric) for baseline in baselines.values()]
             cells = "".join("- | " if v is None else f"{100 * v:.1f} | " for v in others)
             row = f"| {benchmark} | {metric} | {cells}{100 * value:.1f} |"
             if with_ceilings:
-                ceiling = next((m[benchmark][_CEILING + metric] for m in columns
-                                if _CEILING + metric in m.get(benchmark, {})), None)
+                ceiling = next((m[benchmark][CEILING + metric] for m in columns
+                                if CEILING + metric in m.get(benchmark, {})), None)
                 row += " - |" if ceiling is None else f" {100 * ceiling:.1f} |"
             rows.append(row)
     if len(rows) == 2:

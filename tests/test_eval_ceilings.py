@@ -133,7 +133,7 @@ def test_results_md_without_ceilings_keeps_its_columns():
 
 
 def test_model_card_shows_micro_macro_and_ceilings_and_types_sugarcrepe_pp():
-    from hf_finegrained.model_card import BENCHMARK_DATASETS, eval_results, results_markdown
+    from hf_finegrained.model_card import benchmark_dataset, eval_results, results_markdown
 
     tiny = _tiny_choice_result().metrics
     results = {
@@ -165,7 +165,7 @@ def test_model_card_shows_micro_macro_and_ceilings_and_types_sugarcrepe_pp():
     assert itt.metric_type == tot.metric_type == "accuracy" and itt.metric_value == 0.6
     assert itt.task_type == "zero-shot-image-classification" and tot.task_type == "sentence-similarity"
     assert "SugarCrepe++" in itt.dataset_name and itt.dataset_split == "test"
-    assert BENCHMARK_DATASETS["sugarcrepe_pp"].type == "sugarcrepe-pp"
+    assert benchmark_dataset("sugarcrepe_pp").type == "sugarcrepe-pp"
 
 
 # The real files ---------------------------------------------------------------------------------------------

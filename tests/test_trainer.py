@@ -486,3 +486,30 @@ def test_training_data_is_prepared_in_one_pass_and_its_coverage_counted_once(tin
     unchecked = prepare_training_data(make_args(tmp_path, validate_data=False), model, CLIP, processor,
                                       train_dataset=make_dataset(16))
     assert calls == [1] and unchecked.negative_coverage == expected and unchecked.reports == {}
+
+
+def test_the_card_reads_each_benchmarks_dataset_and_metric_types_from_its_spec(caplog):
+    """`BenchmarkSpec.dataset` and `.metric_types` are the card's only source: a metric the spec does not know is
+    left out of `model-index` with a warning naming it (never typed by a guess), and a benchmark that declares no
+    types is typed as caption choice with a warning."""
+    from hf_finegrained.evaluation.runner import BENCHMARKS
+    from hf_finegrained.model_card import eval_results
+
+    results = {"retrieval_flickr": {"i2t_recall@10": 0.5, "recall_of_sorts": 0.1}, "zeroshot": {"top5": 0.9},
+               "aro_vg_attribution": {"macro": 0.6}, "winoground": {"image": 0.2, "top1": 0.3},
+               "my_own": {"R@1": 0.3}}
+    with caplog.at_level("WARNING", logger="hf_finegrained.model_card"):
+        found = {(r.dataset_type, r.metric_name): r for r in eval_results(results)}
+    assert set(found) == {("flickr30k", "i2t_recall@10"), ("zeroshot", "top5"), ("aro", "macro"),
+                          ("facebook/winoground", "image"), ("my_own", "R@1")}
+    assert "retrieval_flickr/recall_of_sorts left out of model-index" in caplog.text
+    assert "winoground/top1 left out of model-index" in caplog.text
+    assert "'my_own' declares no metric types" in caplog.text
+    recall = found["flickr30k", "i2t_recall@10"]
+    assert (recall.metric_type, recall.metric_args, recall.task_type) == ("recall", {"k": 10}, "image-text-retrieval")
+    assert recall.dataset_name == BENCHMARKS["retrieval_flickr"].dataset.name
+    top5 = found["zeroshot", "top5"]
+    assert (top5.metric_type, top5.metric_args, top5.task_name) == ("accuracy", {"top_k": 5}, "Zero-shot image classification")
+    assert found["aro", "macro"].dataset_config == "vg_attribution"
+    assert found["facebook/winoground", "image"].metric_type == "image_score"
+    assert found["my_own", "R@1"].metric_type == "accuracy"  # no regex guesses a recall from a name

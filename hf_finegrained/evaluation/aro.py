@@ -21,9 +21,10 @@ from .images import FileImage, find_image
 from .karpathy import check_karpathy_test, karpathy_test_paths, load_karpathy_test
 from .order_perturbations import clean_caption, load_spacy, perturb
 from .results import BenchmarkResult
-from .spec import BenchmarkSpec
+from .spec import BenchmarkDataset, BenchmarkSpec, choice_accuracy
 
 _ARO = "github.com/mertyg/vision-language-models-are-bows"
+_ARO_PAPER = "(Yuksekgonul et al., ICLR 2023)"
 
 
 def read_vg(annotation_file: str | os.PathLike, kind: str) -> list[tuple[str, tuple, str, str, str]]:
@@ -134,10 +135,12 @@ def _vg_spec(kind: str) -> BenchmarkSpec:
         "annotations": (f"aro/visual_genome_{kind}.json", f"visual_genome_{kind}.json (linked from {_ARO})"),
         "images": ("aro/images", f"the unzipped vgr_vga_images.zip (linked from {_ARO})"),
     }, lambda engine, annotations, images: evaluate_vg(engine, annotations, images, kind),
-        lambda annotations, images: read_vg(annotations, kind))
+        lambda annotations, images: read_vg(annotations, kind),
+        dataset=BenchmarkDataset("aro", f"ARO VG-{kind.capitalize()} {_ARO_PAPER}", f"vg_{kind}"),
+        metric_types=choice_accuracy)
 
 
-def _order_spec(name: str, dataset: str) -> BenchmarkSpec:
+def _order_spec(name: str, dataset: str, title: str) -> BenchmarkSpec:
     def run(engine: ScoringEngine, annotations: str, images: str, strict_ties: bool | str = False) -> BenchmarkResult:
         return evaluate_order(engine, annotations, images, name, strict_ties=strict_ties_setting(strict_ties))
 
@@ -145,10 +148,12 @@ def _order_spec(name: str, dataset: str) -> BenchmarkSpec:
         strict_ties_setting(strict_ties)
         return check_karpathy_test(annotations, images)
 
-    return BenchmarkSpec(name, karpathy_test_paths(dataset), run, check)
+    return BenchmarkSpec(name, karpathy_test_paths(dataset), run, check,
+                         dataset=BenchmarkDataset("aro", f"ARO {title}-Order {_ARO_PAPER}", f"{dataset}_order"),
+                         metric_types=choice_accuracy)
 
 
 VG_RELATION_SPEC = _vg_spec("relation")
 VG_ATTRIBUTION_SPEC = _vg_spec("attribution")
-COCO_ORDER_SPEC = _order_spec("aro_coco_order", "coco")
-FLICKR_ORDER_SPEC = _order_spec("aro_flickr_order", "flickr")
+COCO_ORDER_SPEC = _order_spec("aro_coco_order", "coco", "COCO")
+FLICKR_ORDER_SPEC = _order_spec("aro_flickr_order", "flickr", "Flickr30k")

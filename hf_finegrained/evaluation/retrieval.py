@@ -14,7 +14,7 @@ from .engine import ScoringEngine, make_engine, rank_top_k
 from .images import FileImage, ImageRef, MemoryImage, find_image
 from .karpathy import check_karpathy_test, karpathy_test_paths, load_karpathy_test
 from .results import BenchmarkResult
-from .spec import BenchmarkSpec
+from .spec import RETRIEVAL_TASK, BenchmarkDataset, BenchmarkSpec, MetricType
 
 K_VALUES = (1, 5, 10)
 
@@ -84,10 +84,26 @@ def evaluate_retrieval_pairs(
     return retrieval_result(engine, refs, own, name)
 
 
+def metric_type(metric: str) -> MetricType:
+    """`SPEC.metric_types`: `<direction>_recall@<k>` is a recall at k, `mean_recall` (the mean of the six) a recall
+    without k."""
+    direction, _, k = metric.partition("_recall@")
+    if metric == "mean_recall":
+        return MetricType("recall", RETRIEVAL_TASK)
+    if direction in ("i2t", "t2i") and k.isdigit():
+        return MetricType("recall", RETRIEVAL_TASK, {"k": int(k)})
+    raise ValueError(f"retrieval emits <i2t|t2i>_recall@<k> and mean_recall, not {metric!r}")
+
+
+_KARPATHY = "Karpathy split (Karpathy and Fei-Fei, CVPR 2015)"
+_DATASETS = {"coco": BenchmarkDataset("mscoco", f"MS-COCO 5k test images, {_KARPATHY}", "karpathy"),
+             "flickr": BenchmarkDataset("flickr30k", f"Flickr30k 1k test images, {_KARPATHY}", "karpathy")}
+
+
 def _karpathy_spec(name: str, dataset: str) -> BenchmarkSpec:
     return BenchmarkSpec(name, karpathy_test_paths(dataset),
                          lambda engine, annotations, images: evaluate_retrieval(engine, annotations, images, name),
-                         check_karpathy_test)
+                         check_karpathy_test, dataset=_DATASETS[dataset], metric_types=metric_type)
 
 
 COCO_SPEC = _karpathy_spec("retrieval_coco", "coco")

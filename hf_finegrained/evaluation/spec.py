@@ -1,6 +1,6 @@
 """`BenchmarkSpec`: what a benchmark module declares about itself (the files it needs, how to run it, how to
-check its files). Each benchmark module holds its own spec(s); `runner.BENCHMARKS` only lists them, so a
-benchmark module never imports the runner."""
+check its files, how a model card names its dataset and types its metrics). Each benchmark module holds its own
+spec(s); `runner.REGISTERED` only lists them, so a benchmark module never imports the runner."""
 
 from __future__ import annotations
 
@@ -10,14 +10,56 @@ from typing import Any
 
 from .results import BenchmarkResult
 
+# `model-index` tasks (Hub task id, human name) a metric can belong to.
+CHOICE_TASK = ("zero-shot-image-classification", "Compositional image-text matching (zero-shot caption choice)")
+ZERO_SHOT_TASK = ("zero-shot-image-classification", "Zero-shot image classification")
+RETRIEVAL_TASK = ("image-text-retrieval", "Zero-shot image-text retrieval")  # the Hub has no task id for it
+TEXT_ONLY_TASK = ("sentence-similarity", "Text-only caption triplets (text encoder alone)")
+
+
+@dataclass(frozen=True)
+class BenchmarkDataset:
+    """How a benchmark's results name their dataset in a model card's `model-index`.
+
+    `type`: a Hub dataset id where the benchmark's authors publish it there and the runner reads those files
+    (`facebook/winoground`), otherwise the benchmark's own short name (`sugarcrepe`), never a made-up Hub id;
+    `name`: the benchmark and its paper; `config` and `split`: the subset and split scored, None when not
+    applicable.
+    """
+
+    type: str
+    name: str
+    config: str | None = None
+    split: str | None = "test"
+
+
+@dataclass(frozen=True)
+class MetricType:
+    """How a model card types one metric in `model-index`: `type` (`accuracy`, `recall`, `group_score`, ...),
+    `task` (one of the `*_TASK` pairs above) and `args` (e.g. `{"k": 1}` for recall@1), None when it has none."""
+
+    type: str = "accuracy"
+    task: tuple[str, str] = CHOICE_TASK
+    args: Mapping[str, Any] | None = None
+
+
+def choice_accuracy(metric: str) -> MetricType:
+    """The type of every metric of a caption-choice benchmark: an accuracy of choosing the right caption."""
+    return MetricType()
+
 
 @dataclass(frozen=True)
 class BenchmarkSpec:
     """A benchmark: the paths it needs (key -> default relative to the data root, and what goes there), how
-    to run it on an engine with those paths resolved, and `check`: a quick read of its annotation files with
-    the same resolved paths (no images, no model) that raises `AnnotationError` when one is malformed."""
+    to run it on an engine with those paths resolved, `check`: a quick read of its annotation files with
+    the same resolved paths (no images, no model) that raises `AnnotationError` when one is malformed; and for
+    model cards, `dataset` (None: the card names the dataset by the benchmark's name) and `metric_types`, the
+    type of each metric it emits (None: typed as caption-choice accuracies, with a warning; a function that
+    raises ValueError for a metric leaves that metric out of `model-index`, with a warning naming it)."""
 
     name: str
     paths: Mapping[str, tuple[str, str]]
     run: Callable[..., BenchmarkResult]
     check: Callable[..., Any] | None = None
+    dataset: BenchmarkDataset | None = None
+    metric_types: Callable[[str], MetricType] | None = None

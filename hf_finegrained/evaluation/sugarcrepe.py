@@ -11,7 +11,7 @@ from .choice import ChoiceSet, score_choice_set
 from .engine import ChoiceItem, ScoringEngine
 from .images import FileImage, find_image
 from .results import BenchmarkResult
-from .spec import BenchmarkSpec
+from .spec import BenchmarkDataset, BenchmarkSpec, choice_accuracy
 
 CATEGORIES = ("add_att", "add_obj", "replace_att", "replace_obj", "replace_rel", "swap_att", "swap_obj")
 
@@ -75,4 +75,5 @@ def evaluate_sugarcrepe(engine: ScoringEngine, annotations: str, images: str) ->
 SPEC = BenchmarkSpec("sugarcrepe", {
     "annotations": ("sugarcrepe", "the 7 SugarCrepe files (github.com/RAIVNLab/sugar-crepe, data/*.json)"),
     "images": ("coco/val2017", "COCO val2017 images (cocodataset.org)"),
-}, evaluate_sugarcrepe, lambda annotations, images: read_sugarcrepe(annotations))
+}, evaluate_sugarcrepe, lambda annotations, images: read_sugarcrepe(annotations),
+    dataset=BenchmarkDataset("sugarcrepe", "SugarCrepe (Hsieh et al., NeurIPS 2023)"), metric_types=choice_accuracy)

@@ -19,7 +19,7 @@ from .choice import ChoiceSet
 from .engine import ChoiceItem, ScoringEngine
 from .images import FileImage, find_image
 from .results import BenchmarkResult
-from .spec import BenchmarkSpec
+from .spec import TEXT_ONLY_TASK, BenchmarkDataset, BenchmarkSpec, MetricType
 
 CATEGORIES = ("replace_att", "replace_obj", "replace_rel", "swap_att", "swap_obj")
 TASKS = ("itt", "tot", "itt_p1", "itt_p2")  # the order of the results: the two tasks, then ITT per positive
@@ -125,7 +125,15 @@ def check_sugarcrepe_pp(annotations: str, images: str) -> tuple[dict[str, list[E
     return read_sugarcrepe_pp(annotations)
 
 
+def metric_type(metric: str) -> MetricType:
+    """`SPEC.metric_types`: the text-only task (`tot/...`: the text encoder alone ranks caption pairs) is
+    sentence similarity; the image-text task (`itt/...`) is caption choice like the other benchmarks."""
+    return MetricType(task=TEXT_ONLY_TASK) if metric.startswith("tot/") else MetricType()
+
+
 SPEC = BenchmarkSpec("sugarcrepe_pp", {
     "annotations": ("sugarcrepe_pp", "the 5 SugarCrepe++ files (github.com/Sri-Harsha/scpp, data/*.json)"),
     "images": ("coco/val2017", "COCO val2017 images (cocodataset.org), the ones SugarCrepe uses"),
-}, evaluate_sugarcrepe_pp, check_sugarcrepe_pp)
+}, evaluate_sugarcrepe_pp, check_sugarcrepe_pp,
+    # not the Hub copy of SugarCrepe++: the runner reads the GitHub files
+    dataset=BenchmarkDataset("sugarcrepe-pp", "SugarCrepe++ (Dumpala et al., NeurIPS 2024)"), metric_types=metric_type)

@@ -12,7 +12,7 @@ from .choice import ChoiceSet, score_choice_set
 from .engine import ChoiceItem, ScoringEngine
 from .images import FileImage, find_image
 from .results import BenchmarkResult
-from .spec import BenchmarkSpec
+from .spec import BenchmarkDataset, BenchmarkSpec, choice_accuracy
 
 # instrument file stem -> piece (the column groups of the VALSE paper's results table)
 INSTRUMENTS = {
@@ -97,4 +97,5 @@ SPEC = BenchmarkSpec("valse", {
     "annotations": ("valse", "the 11 VALSE files (github.com/Heidelberg-NLP/VALSE, data/*.json)"),
     "images": ("valse/images", f"every VALSE image in one folder by file name ({IMAGES})"),
 }, lambda engine, annotations, images: evaluate_valse(engine, annotations, [images]),
-    lambda annotations, images: read_valse(annotations))
+    lambda annotations, images: read_valse(annotations),
+    dataset=BenchmarkDataset("valse", "VALSE (Parcalabescu et al., ACL 2022)"), metric_types=choice_accuracy)

@@ -14,7 +14,7 @@ from .choice import ChoiceSet, score_choice_set
 from .engine import ChoiceItem, ScoringEngine
 from .images import FileImage
 from .results import BenchmarkResult
-from .spec import BenchmarkSpec
+from .spec import BenchmarkDataset, BenchmarkSpec, choice_accuracy
 
 MAX_ITEMS_PER_FILE = 1000
 
@@ -148,4 +148,5 @@ def check_vl_checklist(annotations: str, images: str) -> None:
 SPEC = BenchmarkSpec("vl_checklist", {
     "annotations": ("vl_checklist/data", "the data/ folder of github.com/om-ai-lab/VL-CheckList"),
     "images": ("vl_checklist/images", "folders vg/, swig/, hake/ as in VL-CheckList's DATASETS.md"),
-}, evaluate_vl_checklist, check_vl_checklist)
+}, evaluate_vl_checklist, check_vl_checklist,
+    dataset=BenchmarkDataset("vl-checklist", "VL-CheckList (Zhao et al., 2022)"), metric_types=choice_accuracy)

@@ -12,7 +12,7 @@ from .annotations import field, read_jsonl
 from .engine import ScoringEngine
 from .images import FileImage, find_image
 from .results import BenchmarkResult
-from .spec import BenchmarkSpec
+from .spec import BenchmarkDataset, BenchmarkSpec, MetricType
 
 
 def read_winoground(annotation_file: str | os.PathLike) -> list[dict]:
@@ -70,7 +70,16 @@ def evaluate_winoground(engine: ScoringEngine, annotations: str, images: str) ->
     )
 
 
+def metric_type(metric: str) -> MetricType:
+    """`SPEC.metric_types`: Winoground's three scores as its paper names them (each needs two or four comparisons
+    right, not one)."""
+    if metric not in ("text", "image", "group"):
+        raise ValueError(f"winoground emits text, image and group scores, not {metric!r}")
+    return MetricType(f"{metric}_score")
+
+
 SPEC = BenchmarkSpec("winoground", {
     "annotations": ("winoground/examples.jsonl", "examples.jsonl of facebook/winoground (Hugging Face Hub, gated)"),
     "images": ("winoground/images", "the images folder of facebook/winoground"),
-}, evaluate_winoground, lambda annotations, images: read_winoground(annotations))
+}, evaluate_winoground, lambda annotations, images: read_winoground(annotations),
+    dataset=BenchmarkDataset("facebook/winoground", "Winoground (Thrush et al., CVPR 2022)"), metric_types=metric_type)

@@ -13,7 +13,7 @@ from ..metrics import load_metric
 from .engine import ScoringEngine, rank_top_k
 from .images import DatasetImage
 from .results import BenchmarkResult
-from .spec import BenchmarkSpec
+from .spec import ZERO_SHOT_TASK, BenchmarkSpec, MetricType
 
 DEFAULT_TEMPLATES = ("a photo of a {}.",)
 
@@ -77,7 +77,15 @@ def _run(engine: ScoringEngine, dataset: str, split: str = "test") -> BenchmarkR
     return evaluate_zeroshot(engine, load_dataset_split(dataset, split))
 
 
+def metric_type(metric: str) -> MetricType:
+    """`SPEC.metric_types`: `top<k>` is a zero-shot classification accuracy at k."""
+    if not (metric.startswith("top") and metric[3:].isdigit()):
+        raise ValueError(f"zeroshot emits top<k> accuracies, not {metric!r}")
+    return MetricType(task=ZERO_SHOT_TASK, args={"top_k": int(metric[3:])})
+
+
+# Its dataset is chosen at run time: a card names it by the benchmark's name.
 SPEC = BenchmarkSpec("zeroshot", {
     "dataset": ("", "no dataset given: pass --set zeroshot.dataset=<Hub id or save_to_disk folder> "
                     "(and zeroshot.split=..., default test)"),
-}, _run)
+}, _run, metric_types=metric_type)
