@@ -155,13 +155,6 @@ def family_of(model: Any) -> ModelFamily:
     )
 
 
-def family_named(name: str) -> ModelFamily:
-    """The family called `name` ("clip", "siglip", "siglip2")."""
-    if name not in FAMILIES:
-        raise UnsupportedModelError(f"unknown model family {name!r}; supported: {supported()}")
-    return FAMILIES[name]
-
-
 def load_model(name_or_path: str) -> tuple[nn.Module, Any, ModelFamily]:
     """A supported model, its processor and its family from a folder or Hub id (`AutoModel`, `AutoProcessor`)."""
     from transformers import AutoConfig, AutoModel, AutoProcessor

@@ -15,7 +15,7 @@ from transformers import AutoModel, AutoProcessor, CLIPTextConfig, CLIPTextModel
 
 from hf_finegrained import FineGrainedTrainer, FineGrainedTrainingArguments, interpolate_weights
 from hf_finegrained.collator import FineGrainedCollator
-from hf_finegrained.families import CLIP, SIGLIP, SIGLIP2, UnsupportedModelError, family_named, family_of
+from hf_finegrained.families import CLIP, FAMILIES, SIGLIP, SIGLIP2, UnsupportedModelError, family_of
 from hf_finegrained.tiny_clip import build_siglip_model, build_siglip_processor, train_clip_tokenizer
 
 MAX_LENGTH = 40
@@ -226,7 +226,7 @@ def test_each_negative_embedding_lands_in_its_row_and_type_slot(family_name: str
     compared with its text encoded as a caption (the family's own text path) in a batch without negatives."""
     folder = request.getfixturevalue({"clip": "tiny_clip_dir", "siglip": "siglip_dir",
                                       "siglip2": "siglip2_dir"}[family_name])
-    family = family_named(family_name)
+    family = FAMILIES[family_name]
     model, processor = AutoModel.from_pretrained(folder).eval(), AutoProcessor.from_pretrained(folder)
     colours, shapes = list(COLORS), list(SHAPES)
     types = [f"type_{k}" for k in range(len(mask[0]))]

@@ -13,7 +13,7 @@ from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
 from .images import ImageRef
-from .scorer import CLIPScorer, Scorer
+from .scorer import ModelScorer, Scorer
 
 
 @dataclass
@@ -180,9 +180,9 @@ def make_engine(
     if isinstance(model, ScoringEngine):
         return model
     if isinstance(model, (str, os.PathLike)):
-        return ScoringEngine(CLIPScorer.from_pretrained(str(model), device), batch_size, progress)
+        return ScoringEngine(ModelScorer.from_pretrained(str(model), device), batch_size, progress)
     if hasattr(model, "encode_images") and hasattr(model, "encode_texts"):
         return ScoringEngine(model, batch_size, progress)
     if processor is None:
         raise ValueError("a CLIPModel needs its processor (processor=CLIPProcessor...)")
-    return ScoringEngine(CLIPScorer(model, processor, device), batch_size, progress)
+    return ScoringEngine(ModelScorer(model, processor, device), batch_size, progress)
