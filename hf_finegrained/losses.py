@@ -21,9 +21,8 @@ from torch import nn
 from .contrastive import CONTRASTIVE_FORMS, contrastive_form
 from .distributed import gather_no_grad, gather_with_grad, sum_across_ranks
 
-if TYPE_CHECKING:  # only for hints: training_args imports this module
+if TYPE_CHECKING:  # only for hints
     from .families import ModelFamily
-    from .training_args import FineGrainedTrainingArguments
 
 logger = logging.getLogger(__name__)
 
@@ -212,9 +211,10 @@ class FineGrainedLoss(nn.Module):
         self.register_buffer("thresholds", torch.full((num_negative_types,), float(fixed_threshold or 0.0)))
 
     @classmethod
-    def from_args(cls, args: FineGrainedTrainingArguments, family: ModelFamily) -> FineGrainedLoss:
-        """The loss of a training run: its settings from `args` (one threshold per name of `args.negative_types`,
-        none without hard negatives), its ITC form from the model's `family` (`ModelFamily.contrastive`)."""
+    def from_args(cls, args: Any, family: ModelFamily) -> FineGrainedLoss:
+        """The loss of a training run: its settings from `args` (a `FineGrainedTrainingArguments`, not imported
+        here: it imports this module; one threshold per name of `args.negative_types`, none without hard
+        negatives), its ITC form from the model's `family` (`ModelFamily.contrastive`)."""
         return cls(
             num_negative_types=len(args.negative_types) if args.use_hard_negatives else 0,
             imc_weight=args.imc_weight,
