@@ -48,7 +48,6 @@ from typing import Any
 from hf_finegrained.builders.synthetic_world import NOISE_KINDS, NegativeNoise
 from hf_finegrained.families import FAMILIES, load_model
 from hf_finegrained.losses import THRESHOLD_UNITS, default_threshold_bound
-from hf_finegrained.negatives.types import SHORT_NAMES
 from hf_finegrained.synthetic_eval import CATEGORIES, GROUPS, score_world
 from hf_finegrained.tradeoff import GENERAL, keeps_general, plot_tradeoff, tradeoff_point, tradeoff_table
 from hf_finegrained.synthetic_recipe import (
@@ -279,9 +278,11 @@ def reported_split(document: dict[str, Any]) -> str:
     return document["settings"]["eval_split"].replace("both", "test")
 
 
-def aggregate(runs: list[dict[str, Any]], variant: str, group: str) -> dict[str, tuple[float, float, int]]:
-    """column -> (mean, sample std (0 with one seed), number of seeds), in %, for one score group."""
-    mine = [r["scores"][group] for r in runs if r["variant"] == variant]
+def aggregate(runs: list[dict[str, Any]], variant: str, group: str,
+              key: str = "scores") -> dict[str, tuple[float, float, int]]:
+    """column -> (mean, sample std (0 with one seed), number of seeds), in %, for one score group of the runs'
+    `key` ("scores", or "validation_scores" with `--eval_split both`)."""
+    mine = [r[key][group] for r in runs if r["variant"] == variant]
     out = {}
     for column in GROUPS[group]:
         values = [100 * s[column] for s in mine]
@@ -289,16 +290,16 @@ def aggregate(runs: list[dict[str, Any]], variant: str, group: str) -> dict[str,
     return out
 
 
-def markdown_table(document: dict[str, Any], group: str = "seen") -> str:
+def markdown_table(document: dict[str, Any], group: str = "seen", key: str = "scores") -> str:
     """One row per variant (and the base): `mean ± std` over seeds of each column of `group`, in %."""
-    runs, base, columns = document["runs"], document["base_scores"][group], GROUPS[group]
-    title = TITLES[group].format(split=reported_split(document))
+    runs, base, columns = document["runs"], document[f"base_{key}"][group], GROUPS[group]
+    title = TITLES[group].format(split="validation" if key == "validation_scores" else reported_split(document))
     lines = [f"| variant: {title}, % | seeds | " + " | ".join(columns) + " |", "|---|---|" + "---|" * len(columns)]
     lines.append("| base, no fine-tuning | - | " + " | ".join(f"{100 * base[c]:.1f}" for c in columns) + " |")
     for variant in document["variants"]:
         if not any(r["variant"] == variant for r in runs):
             continue
-        stats = aggregate(runs, variant, group)
+        stats = aggregate(runs, variant, group, key)
         seeds = stats[columns[0]][2]
         cells = [f"{mean:.1f} ± {std:.1f}" for mean, std, _ in (stats[c] for c in columns)]
         lines.append(f"| {variant} | {seeds} | " + " | ".join(cells) + " |")
@@ -314,11 +315,12 @@ COMPARISONS: tuple[tuple[str, str], ...] = (
 )
 
 
-def compare(runs: list[dict[str, Any]], a: str, b: str, group: str, column: str) -> tuple[float, float, str]:
+def compare(runs: list[dict[str, Any]], a: str, b: str, group: str, column: str,
+            key: str = "scores") -> tuple[float, float, str]:
     """(mean of A - mean of B in points, the bound, verdict) under the protocol's rule: A wins when the
     difference of means exceeds twice its standard error, 2 * sqrt(s_A^2 / n_A + s_B^2 / n_B); B wins
     symmetrically; otherwise "tie". Needs >= 2 seeds per variant."""
-    values = [[100 * r["scores"][group][column] for r in runs if r["variant"] == v] for v in (a, b)]
+    values = [[100 * r[key][group][column] for r in runs if r["variant"] == v] for v in (a, b)]
     if min(map(len, values)) < 2:
         raise ValueError(f"comparing {a} and {b} needs >= 2 seeds each; got {[len(v) for v in values]}")
     diff = statistics.fmean(values[0]) - statistics.fmean(values[1])
@@ -326,19 +328,21 @@ def compare(runs: list[dict[str, Any]], a: str, b: str, group: str, column: str)
     return diff, bound, a if diff > bound else b if -diff > bound else "tie"
 
 
-def wins_table(document: dict[str, Any], group: str = "seen") -> str:
-    """The protocol's comparisons on `group`: difference of means (points) and the verdict per column."""
-    runs, columns = document["runs"], [c for c in GROUPS[group] if c != SHORT_NAMES["replace_attribute"]]
+def wins_table(document: dict[str, Any], group: str = "seen", key: str = "scores") -> str:
+    """The protocol's comparisons on `group`: difference of means (points) and the verdict per column. Each
+    variant with bad negatives (`~<kind><share>`) is compared with clean `ce_clip` (its cost) and with `plain`."""
+    runs, columns = document["runs"], list(GROUPS[group])
     seeds = {v: sum(r["variant"] == v for r in runs) for v in document["variants"]}
-    pairs = [(a, b) for a, b in COMPARISONS if seeds.get(a, 0) >= 2 and seeds.get(b, 0) >= 2]
+    noisy = [(a, b) for v in document["variants"] if NOISY in v for a, b in (("ce_clip", v), (v, "plain"))]
+    pairs = [(a, b) for a, b in COMPARISONS + tuple(noisy) if seeds.get(a, 0) >= 2 and seeds.get(b, 0) >= 2]
     if not pairs:
         return ""
-    title = TITLES[group].format(split=reported_split(document))
+    title = TITLES[group].format(split="validation" if key == "validation_scores" else reported_split(document))
     lines = [f"| A vs B: {title} | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
     for a, b in pairs:
         cells = []
         for column in columns:
-            diff, bound, verdict = compare(runs, a, b, group, column)
+            diff, bound, verdict = compare(runs, a, b, group, column, key)
             cells.append(f"{diff:+.2f} " + ("tie" if verdict == "tie" else f"**{verdict}**") + f" (2 SE {bound:.2f})")
         lines.append(f"| {a} vs {b} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
@@ -495,8 +499,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     document["runs"] = [r for r in document["runs"] if r["variant"] in variants and r["seed"] in seeds]
     document["total_minutes"] = round((time.perf_counter() - started) / 60, 2)
     write_document(args.output_dir, document)
-    table = "\n".join(markdown_table(document, group) for group in GROUPS)
-    wins = "\n".join(filter(None, (wins_table(document, group) for group in GROUPS)))
+    keys = ("scores", "validation_scores") if settings.eval_split == "both" else ("scores",)
+    table = "\n".join(markdown_table(document, group, key) for key in keys for group in GROUPS)
+    wins = "\n".join(filter(None, (wins_table(document, group, key) for key in keys for group in GROUPS)))
     table += ("\nDifferences of means in points; a verdict names the winner when the difference exceeds twice its "
               "standard error (docs/RESULTS.md, protocol).\n\n" + wins) if wins else ""
     with open(os.path.join(args.output_dir, "table.md"), "w") as handle:
