@@ -341,3 +341,21 @@ def test_negative_noise_refuses_what_it_cannot_do():
         NegativeNoise("dropped", 1.5)
     with pytest.raises(ValueError, match="without negatives"):
         SyntheticWorld(num_train=0, num_test=0).train_stream(8, negatives=None, noise=NegativeNoise("dropped", 0.5))
+
+
+def test_confusable_distractors_show_one_swapped_binding_and_replace_with_words_from_outside():
+    world = SyntheticWorld(num_train=0, num_test=0, num_seen=40, distractors=1, confusable_distractors=True)
+    for index in range(40):
+        row = world.example("validation_seen", index)
+        scene = Scene(tuple(row["colors"]), tuple(row["shapes"]), tuple(row["sizes"]), row["relation"])
+        extras = world._with_distractors(scene, f"validation_seen/{index}").extras
+        swapped = {(row["colors"][0], row["shapes"][1]), (row["colors"][1], row["shapes"][0])} - set(HELD_OUT_BINDINGS)
+        if not swapped:  # both swapped pairs held out: a distractor of new colour and shape instead
+            assert len(extras) == 1 and extras[0][0] not in row["colors"] and extras[0][1] not in row["shapes"]
+            continue
+        assert len(extras) == 1 and extras[0][:2] in swapped
+        negatives = row["hard_negatives"]
+        words = set(row["colors"]) | set(row["shapes"])
+        new_words = set(negatives["replace_attribute"].lower().replace(".", "").split()) - set(
+            row["caption"].lower().replace(".", "").split()) - {"a", "an"}
+        assert len(new_words) == 1 and not new_words & words and new_words.pop() != extras[0][0]

@@ -25,7 +25,8 @@ Why a bag-of-words model fails it: the swap negatives have exactly the words of 
 replace_relation negative ("A right of B" for "A left of B") has exactly the words of a *true* caption of
 the same picture ("B right of A"). Only composition (which attribute binds to which object, which object
 is the subject of the relation) separates them. The replace categories for objects and attributes use
-words absent from the picture and are the easy ones.
+words absent from the picture and are the easy ones, except in pictures with a distractor (`distractors`:
+the default world has one in a quarter of them), where the replacement word is the distractor's.
 """
 
 from __future__ import annotations
@@ -382,8 +383,7 @@ class SyntheticWorld:
         extras: list[tuple[str, str, str]] = []
         if self.confusable_distractors and len(scene.colors) == 2:
             swapped = [(scene.colors[0], scene.shapes[1]), (scene.colors[1], scene.shapes[0])]
-            allowed = [pair for pair in swapped if pair not in self.held_out_bindings and pair[1] != pair[0] and
-                       pair not in zip(scene.colors, scene.shapes)]
+            allowed = [pair for pair in swapped if pair not in self.held_out_bindings]
             if allowed:
                 color, shape = rng.choice(allowed)
                 extras.append((color, shape, "small"))
