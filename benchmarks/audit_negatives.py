@@ -10,6 +10,8 @@
     .venv/bin/python benchmarks/audit_negatives.py negatives --out today.json          # negatives of the text check
     .venv/bin/python benchmarks/audit_negatives.py negatives --rules old/ --out old.json  # of another version
     .venv/bin/python benchmarks/audit_negatives.py textcheck today.json old.json --sugarcrepe  # blind LM scores
+    .venv/bin/python benchmarks/audit_negatives.py sample --profile permissive --out permissive.tsv  # a profile
+    .venv/bin/python benchmarks/audit_negatives.py sample --proposer MODEL --out lm.tsv  # a causal-LM proposer
 
 Captions: the distinct SugarCrepe positives (../shared/benchmarks/sugarcrepe, files in name order, captions in
 file order), split once with `random.Random(0)`: 3,000 form the audit list, the rest the development list.
@@ -59,12 +61,25 @@ def caption_lists() -> tuple[list[str], list[str]]:
     return [distinct[i] for i in audit], [distinct[i] for i in rest]
 
 
-def sample(out: Path, development: bool = False, per_type: int = PER_TYPE) -> None:
+def _generator_options(args: argparse.Namespace) -> dict:
+    """The generator's profile and, with `--proposer MODEL`, a `CausalLMProposer` on that model (none for the
+    default strict profile, so that `--rules` may name a version without profiles)."""
+    options: dict = {} if args.profile == "strict" else {"profile": args.profile}
+    if args.proposer:
+        from hf_finegrained.negatives import CausalLMProposer
+
+        options["proposer"] = CausalLMProposer(args.proposer, dtype=args.proposer_dtype, seed=SEED)
+    return options
+
+
+def sample(out: Path, development: bool = False, per_type: int = PER_TYPE, generator_options: dict | None = None) -> None:
     audit, rest = caption_lists()
     if development:  # the same draw on the development list, to read while changing the rules
         audit = rest
-    generator = HardNegativeGenerator(seed=SEED)
+    generator = HardNegativeGenerator(seed=SEED, **(generator_options or {}))
     rows = generator.generate(audit, progress=False)
+    if generator.stats.proposals is not None:
+        print(json.dumps(generator.stats.as_dict(generator.types)["proposals"], indent=1))
     coverage = {name: sum(row[name] is not None for row in rows) / len(audit) for name in generator.types}
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", newline="", encoding="utf-8") as handle:
@@ -271,6 +286,11 @@ def main() -> None:
     sampling.add_argument("--development", action="store_true",
                           help="draw from the development list instead (to read while changing the rules)")
     sampling.add_argument("--per_type", type=int, default=PER_TYPE)
+    negatives = commands.add_parser("negatives", help="negatives for the text check's scored captions")
+    for command in (sampling, negatives):
+        command.add_argument("--profile", choices=("strict", "permissive"), default="strict")
+        command.add_argument("--proposer", default=None, help="a causal LM (Hub id or folder) proposing negatives")
+        command.add_argument("--proposer_dtype", default=None, help="e.g. bfloat16")
     commands.add_parser("table").add_argument("sheet", type=Path)
     mixing = commands.add_parser("blind")
     mixing.add_argument("sheets", type=Path, nargs="+")
@@ -279,7 +299,6 @@ def main() -> None:
     commands.add_parser("unblind").add_argument("out_dir", type=Path)
     commands.add_parser("oracle").add_argument("--out", type=Path, required=True)
     commands.add_parser("oracle_table").add_argument("sheets", type=Path, nargs="+")
-    negatives = commands.add_parser("negatives", help="negatives for the text check's scored captions")
     negatives.add_argument("--out", type=Path, required=True)
     negatives.add_argument("--rules", type=Path, default=None,
                            help="a folder holding another version's hf_finegrained/ package")
@@ -292,7 +311,7 @@ def main() -> None:
     development.add_argument("--offset", type=int, default=0)
     args = parser.parse_args()
     if args.command == "sample":
-        sample(args.out, args.development, args.per_type)
+        sample(args.out, args.development, args.per_type, _generator_options(args))
     elif args.command == "table":
         print(table(args.sheet))
     elif args.command == "blind":
@@ -302,7 +321,7 @@ def main() -> None:
     elif args.command == "oracle":
         oracle_sheet(args.out)
     elif args.command == "negatives":
-        write_negatives(args.out, {})
+        write_negatives(args.out, _generator_options(args))
     elif args.command == "textcheck":
         print(text_check(args.files, args.sugarcrepe))
     elif args.command == "oracle_table":

@@ -34,6 +34,7 @@ def add_hard_negatives(
     batch_size: int = 1000,
     num_proc: int | None = None,
     desc: str = "hard negatives",
+    profile: str | None = None,
 ) -> datasets.Dataset | datasets.IterableDataset:
     """`dataset` plus a `hard_negatives` struct column ({type: negative or None}) made from `caption_column`.
 
@@ -41,11 +42,18 @@ def add_hard_negatives(
     (each negative is a function of seed, type and caption). An existing `column` is replaced. An
     `IterableDataset` gets the same map, run lazily as rows are read (in the dataloader workers, if any);
     `num_proc` and `desc` do not apply to it.
+
+    `profile`: the rules' profile when no `generator` is given, "strict" (default: the audited filters) or
+    "permissive" (every candidate keeping only the type's invariants, as the CE-CLIP reference; see
+    docs/NEGATIVES.md). A model that proposes negatives comes with a generator:
+    `generator=HardNegativeGenerator(proposer=CausalLMProposer(...))` (one process: `num_proc=None`).
     """
     columns = dataset.column_names
     if columns is not None and caption_column not in columns:
         raise ValueError(f"no caption column {caption_column!r}; columns are {columns}")
-    generator = generator or HardNegativeGenerator(types=negative_types, seed=seed)
+    if generator is not None and profile is not None and profile != generator.profile:
+        raise ValueError(f"profile {profile!r} differs from the generator's {generator.profile!r}; give one of them")
+    generator = generator or HardNegativeGenerator(types=negative_types, seed=seed, profile=profile or "strict")
     if negative_types is not None and list(negative_types) != generator.types:
         raise ValueError(f"negative_types {list(negative_types)} differ from the generator's {generator.types}")
     function = _NegativesMap(generator, caption_column, column)

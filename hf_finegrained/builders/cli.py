@@ -11,6 +11,11 @@ Flags take hyphens or underscores (`--negatives-scorer` = `--negatives_scorer`).
 `--negatives-scorer MODEL` (a masked LM id or folder, e.g. distilroberta-base) picks each negative among its
 rule's candidates by pseudo-log-likelihood (`negatives.MaskedLMScorer`) instead of the built-in choice; it runs
 in one process (`--num-proc` is then ignored) and is much slower than the rules alone.
+`--negatives-profile permissive` keeps every candidate edit that passes only the type's invariants (the CE-CLIP
+reference's coverage, many invalid negatives; default `strict`: the audited filters). `--negatives-proposer MODEL`
+(a causal LM id or folder) writes negatives from a few-shot prompt per type (`negatives.CausalLMProposer`); each
+passes the profile's gate, the rules' draw is kept where none does; one process. Its quality was not measured
+(docs/NEGATIVES.md says how to audit it).
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from ..negatives import HardNegativeGenerator, MaskedLMScorer
+from ..negatives import CausalLMProposer, HardNegativeGenerator, MaskedLMScorer
+from ..negatives.generator import PROFILES
 from ..negatives.types import DEFAULT_NEGATIVE_TYPES
 from ..output_folder import OutputFolderError, check_output_folder
 from ..rows import CAPTION_COLUMN, IMAGE_COLUMN
@@ -31,9 +37,15 @@ DATA_FILE_BUILDERS = {"parquet": "parquet", "json": "json", "jsonl": "json", "cs
 
 
 def _generator(args: argparse.Namespace) -> HardNegativeGenerator:
+    if args.negatives_scorer and args.negatives_proposer:
+        raise SystemExit(f"hf-finegrained-build {args.command}: give --negatives-scorer (it ranks the rules' "
+                         "candidates) or --negatives-proposer (it writes negatives), not both.")
     scorer = MaskedLMScorer(args.negatives_scorer) if args.negatives_scorer else None
+    proposer = (CausalLMProposer(args.negatives_proposer, seed=args.negatives_seed)
+                if args.negatives_proposer else None)
     return HardNegativeGenerator(types=args.negative_types, seed=args.negatives_seed, scorer=scorer,
-                                 scorer_candidates=args.scorer_candidates)
+                                 scorer_candidates=args.scorer_candidates, profile=args.negatives_profile,
+                                 proposer=proposer)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -67,6 +79,11 @@ def parser() -> argparse.ArgumentParser:
                              help="a masked LM (Hub id or folder) that ranks each rule's candidates")
         command.add_argument("--scorer-candidates", "--scorer_candidates", type=int, default=8,
                              help="candidates the scorer rates per caption and type")
+        command.add_argument("--negatives-profile", "--negatives_profile", choices=sorted(PROFILES),
+                             default="strict", help="strict: the audited filters (default); permissive: every "
+                             "edit that keeps the type's invariants (the CE-CLIP reference's coverage)")
+        command.add_argument("--negatives-proposer", "--negatives_proposer", default=None,
+                             help="a causal LM (Hub id or folder) that proposes negatives, gated by the profile")
         command.add_argument("--num-proc", "--num_proc", type=int, default=None)
     return main
 
@@ -135,7 +152,7 @@ def main(argv: list[str] | None = None) -> None:
     except OutputFolderError as error:
         raise SystemExit(f"hf-finegrained-build {args.command}: {error}") from None
     generator = _generator(args)
-    num_proc = None if generator.scorer is not None else args.num_proc
+    num_proc = None if generator.scorer is not None or generator.proposer is not None else args.num_proc
     builders = {"coco": CocoCaptionsBuilder, "karpathy": KarpathyCaptionsBuilder}
     if args.command in builders:
         builder = builders[args.command](args.annotations, args.images, check_images=not args.no_check_images)

@@ -1,4 +1,5 @@
-"""`HardNegativeGenerator`: rule-based hard negatives for a list of captions, parsed in batches by spaCy."""
+"""`HardNegativeGenerator`: hard negatives for a list of captions, parsed in batches by spaCy: the rules of a profile
+(strict, the default, or permissive), optionally with a plausibility scorer or a model that proposes negatives."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .lexicon import Lexicon, load_lexicon
+from .permissive import PERMISSIVE_CANDIDATES
 from .phrases import HELD_BACK_REASONS, ParsedCaption, parse_caption
-from .rules import CANDIDATES, RULES, draw
+from .proposals import NegativeProposer, ProposalCounts, judge_proposal
+from .rules import CANDIDATES, RULES, CandidateRule, candidate_text, draw
 from .scoring import NegativeScorer
 from .seeding import CaptionRandom, caption_seed
 from .screening import DEFAULT_MAX_CHARS, DEFAULT_MAX_WORDS, SKIP_REASONS, english_vocabulary, screen_caption
@@ -17,30 +20,39 @@ from .spacy_model import load_spacy_model
 from .types import DEFAULT_NEGATIVE_TYPES
 
 PROGRESS_THRESHOLD = 20_000  # captions; longer runs show a progress bar unless told otherwise
+# The candidate functions of each profile (docs/NEGATIVES.md, "Profiles"): strict = the audited filters of
+# `rules.py` (and `filters/`), permissive = the types' invariants only (`permissive.py`).
+PROFILES: dict[str, dict[str, CandidateRule]] = {"strict": CANDIDATES, "permissive": PERMISSIVE_CANDIDATES}
 
 
 @dataclass
 class GenerationStats:
-    """Counts over the captions seen: skipped per reason, negatives made per type, and captions with a part no
-    edit may touch per reason (`held_back`: "negated", "question"; see `phrases.protected_spans`)."""
+    """Counts over the captions seen: skipped per reason, negatives made per type, captions with a part no
+    edit may touch per reason (`held_back`: "negated", "question"; see `phrases.protected_spans`; strict profile
+    only), and with a proposer, its proposals per type (`proposals`: proposed, accepted, used, rejected per
+    reason; per distinct caption)."""
 
     captions: int = 0
     skipped: Counter = field(default_factory=Counter)
     produced: Counter = field(default_factory=Counter)
     held_back: Counter = field(default_factory=Counter)
+    proposals: ProposalCounts | None = None
 
     def coverage(self, types: Sequence[str]) -> dict[str, float]:
         """Share of all captions that got a negative, per type."""
         return {name: self.produced[name] / self.captions if self.captions else 0.0 for name in types}
 
     def as_dict(self, types: Sequence[str]) -> dict[str, Any]:
-        return {
+        found = {
             "captions": self.captions,
             "skipped": {reason: self.skipped[reason] for reason in SKIP_REASONS},
             "held_back": {reason: self.held_back[reason] for reason in HELD_BACK_REASONS},
             "negatives": {name: self.produced[name] for name in types},
             "coverage": self.coverage(types),
         }
+        if self.proposals is not None:
+            found["proposals"] = self.proposals.as_dict(types)
+        return found
 
 
 class HardNegativeGenerator:
@@ -59,6 +71,16 @@ class HardNegativeGenerator:
             model). A `scoring.NegativeScorer` (e.g. `MaskedLMScorer("distilroberta-base")`) rates up to
             `scorer_candidates` candidates drawn per (caption, type) and the highest-rated is kept.
         scorer_candidates: how many candidates the scorer rates per (caption, type).
+        profile: "strict" (default): candidates pass the audited filters of `filters/` and never touch a negated
+            phrase or a question. "permissive": every candidate that keeps only the type's invariants (minimal
+            edit of the right kind, different text; `permissive.py`), close to the CE-CLIP reference rules'
+            coverage and, like them, often absurd or still true: for reproducing the paper.
+        proposer: None (default), or a `proposals.NegativeProposer` (e.g. `CausalLMProposer(...)`) asked for
+            negatives of every (distinct caption, type); each proposal passes `proposals.judge_proposal` (the
+            type's invariants and the profile's filters) and the first accepted one is kept. Counts per type
+            and reason in `stats.proposals`. Not combined with `scorer`.
+        fallback_to_rules: with a proposer, where no proposal is accepted, keep the rules' own draw (default)
+            instead of None.
 
     Attribute `stats` accumulates a `GenerationStats` over all calls.
 
@@ -79,11 +101,25 @@ class HardNegativeGenerator:
         max_chars: int = DEFAULT_MAX_CHARS,
         scorer: NegativeScorer | None = None,
         scorer_candidates: int = 8,
+        profile: str = "strict",
+        proposer: NegativeProposer | None = None,
+        fallback_to_rules: bool = True,
     ) -> None:
         self.types = list(DEFAULT_NEGATIVE_TYPES if types is None else types)
         unknown = [name for name in self.types if name not in RULES]
         if unknown or not self.types or len(set(self.types)) != len(self.types):
             raise ValueError(f"types must be distinct names among {sorted(RULES)}; got {self.types}")
+        if profile not in PROFILES:
+            raise ValueError(f"profile must be one of {sorted(PROFILES)}; got {profile!r}")
+        if proposer is not None and scorer is not None:
+            raise ValueError("give a scorer (it ranks the rules' candidates) or a proposer (it writes negatives), "
+                             "not both")
+        if proposer is not None and not callable(proposer):
+            raise TypeError(f"proposer must be callable on a list of (caption, type) pairs; got {type(proposer)}")
+        self.profile = profile
+        self.candidates = PROFILES[profile]
+        self.proposer = proposer
+        self.fallback_to_rules = fallback_to_rules
         self.seed = int(seed)
         self.model = model
         self.lexicon = lexicon if lexicon is not None else load_lexicon()
@@ -95,7 +131,7 @@ class HardNegativeGenerator:
             raise ValueError(f"scorer_candidates must be >= 1, got {scorer_candidates}")
         self.scorer = scorer
         self.scorer_candidates = scorer_candidates
-        self.stats = GenerationStats()
+        self.stats = GenerationStats(proposals=ProposalCounts() if proposer is not None else None)
         self._english = english_vocabulary(self.lexicon.words)
 
     @property
@@ -120,12 +156,16 @@ class HardNegativeGenerator:
         return self._negatives(parse_caption(doc, self.lexicon, text), text)
 
     def _negatives(self, parsed: ParsedCaption, text: str) -> dict[str, str | None]:
-        if self.scorer is None:
+        if self.scorer is None and self.profile == "strict":
             return {
                 name: RULES[name](parsed, self.lexicon, CaptionRandom(caption_seed(self.seed, name, text)))
                 for name in self.types
             }
-        drawn = {name: draw(parsed, CANDIDATES[name](parsed, self.lexicon),
+        if self.scorer is None:
+            return {name: next(iter(draw(parsed, self.candidates[name](parsed, self.lexicon),
+                                         CaptionRandom(caption_seed(self.seed, name, text)), 1)), None)
+                    for name in self.types}
+        drawn = {name: draw(parsed, self.candidates[name](parsed, self.lexicon),
                              CaptionRandom(caption_seed(self.seed, name, text)), self.scorer_candidates)
                  for name in self.types}
         everything = [made for texts in drawn.values() for made in texts]
@@ -157,11 +197,16 @@ class HardNegativeGenerator:
 
             docs = tqdm(docs, total=len(texts), desc="hard negatives", unit="caption")
         held_back: dict[str, set[str]] = {}
+        parsed_captions: dict[str, ParsedCaption] = {}
         for text, doc in zip(texts, docs):
             parsed = parse_caption(doc, self.lexicon, text)
             unique[text] = self._negatives(parsed, text)
-            if parsed.protected:
+            if parsed.protected and self.profile == "strict":
                 held_back[text] = {reason for reason, _, _ in parsed.protected}
+            if self.proposer is not None:
+                parsed_captions[text] = parsed
+        if self.proposer is not None and parsed_captions:
+            self._propose(parsed_captions, unique)
         results = []
         for caption in captions:
             row = unique.get(caption) if isinstance(caption, str) else None
@@ -171,6 +216,44 @@ class HardNegativeGenerator:
                 self.stats.held_back.update(held_back[caption])
             results.append(row)
         return results
+
+    def _propose(self, parsed: dict[str, ParsedCaption], made: dict[str, dict[str, str | None] | None]) -> None:
+        """Replaces the rules' negatives in `made` by the first accepted proposal of each (caption, type)."""
+        requests = [(text, name) for text in parsed for name in self.types]
+        answers = list(self.proposer(requests))
+        if len(answers) != len(requests):
+            raise ValueError(f"the proposer returned {len(answers)} answers for {len(requests)} requests; it must "
+                             "return one list of proposals per (caption, type) request, in order")
+        answers = [[answer] if isinstance(answer, str) else list(answer or ()) for answer in answers]
+        distinct = list(dict.fromkeys(p.strip() for proposals in answers for p in proposals
+                                      if isinstance(p, str) and p.strip() and "\n" not in p.strip()))
+        parsed_proposals = {text: parse_caption(doc, self.lexicon, text)
+                            for text, doc in zip(distinct, self.nlp.pipe(distinct, batch_size=self.batch_size))}
+        counts = self.stats.proposals
+        for (text, name), proposals in zip(requests, answers):
+            caption = parsed[text]
+            admitted = {found for found in (candidate_text(caption, candidate)
+                                            for candidate in self.candidates[name](caption, self.lexicon))
+                        if found is not None}
+            kept = None
+            for proposal in proposals:
+                counts.proposed[name] += 1
+                cleaned = proposal.strip() if isinstance(proposal, str) else proposal
+                reason = judge_proposal(caption, cleaned,
+                                        parsed_proposals.get(cleaned) if isinstance(cleaned, str) else None,
+                                        name, self.lexicon, self.profile, admitted)
+                if reason is not None:
+                    counts.reject(name, reason)
+                    continue
+                counts.accepted[name] += 1
+                if kept is None:
+                    kept = cleaned
+            row = made[text]
+            if kept is not None:
+                counts.used[name] += 1
+                row[name] = kept
+            elif not self.fallback_to_rules:
+                row[name] = None
 
     def generate_one(self, caption: Any) -> dict[str, str | None]:
         """`generate([caption])[0]`."""
