@@ -47,6 +47,30 @@ COLUMNS = {
     "COCO 5k T->I R@1": [("retrieval_coco", "t2i_recall@1")],
     "Flickr30k 1k I->T R@1": [("retrieval_flickr", "i2t_recall@1")],
     "Flickr30k 1k T->I R@1": [("retrieval_flickr", "t2i_recall@1")],
+    # the papers' suite (tests/test_suite_presets.py writes their fixtures)
+    "Controlled-A / Controlled-B": [("whatsup", "controlled_a"), ("whatsup", "controlled_b")],
+    "COCO-spatial one / two": [("whatsup", "coco_one"), ("whatsup", "coco_two")],
+    "GQA-spatial one / two": [("whatsup", "gqa_one"), ("whatsup", "gqa_two")],
+    "mean of the 6 subsets": [("whatsup", "macro")],
+    "mean of the 3 sources": [("whatsup", "source_mean")],
+    "READ-CLIP's CREPE number": [("crepe", "productivity/recall@1")],
+    **{header: [("bivlc", f"{score}/{part}") for score in ("i2t", "t2i", "group")] for header, part in (
+        ("I2T / T2I / group, all instances", "micro"), ("replace I2T / T2I / group", "replace"),
+        ("swap I2T / T2I / group", "swap"), ("add I2T / T2I / group", "add"))},
+    "image score: orientation / presence / state / quantity / position / colour / structure / texts / viewpoint": [
+        ("mmvp_vlm", f"image/{p}") for p in (
+            "orientation_and_direction", "presence_of_specific_features", "state_and_condition", "quantity_and_count",
+            "positional_and_relational_context", "color_and_appearance", "structural_characteristics", "texts",
+            "viewpoint_and_perspective")],
+    "group, mean of the 9 patterns": [("mmvp_vlm", "group/macro")],
+    "group: AG / YouCook2 / GEBC": [("eqben", "group/ag"), ("eqben", "group/youcook2"), ("eqben", "group/gebc")],
+    "group: Kubric loc / attr / cnt": [("eqben", f"group/kubric/{k}") for k in ("loc", "attr", "cnt")],
+    "group: SD": [("eqben", "group/sd")],
+    "group, mean of the 5 sources": [("eqben", "group/macro")],
+    **{f"{subset.replace('_', ' ')} I2T / T2I": [("spec", f"i2t/{subset}"), ("spec", f"t2i/{subset}")]
+       for subset in ("absolute_size", "relative_size", "absolute_spatial", "relative_spatial", "existence", "count")},
+    "mean of the 6 subsets I2T / T2I": [("spec", "i2t/macro"), ("spec", "t2i/macro")],
+    "ColorSwap text / image / group": [("colorswap", "text"), ("colorswap", "image"), ("colorswap", "group")],
 }
 # Average columns whose metric depends on the kind the cell names; a cell naming none of them is not ours
 # (vl_compo's mean of the group accuracies, for one).
@@ -114,7 +138,8 @@ def test_the_doc_tables_are_read():
     cells = _doc_cells()
     assert {c["benchmark"] for c in cells} == {
         "sugarcrepe", "sugarcrepe_pp", "aro_vg_relation", "aro_vg_attribution", "aro_coco_order", "aro_flickr_order",
-        "valse", "winoground", "retrieval_coco", "retrieval_flickr"}
+        "valse", "winoground", "retrieval_coco", "retrieval_flickr",
+        "whatsup", "crepe", "bivlc", "mmvp_vlm", "eqben", "spec", "colorswap"}
     assert any(c["metric"] == "swap_obj" and c["keys"] == {"SC"} and c["numbers"] == ["61.38"] for c in cells)
 
 
@@ -153,6 +178,9 @@ def produced(tmp_path_factory) -> tuple[dict[str, set[str]], set[str]]:
     write_winoground(root)
     write_karpathy(root)
     write_order(root)  # Flickr30k: retrieval and Order
+    from test_suite_presets import write_suite
+
+    write_suite(root, complete=True)  # the papers' suite: What'sUp, CREPE, BiVLC, MMVP-VLM, VisMin, EqBen, SPEC, ColorSwap
     engine = ScoringEngine(StandInScorer(), batch_size=8, progress=False)
     document = run_benchmarks(engine, [name for name in BENCHMARKS if name != "zeroshot"], data_root=str(root),
                               log=lambda message: None)

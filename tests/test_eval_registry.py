@@ -16,8 +16,10 @@ from hf_finegrained.evaluation.cli import main as eval_main
 
 NAMES = [
     "sugarcrepe", "sugarcrepe_pp", "aro_vg_relation", "aro_vg_attribution", "aro_coco_order", "aro_flickr_order", "valse",
-    "vl_checklist", "winoground", "retrieval_coco", "retrieval_flickr", "zeroshot",
+    "vl_checklist", "winoground", "whatsup", "crepe", "bivlc", "mmvp_vlm", "vismin", "eqben", "spec", "colorswap",
+    "retrieval_coco", "retrieval_flickr", "zeroshot",
 ]
+HUB_COPIES = {"bivlc", "vismin"}  # a local copy of a Hub dataset: one folder under the data root
 
 
 def _declared() -> dict[str, list[tuple[str, BenchmarkSpec]]]:
@@ -51,7 +53,8 @@ def test_every_declared_spec_is_registered_and_declared_in_its_benchmark_module(
             assert spec.run.__module__ == module, (spec.name, spec.run.__module__)
             assert spec.check is None or spec.check.__module__ in {module, "hf_finegrained.evaluation.karpathy"}
     assert {m.rsplit(".", 1)[1] for m in declared} == {
-        "sugarcrepe", "sugarcrepe_pp", "aro", "valse", "vl_checklist", "winoground", "retrieval", "zeroshot"}
+        "sugarcrepe", "sugarcrepe_pp", "aro", "valse", "vl_checklist", "winoground", "retrieval", "zeroshot",
+        "whatsup", "crepe", "bivlc", "mmvp", "vismin", "eqben", "spec_benchmark", "colorswap"}
 
 
 def test_registration_is_one_line_per_benchmark():
@@ -73,6 +76,9 @@ def test_file_based_benchmarks_have_a_check_and_paths_under_the_data_root():
     for name, spec in runner.BENCHMARKS.items():
         if name == "zeroshot":  # a dataset id or folder, given by the user
             assert spec.check is None and list(spec.paths) == ["dataset"] and spec.paths["dataset"][0] == ""
+            continue
+        if name in HUB_COPIES:
+            assert spec.check is not None and list(spec.paths) == ["dataset"] and spec.paths["dataset"][0] == name
             continue
         assert spec.check is not None and set(spec.paths) == {"annotations", "images"}, name
         assert all(default and what for default, what in spec.paths.values()), name

@@ -35,6 +35,7 @@ def score_choice_set(
     headline: str | None = None,
     leaf_mean: str | None = None,
     ties: str = "wrong",
+    scores: list[list[float]] | None = None,
 ) -> BenchmarkResult:
     """Scores `choice_set` and returns its result: per-category accuracies, `micro` and (with categories)
     `macro` averages; `headline` picks which one leads (defaults to `average`). With hierarchical categories,
@@ -43,11 +44,14 @@ def score_choice_set(
 
     Beside each accuracy `key`, `bow_ceiling/<key>` is the best an order-blind scorer could reach on the same
     items under the same averaging and tie rule (`bow.py`); `details["bow_equal_share"]` gives, per category
-    and over all items, the share of items whose right caption has the same words as a wrong one."""
+    and over all items, the share of items whose right caption has the same words as a wrong one. `scores`: the
+    items' scores when the caller has them already (`engine.score_choices(choice_set.items)`), so that a benchmark
+    computing more from the same scores encodes nothing twice."""
     counts = {"items": choice_set.total, "scored": len(choice_set.items), "missing_images": choice_set.missing_images}
     if not choice_set.items:
         return BenchmarkResult.skipped(name, f"no item could be scored ({choice_set.missing_images} images missing)")
-    scores = engine.score_choices(choice_set.items)
+    if scores is None:
+        scores = engine.score_choices(choice_set.items)
     labels = [item.label for item in choice_set.items]
     has_categories = any(item.category for item in choice_set.items)
     categories = [item.category or "uncategorised" for item in choice_set.items] if has_categories else None

@@ -5,18 +5,22 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from .runner import BENCHMARKS, UnknownBenchmarkError, benchmark_names, run_benchmarks
+from .runner import BENCHMARKS, PRESETS, UnknownBenchmarkError, benchmark_names, run_benchmarks
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="hf-finegrained-eval",
         description="Score a CLIPModel on compositionality, retrieval and zero-shot benchmarks.",
-        epilog="Benchmarks: " + ", ".join(BENCHMARKS) + ". Default paths live under --data-root; see "
+        epilog="Benchmarks: " + ", ".join(BENCHMARKS) + ". Presets: " + ", ".join(
+            f"{name} ({', '.join(names) if name != 'compositional' else 'all but retrieval and zero-shot'})"
+            for name, names in PRESETS.items()) + ". Default paths live under --data-root; see "
                "docs/BENCHMARKS.md for the layout.",
     )
     parser.add_argument("model", help="model folder or Hub id (loaded with CLIPModel/CLIPProcessor.from_pretrained)")
-    parser.add_argument("--benchmarks", default="all", help="comma-separated names, or 'all' (default)")
+    parser.add_argument("--benchmarks", default="all", help="comma-separated names, 'all' (default), or a preset: 'compositional' "
+                        "(every compositional benchmark; those whose files are absent are skipped, each "
+                        "saying what to download), 'readclip' (READ-CLIP's table)")
     parser.add_argument("--data-root", default="data", help="folder holding each benchmark's files (default: data)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME.KEY=VALUE", dest="overrides",
                         help="override a path or set a setting, e.g. sugarcrepe.images=/coco/val2017, "

@@ -13,7 +13,13 @@ from ARO's own code (its macro), ARO COCO- and Flickr-Order (accuracy over items
 image / group, COCO 5k and Flickr30k 1k R@1), and the averages whose kind is ours: SugarCrepe and SugarCrepe++
 means over the split files ([RC]: `macro`, `itt/macro`, `tot/macro`), VALSE "11 instruments" ([CE], [DG]:
 `instrument_mean`), VALSE "7 pieces" ([VC], [FSC]: `macro`, mean over the pieces of the mean over their
-instruments, as ours) and VALSE "over samples" ([RC]: `micro`).
+instruments, as ours) and VALSE "over samples" ([RC]: `micro`). The papers' suite: What'sUp per subset and the
+mean of the six ([VC], [FSC]: `macro`) and READ-CLIP's mean of the three sources ([RC]: `source_mean`); READ-CLIP's
+CREPE number ([RC]: `productivity/recall@1`, with a note: which files its Hub copy holds was not checked); BiVLC
+I2T / T2I / group over all instances ([BV]) and per type (computed from [BV]'s per-instance outcomes); MMVP-VLM
+vl_compo's image score per pattern and its mean group score ([VC]: `image/<pattern>`, `group/macro`); EqBen group
+per sub-dataset and the mean over the five sources ([VC], [FSC]: `group/macro`); SPEC per subset and direction
+and the means ([SP]); ColorSwap text / image / group ([VC]).
 
 Left out, because they do not have the meaning of one of our metrics:
 
@@ -30,6 +36,8 @@ Left out, because they do not have the meaning of one of our metrics:
   averages inside a type, and what vl_compo's `vl_checklist` number is, are not documented.
 - ImageNet zero-shot top-1: our `zeroshot` benchmark scores whatever dataset it is given and results.json does
   not say it was ImageNet; [FSC]'s 21-dataset zero-shot mean has no counterpart either.
+- CREPE of vl_compo ([VC] per negative type, [VC] / [FSC] their mean): how it averages over the complexities is
+  not published. SPEC of [FSC]: vl_compo's definition of its one number is not published.
 """
 
 from __future__ import annotations
@@ -88,6 +96,12 @@ SOURCES: dict[str, Source] = {s.key: s for s in (
     Source("WG-HF", "OpenAI CLIP ViT-B/32 run again through transformers: juletx/spatial-reasoning "
                     "thesis/chapters/3_winoground_zero_shot.tex, tab:results_aggr_ours (@85f6c2a3)",
            "J. Etxaniz's master's thesis, transformers CLIPModel"),
+    Source("BV", "Miranda et al., NeurIPS 2024 D&B (BiVLC): IMirandaM/BiVLC misc/main_results.PNG (the paper's main "
+                 "table) and results/BiVLC_ViT-B-32.csv (its per-instance outcomes for OpenAI CLIP ViT-B/32) "
+                 "(@84f0d175)", "BiVLC's main_evaluation_BiVLC.py (open_clip, strict >)"),
+    Source("SP", "Peng et al., CVPR 2024 (SPEC): wjpoom/SPEC notebooks/evaluate_example_local.ipynb, the printed "
+                 "outputs of section 4.1 (CLIP ViT-B/32, OpenAI weights) (@ad982a42)",
+           "SPEC's own (spec/eval.py, open_clip, argmax)"),
 )}
 
 
@@ -120,6 +134,20 @@ _VG = ("aro_vg_relation", "aro_vg_attribution")
 _ORDER = ("aro_coco_order", "aro_flickr_order")
 _WINOGROUND = ("text", "image", "group")
 _R1 = ("i2t_recall@1", "t2i_recall@1")
+_WHATSUP = ("controlled_a", "controlled_b", "coco_one", "coco_two", "gqa_one", "gqa_two")
+_EQBEN = ("group/ag", "group/youcook2", "group/gebc", "group/kubric/loc", "group/kubric/attr", "group/kubric/cnt",
+          "group/sd")
+_MMVP_IMAGE = tuple(f"image/{p}" for p in (
+    "orientation_and_direction", "presence_of_specific_features", "state_and_condition", "quantity_and_count",
+    "positional_and_relational_context", "color_and_appearance", "structural_characteristics", "texts",
+    "viewpoint_and_perspective"))
+_SPEC = tuple(f"{d}/{s}" for s in ("absolute_size", "relative_size", "absolute_spatial", "relative_spatial",
+                                   "existence", "count") for d in ("i2t", "t2i"))
+_VC_TIES = "vl_compo's tie rule is not published"
+_VC_EQBEN = "vl_compo's AG and YouCook2 numbers are round fractions: a sample of those sub-datasets"
+_VC_MMVP = "vl_compo's image score (how it pairs statements and images is not published)"
+_RC_CREPE = "mean over the files of its Hub copy (which CREPE files it holds was not checked)"
+_BV_TYPE = "computed from the authors' per-instance outcomes"
 
 
 def _aro(model: str, source: str, values: str) -> list[PublishedNumber]:
@@ -210,6 +238,56 @@ PUBLISHED: tuple[PublishedNumber, ...] = tuple(
     + _retrieval("NegCLIP", "VC", "59.34 45.15 85.7 71.58")
     + _retrieval("CE-CLIP", "VC", "56.04 47.09 75.3 68.94")
     + _retrieval("DAC-LLM", "VC", "29.92 37.33 53.0 64.6")
+    # What'sUp: accuracy per subset and the mean of the six (vl_compo), READ-CLIP's mean of the three sources
+    + _rows("whatsup", _WHATSUP + ("macro",), "CLIP", "VC", "30.58 30.88 43.26 50.68 46.29 47.08 41.46", _VC_TIES)
+    + _rows("whatsup", _WHATSUP + ("macro",), "NegCLIP", "VC", "33.25 37.75 45.97 46.14 46.12 48.11 42.89", _VC_TIES)
+    + _rows("whatsup", _WHATSUP + ("macro",), "CE-CLIP", "VC", "31.07 30.39 42.01 51.82 47.07 47.77 41.69", _VC_TIES)
+    + _rows("whatsup", _WHATSUP + ("macro",), "DAC-LLM", "VC", "28.40 34.56 42.15 51.14 48.71 50.52 42.58", _VC_TIES)
+    + _rows("whatsup", ("macro",), "FSC-CLIP", "FSC", "40.63", "COCO checkpoint")
+    + _rows("whatsup", ("macro",), "FSC-CLIP", "FSC", "42.42", "LAION-COCO checkpoint")
+    + _rows("whatsup", ("source_mean",), "NegCLIP", "RC", "42.4", "its Hub copy of What'sUp")
+    + _rows("whatsup", ("source_mean",), "FSC-CLIP", "RC", "39.8", "its Hub copy of What'sUp")
+    + _rows("whatsup", ("source_mean",), "READ-CLIP", "RC", "43.9", "its Hub copy of What'sUp")
+    # CREPE: READ-CLIP's number
+    + _rows("crepe", ("productivity/recall@1",), "NegCLIP", "RC", "30.5", _RC_CREPE)
+    + _rows("crepe", ("productivity/recall@1",), "FSC-CLIP", "RC", "42.5", _RC_CREPE)
+    + _rows("crepe", ("productivity/recall@1",), "READ-CLIP", "RC", "41.5", _RC_CREPE)
+    # BiVLC: I2T, T2I, group over all instances (the paper's) and per type for CLIP
+    + _rows("bivlc", ("i2t/micro", "t2i/micro", "group/micro"), "CLIP", "BV", "75.83 52.40 49.06")
+    + _rows("bivlc", ("i2t/micro", "t2i/micro", "group/micro"), "CLIP fine-tuned on COCO", "BV", "82.75 63.89 60.96",
+            "BiVLC's CLIP_COCO")
+    + _rows("bivlc", ("i2t/micro", "t2i/micro", "group/micro"), "NegCLIP", "BV", "80.74 61.95 58.75")
+    + _rows("bivlc", ("i2t/replace", "t2i/replace", "group/replace"), "CLIP", "BV", "82.09 60.36 57.27", _BV_TYPE)
+    + _rows("bivlc", ("i2t/swap", "t2i/swap", "group/swap"), "CLIP", "BV", "46.52 16.16 13.65", _BV_TYPE)
+    + _rows("bivlc", ("i2t/add", "t2i/add", "group/add"), "CLIP", "BV", "70.32 44.63 39.58", _BV_TYPE)
+    # MMVP-VLM: vl_compo's image score per pattern and its mean group score
+    + _rows("mmvp_vlm", _MMVP_IMAGE, "CLIP", "VC", "0.00 20.00 13.33 6.67 0.00 26.67 33.33 13.33 26.67", _VC_MMVP)
+    + _rows("mmvp_vlm", _MMVP_IMAGE, "NegCLIP", "VC", "20.00 13.33 46.67 13.33 20.00 46.67 20.00 26.67 26.67",
+            _VC_MMVP)
+    + _rows("mmvp_vlm", _MMVP_IMAGE, "CE-CLIP", "VC", "6.67 20.00 46.67 13.33 20.00 53.33 20.00 20.00 13.33", _VC_MMVP)
+    + _rows("mmvp_vlm", _MMVP_IMAGE, "DAC-LLM", "VC", "13.33 20.00 26.67 20.00 6.67 53.33 40.00 26.67 6.67", _VC_MMVP)
+    + _rows("mmvp_vlm", ("group/macro",), "CLIP", "VC", "6.67", "vl_compo's MMVP-VLM number")
+    + _rows("mmvp_vlm", ("group/macro",), "NegCLIP", "VC", "14.07", "vl_compo's MMVP-VLM number")
+    + _rows("mmvp_vlm", ("group/macro",), "CE-CLIP", "VC", "14.81", "vl_compo's MMVP-VLM number")
+    + _rows("mmvp_vlm", ("group/macro",), "DAC-LLM", "VC", "12.59", "vl_compo's MMVP-VLM number")
+    # EqBen: group score per sub-dataset and the mean over the five sources (vl_compo's number)
+    + _rows("eqben", _EQBEN + ("group/macro",), "CLIP", "VC", "3.04 37.34 4.52 1.00 22.20 6.10 77.79 26.49", _VC_EQBEN)
+    + _rows("eqben", _EQBEN + ("group/macro",), "NegCLIP", "VC", "4.73 40.15 6.28 0.65 37.45 15.75 82.55 30.33",
+            _VC_EQBEN)
+    + _rows("eqben", _EQBEN + ("group/macro",), "CE-CLIP", "VC", "5.19 32.17 6.78 0.25 22.50 13.75 76.87 26.64",
+            _VC_EQBEN)
+    + _rows("eqben", _EQBEN + ("group/macro",), "DAC-LLM", "VC", "2.03 29.85 4.47 0.60 28.80 8.25 79.44 25.67",
+            _VC_EQBEN)
+    + _rows("eqben", ("group/macro",), "FSC-CLIP", "FSC", "29.81", f"COCO checkpoint; {_VC_EQBEN}")
+    + _rows("eqben", ("group/macro",), "FSC-CLIP", "FSC", "29.14", f"LAION-COCO checkpoint; {_VC_EQBEN}")
+    # SPEC: image-to-text / text-to-image accuracy per subset and their means over the six subsets
+    + _rows("spec", _SPEC + ("i2t/macro", "t2i/macro"), "CLIP", "SP",
+            "44.27 36.27 34.07 32.47 12.64 12.20 27.10 26.75 57.00 52.00 25.27 23.62 33.39 30.55")
+    # ColorSwap: text, image, group on the 300 test examples
+    + _rows("colorswap", _WINOGROUND, "CLIP", "VC", "35.67 15.00 12.00", _VC_TIES)
+    + _rows("colorswap", _WINOGROUND, "NegCLIP", "VC", "38.00 24.00 18.33", _VC_TIES)
+    + _rows("colorswap", _WINOGROUND, "CE-CLIP", "VC", "32.67 22.00 13.33", _VC_TIES)
+    + _rows("colorswap", _WINOGROUND, "DAC-LLM", "VC", "32.33 18.00 13.67", _VC_TIES)
 )
 
 

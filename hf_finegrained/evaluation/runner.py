@@ -14,7 +14,10 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from . import aro, retrieval, sugarcrepe, sugarcrepe_pp, valse, vl_checklist, winoground, zeroshot
+from . import (
+    aro, bivlc, colorswap, crepe, eqben, mmvp, retrieval, spec_benchmark, sugarcrepe, sugarcrepe_pp, valse,
+    vismin, vl_checklist, whatsup, winoground, zeroshot,
+)
 from .annotations import AnnotationError
 from .engine import UnreadableImageError, make_engine
 from .results import BenchmarkResult, absent_files_note, results_document, without_local_paths, write_results
@@ -32,6 +35,14 @@ REGISTERED: tuple[BenchmarkSpec, ...] = (
     valse.SPEC,
     vl_checklist.SPEC,
     winoground.SPEC,
+    whatsup.SPEC,
+    crepe.SPEC,
+    bivlc.SPEC,
+    mmvp.SPEC,
+    vismin.SPEC,
+    eqben.SPEC,
+    spec_benchmark.SPEC,
+    colorswap.SPEC,
     retrieval.COCO_SPEC,
     retrieval.FLICKR_SPEC,
     zeroshot.SPEC,
@@ -40,6 +51,18 @@ REGISTERED: tuple[BenchmarkSpec, ...] = (
 BENCHMARKS: dict[str, BenchmarkSpec] = {spec.name: spec for spec in REGISTERED}
 if len(BENCHMARKS) != len(REGISTERED):
     raise RuntimeError(f"two registered benchmarks share a name: {[spec.name for spec in REGISTERED]}")
+
+# Names that stand for several benchmarks on the command line. "compositional": every benchmark but retrieval and
+# zero-shot (those whose files are absent are skipped, each with what to download); the others reproduce the
+# benchmark columns of a peer's results table, to put a run beside it (docs/BENCHMARKS.md, "Presets").
+PRESETS: dict[str, tuple[str, ...]] = {
+    "compositional": tuple(name for name in BENCHMARKS
+                           if not name.startswith("retrieval_") and name != "zeroshot"),
+    # READ-CLIP (NeurIPS 2025), README table "Reproducing the Paper": WhatsUp, VALSE, CREPE, SugarCrepe, SugarCrepe++.
+    "readclip": ("whatsup", "valse", "crepe", "sugarcrepe", "sugarcrepe_pp"),
+}
+if set(PRESETS) & set(BENCHMARKS) or any(n not in BENCHMARKS for names in PRESETS.values() for n in names):
+    raise RuntimeError("a preset shares a benchmark's name or lists an unknown benchmark")
 
 
 def resolve_paths(spec: BenchmarkSpec, data_root: str | None, overrides: Mapping[str, str]) -> tuple[dict, str | None]:
@@ -67,14 +90,16 @@ class UnknownBenchmarkError(KeyError):
 
 def benchmark_names(values: str | Sequence[str] | None) -> list[str]:
     """Benchmark names from "a,b", "a b", ["a", "b"] or ["a,b"] (the forms a command line gives), in order and
-    without repeats; "all" (or nothing) stands for every registered benchmark."""
+    without repeats; "all" (or nothing) stands for every registered benchmark, a name of `PRESETS` for its
+    benchmarks."""
     if values is None:
         return list(BENCHMARKS)
     items = [values] if isinstance(values, str) else list(values)
     names = [name for item in items for name in re.split(r"[,\s]+", str(item)) if name]
     if not names or names == ["all"]:
         return list(BENCHMARKS)
-    return list(dict.fromkeys(names))
+    expanded = [member for name in names for member in PRESETS.get(name, (name,))]
+    return list(dict.fromkeys(expanded))
 
 
 def check_names(names: Sequence[str]) -> None:
@@ -85,7 +110,8 @@ def check_names(names: Sequence[str]) -> None:
         for name in unknown:
             close = difflib.get_close_matches(name, list(BENCHMARKS), n=1)
             hints.append(f"{name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-        raise UnknownBenchmarkError(f"unknown benchmarks: {', '.join(hints)}; known: {', '.join(BENCHMARKS)}")
+        raise UnknownBenchmarkError(f"unknown benchmarks: {', '.join(hints)}; known: {', '.join(BENCHMARKS)}; "
+                                    f"presets: {', '.join(PRESETS)}")
 
 
 def check_benchmarks(

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 
 METRICS = ("choice_accuracy", "aro_macro", "winoground_scores", "retrieval_recall", "zeroshot_accuracy",
-           "sugarcrepe_pp_triplet")
+           "sugarcrepe_pp_triplet", "rank_recall", "whatsup_sets", "mmvp_pairs")
 
 _HERE = Path(__file__).resolve().parent
 
