@@ -30,7 +30,7 @@ from transformers import CLIPConfig, CLIPModel
 
 from hf_finegrained.evaluation import ChoiceItem, CLIPScorer, FileImage, ScoringEngine
 from hf_finegrained.evaluation.sugarcrepe import CATEGORIES
-from hf_finegrained.tiny_clip import build_processor, train_clip_tokenizer
+from hf_finegrained.synthetic.tiny_clip import build_processor, train_clip_tokenizer
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "benchmarks" / "sugarcrepe"
 
@@ -91,7 +91,7 @@ def vit_b32(tokenizer) -> CLIPModel:
 
 
 def tiny(tokenizer) -> CLIPModel:
-    from hf_finegrained.tiny_clip import build_clip_model
+    from hf_finegrained.synthetic.tiny_clip import build_clip_model
 
     return build_clip_model(tokenizer, image_size=224, patch_size=32, hidden_size=64, num_layers=2, num_heads=2)
 

@@ -43,7 +43,7 @@ from hf_finegrained.collator import FineGrainedCollator
 from hf_finegrained.negatives import HardNegativeGenerator
 from hf_finegrained.negatives.types import DEFAULT_NEGATIVE_TYPES as TYPES
 from hf_finegrained.rows import open_image
-from hf_finegrained.tiny_clip import build_processor, train_clip_tokenizer
+from hf_finegrained.synthetic.tiny_clip import build_processor, train_clip_tokenizer
 
 SUGARCREPE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "benchmarks", "sugarcrepe")
 

@@ -33,7 +33,7 @@ def load_captions() -> tuple[list[str], str]:
     if files:
         captions = [item["caption"] for path in files for item in json.loads(path.read_text()).values()]
         return captions, f"SugarCrepe ({len(files)} files, {len(captions)} captions)"
-    from hf_finegrained.builders import build_synthetic_world
+    from hf_finegrained.synthetic import build_synthetic_world
 
     world = build_synthetic_world(num_train=5000, num_test=0, train_negatives=False)
     return world["train"]["caption"], "synthetic world (SugarCrepe folder absent)"
@@ -94,7 +94,7 @@ def main() -> None:
           f"(generator is {default_time / gen_s:.1f}x faster than parsing with it)")
     print(f"COCO-2014 train (414,113 captions) at this rate: {414_113 / (len(texts) / gen_s) / 60:.1f} min")
     if args.world:
-        from hf_finegrained.builders import build_synthetic_world
+        from hf_finegrained.synthetic import build_synthetic_world
 
         seconds = timed(lambda: build_synthetic_world())
         print(f"build_synthetic_world() (2,000 train with spaCy negatives + 500 test, 32 px): {seconds:.1f} s")

@@ -31,7 +31,7 @@ from transformers import CLIPConfig, CLIPModel
 from hf_finegrained.collator import FineGrainedCollator
 from hf_finegrained.losses import FineGrainedLoss
 from hf_finegrained.teacher import DistillationTeacher
-from hf_finegrained.tiny_clip import build_processor, train_clip_tokenizer
+from hf_finegrained.synthetic.tiny_clip import build_processor, train_clip_tokenizer
 from hf_finegrained.trainer import encode_batch
 
 WORDS = (

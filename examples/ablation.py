@@ -4,7 +4,7 @@
     python examples/ablation.py --eval_split validation --variants plain,ce_clip --seeds 0   # choosing settings
     python examples/ablation.py --quick            # a tiny world and a few steps: checks the pipeline (CI)
 
-Every variant fine-tunes the same cached pre-trained base (hf_finegrained.synthetic_recipe) on the same
+Every variant fine-tunes the same cached pre-trained base (hf_finegrained.synthetic.recipe) on the same
 stream of new images, for the same steps, with the same seeds; only the loss changes:
 
     plain          plain CLIP loss, no hard negatives (the baseline every table shows)
@@ -17,12 +17,12 @@ stream of new images, for the same steps, with the same seeds; only the loss cha
                    what better negatives would buy)
 
 Any variant with hard negatives takes two suffixes: `+distill<weight>` (the distillation term) and
-`~<kind><share>`, bad negatives in a controlled share (`hf_finegrained.builders.NegativeNoise`): e.g.
+`~<kind><share>`, bad negatives in a controlled share (`hf_finegrained.synthetic.NegativeNoise`): e.g.
 `ce_clip~not_false0.25` (a quarter of the negatives replaced by captions true of the image),
 `ce_clip~disfluent0.5` (half made ungrammatical), `ce_clip~dropped0.9` (coverage 10% a type).
 
 A seed sets the fine-tuning stream ("finetune-<seed>": which new images, in which order) and the trainer's
-seed. Each run is scored (hf_finegrained.synthetic_eval) on new images of seen combinations (`<split>_seen`,
+seed. Each run is scored (hf_finegrained.synthetic.evaluation) on new images of seen combinations (`<split>_seen`,
 the headline), on held-out combinations (`<split>`), on zero-shot classification and on retrieval. Choose
 settings with `--eval_split validation`, never on test. The output folder gets `results.json` (every run, written after
 each one: an interrupted study resumes where it stopped), `table.md` (mean +- sample standard deviation over
@@ -45,12 +45,12 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from hf_finegrained.builders.synthetic_world import NOISE_KINDS, NegativeNoise
+from hf_finegrained.synthetic.world import NOISE_KINDS, NegativeNoise
 from hf_finegrained.families import FAMILIES, load_model
 from hf_finegrained.losses import THRESHOLD_UNITS, default_threshold_bound
-from hf_finegrained.synthetic_eval import CATEGORIES, GROUPS, score_world
-from hf_finegrained.tradeoff import GENERAL, keeps_general, plot_tradeoff, tradeoff_point, tradeoff_table
-from hf_finegrained.synthetic_recipe import (
+from hf_finegrained.synthetic.evaluation import CATEGORIES, GROUPS, score_world
+from hf_finegrained.synthetic.tradeoff import GENERAL, keeps_general, plot_tradeoff, tradeoff_point, tradeoff_table
+from hf_finegrained.synthetic.recipe import (
     FINETUNE_DEFAULTS,
     WORLD_DISTRACTORS,
     BaseModelSettings,
@@ -383,7 +383,7 @@ def plot_thresholds(runs: list[dict[str, Any]], path: str, units: str = "logit")
 
 # The trade-off study (docs/RESULTS.md): compositional scores against general ability.
 def tradeoff_points(document: dict[str, Any], key: str = "scores") -> list[dict[str, Any]]:
-    """Every model of the study as a `hf_finegrained.tradeoff` point, the base first; `key`: "scores" or
+    """Every model of the study as a `hf_finegrained.synthetic.tradeoff` point, the base first; `key`: "scores" or
     "validation_scores". The base is alpha 0 of every curve; a fine-tune is alpha 1."""
     points = [tradeoff_point("base", "base", 0.0, [document[f"base_{key}"]])]
     for variant in document["variants"]:

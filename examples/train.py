@@ -21,7 +21,7 @@ Flag defaults are the paper's fine-tuning hyperparameters (lr 5e-6 cosine, 50 wa
 betas (0.9, 0.98), eps 1e-6, weight decay 0.1, 5 epochs, IMC 0.3, CMR 0.2, threshold bound 10 at scale 100, i.e.
 0.1 in the default cosine threshold units). The
 embedded default swaps in settings sized for its small model (FINETUNE_DEFAULTS of
-hf_finegrained.synthetic_recipe: the paper's, with another learning rate, warm-up, batch and a step count)
+hf_finegrained.synthetic.recipe: the paper's, with another learning rate, warm-up, batch and a step count)
 for any flag not given on the command line.
 
 A YAML config holds one `flag_name: value` per line and is read exactly as those flags (so the defaults
@@ -54,8 +54,8 @@ from hf_finegrained.evaluation import UnknownBenchmarkError, benchmark_names, ch
 from hf_finegrained.hub import push_folder, require_token
 from hf_finegrained.lora import DEFAULT_LORA_TARGETS, add_lora, merge_lora
 from hf_finegrained.model_card import results_from_report
-from hf_finegrained.synthetic_recipe import FINETUNE_DEFAULTS, PROBE_FIT_ROWS, WORLD_DISTRACTORS, BaseModelSettings
-from hf_finegrained.tradeoff import plot_tradeoff, tradeoff_table
+from hf_finegrained.synthetic.recipe import FINETUNE_DEFAULTS, PROBE_FIT_ROWS, WORLD_DISTRACTORS, BaseModelSettings
+from hf_finegrained.synthetic.tradeoff import plot_tradeoff, tradeoff_table
 
 logger = logging.getLogger("train")
 
@@ -249,8 +249,8 @@ def check_benchmarks_before_training(data_args: DataArguments) -> None:
 
 def synthetic_trainer(model_args: ModelArguments, data_args: DataArguments, args: FineGrainedTrainingArguments):
     """The embedded default's trainer (module docstring), and the function that scores it afterwards."""
-    from hf_finegrained.synthetic_eval import relation_probe, score_world
-    from hf_finegrained.synthetic_recipe import (
+    from hf_finegrained.synthetic.evaluation import relation_probe, score_world
+    from hf_finegrained.synthetic.recipe import (
         comparison_table, default_world, finetune_overrides, finetune_stream, prepare_base_model, prepare_plain_finetune,
     )
 
@@ -334,7 +334,7 @@ def read_cache_key(folder: str) -> dict[str, Any]:
 def readme_agreement(document: dict[str, Any]) -> str:
     """A line saying whether this run is the one whose table the README shows, and if so whether it printed the
     same table; when it did not, what differs (data fingerprints or library versions) and what to do."""
-    from hf_finegrained.synthetic_recipe import comparison_table
+    from hf_finegrained.synthetic.recipe import comparison_table
 
     if not os.path.isfile(DEFAULT_RUN_RESULTS):
         return ""
@@ -362,7 +362,7 @@ def readme_agreement(document: dict[str, Any]) -> str:
 def tradeoff_scores(base: str, finetuned: dict[str, Any], alphas: list[float], splits, processor) -> dict[str, Any]:
     """{model key: {alpha: scores}}: each fine-tune interpolated with the base at each alpha, scored."""
     from hf_finegrained import interpolate_weights
-    from hf_finegrained.synthetic_eval import score_world
+    from hf_finegrained.synthetic.evaluation import score_world
 
     base_model = AutoModel.from_pretrained(base)
     out = {}
@@ -375,7 +375,7 @@ def tradeoff_scores(base: str, finetuned: dict[str, Any], alphas: list[float], s
 
 def tradeoff_points(scores: dict[str, Any], interpolated: dict[str, Any]) -> list[dict[str, Any]]:
     """The default run's trade-off points: the base, then each fine-tune's interpolations and itself."""
-    from hf_finegrained.tradeoff import tradeoff_point
+    from hf_finegrained.synthetic.tradeoff import tradeoff_point
 
     labels = {"plain_finetune": "plain fine-tune", "ce_clip": "CE-CLIP"}
     points = [tradeoff_point("base", "base", 0.0, [scores["base"]])]

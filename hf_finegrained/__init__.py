@@ -13,7 +13,7 @@ from .version import __version__  # noqa: F401  (the package version, `hf_finegr
 _LAZY = {
     "HardNegativeGenerator": "hf_finegrained.negatives",
     "add_hard_negatives": "hf_finegrained.builders",
-    "build_synthetic_world": "hf_finegrained.builders",
+    "build_synthetic_world": "hf_finegrained.synthetic",
     "export_parquet": "hf_finegrained.builders",
     "evaluate_choice": "hf_finegrained.evaluation",
     "run_benchmarks": "hf_finegrained.evaluation",

@@ -82,7 +82,7 @@ class CardInfo:
     tags: list[str] = field(default_factory=list)  # beside the package's own tags (`PACKAGE_TAGS`)
     language: str | list[str] | None = None
     license: str | None = None
-    # The trade-off between composition and general ability (`hf_finegrained.tradeoff`): a Markdown table and
+    # The trade-off between composition and general ability (`hf_finegrained.synthetic.tradeoff`): a Markdown table and
     # the file name of its plot in the card's folder.
     tradeoff_table: str | None = None
     tradeoff_plot: str | None = None
@@ -154,7 +154,7 @@ def changed_hyperparameters(args: Any) -> dict[str, Any]:
     return changed
 
 
-# `examples/train.py` scores its synthetic world as "synthetic_<group>" (groups of `synthetic_eval.score_world`):
+# `examples/train.py` scores its synthetic world as "synthetic_<group>" (groups of `synthetic.evaluation.score_world`):
 # not a registered benchmark, so its dataset entry and the types of its metrics are here.
 _SYNTHETIC = {"synthetic": (None, ""), "synthetic_seen": ("seen", ", seen combinations"),
               "synthetic_held_out": ("held_out", ", held-out combinations"),

@@ -26,7 +26,7 @@ logger = logging.getLogger(__name__)
 
 # The paper's fine-tuning hyperparameters (CE-CLIP on COCO, ViT-B/32), as `TrainingArguments` values:
 # the defaults of examples/train.py, and the base the embedded default's small-model settings start from
-# (`synthetic_recipe.FINETUNE_DEFAULTS`). The loss settings' defaults and checks are the loss's (`losses.py`).
+# (`synthetic.recipe.FINETUNE_DEFAULTS`). The loss settings' defaults and checks are the loss's (`losses.py`).
 PAPER_HYPERPARAMETERS: dict[str, Any] = dict(
     learning_rate=5e-6,
     lr_scheduler_type="cosine",

@@ -17,7 +17,7 @@ def tiny_clip_dir(tmp_path_factory) -> str:
     """A tiny CLIPModel + CLIPProcessor (tokenizer trained here) saved to a folder, as a Hub id would be."""
     from helpers import all_captions
 
-    from hf_finegrained.tiny_clip import build_clip_model, build_processor, train_clip_tokenizer
+    from hf_finegrained.synthetic.tiny_clip import build_clip_model, build_processor, train_clip_tokenizer
 
     folder = tmp_path_factory.mktemp("tiny_clip")
     tokenizer = train_clip_tokenizer(all_captions() * 4, vocab_size=300)

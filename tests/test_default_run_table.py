@@ -7,7 +7,7 @@ import json
 import re
 from pathlib import Path
 
-from hf_finegrained.synthetic_recipe import BaseModelSettings, base_cache_key, comparison_table, default_world
+from hf_finegrained.synthetic.recipe import BaseModelSettings, base_cache_key, comparison_table, default_world
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "model_cards" / "synthetic-ce-clip" / "results.json"

@@ -346,7 +346,7 @@ def test_real_annotation_files_pass_the_check(tmp_path):
 def test_the_embedded_defaults_are_the_papers_with_four_changes(train):
     """One home for the hyperparameters: the script's defaults are the paper's, and the embedded default's
     differ from them only where the small model needs it (pinned: they key the cached plain fine-tune)."""
-    from hf_finegrained.synthetic_recipe import FINETUNE_DEFAULTS
+    from hf_finegrained.synthetic.recipe import FINETUNE_DEFAULTS
     from hf_finegrained.training_args import PAPER_HYPERPARAMETERS
 
     assert {key: train.PAPER_DEFAULTS[key] for key in PAPER_HYPERPARAMETERS} == PAPER_HYPERPARAMETERS

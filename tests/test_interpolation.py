@@ -22,7 +22,7 @@ from hf_finegrained.collator import FineGrainedCollator
 from hf_finegrained.interpolation import main as interpolate_main
 from hf_finegrained.interpolation import save_interpolated
 from hf_finegrained.output_folder import OutputFolderError
-from hf_finegrained.tiny_clip import build_clip_model
+from hf_finegrained.synthetic.tiny_clip import build_clip_model
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +73,7 @@ def test_half_is_the_mean_of_every_floating_tensor_and_inputs_are_untouched(pare
 
 def test_mismatched_models_are_refused_naming_the_first_difference(parents, tiny_clip_dir):
     base, tuned, _ = parents
-    from hf_finegrained.tiny_clip import train_clip_tokenizer
+    from hf_finegrained.synthetic.tiny_clip import train_clip_tokenizer
     from helpers import all_captions
 
     tokenizer = train_clip_tokenizer(all_captions() * 4, vocab_size=300)

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import hf_finegrained
 from hf_finegrained import training_args
-from hf_finegrained.builders import CATEGORY_NAMES, features, synthetic_world
+from hf_finegrained.builders import features
+from hf_finegrained.synthetic import CATEGORY_NAMES, world as synthetic_world
 from hf_finegrained.negatives import RULES, HardNegativeGenerator, types
-from hf_finegrained.synthetic_eval import CATEGORIES, GROUPS
+from hf_finegrained.synthetic.evaluation import CATEGORIES, GROUPS
 
 # Pinned: the default run's dataset fields, thresholds and report columns follow these orders.
 DEFAULT_ORDER = ("swap_object", "swap_attribute", "replace_object", "replace_attribute", "replace_relation")

@@ -92,7 +92,8 @@ def test_example_runs_under_accelerate_and_publishes_a_plain_clip_folder(tmp_pat
 @pytest.mark.slow
 def test_real_path_with_a_local_pretrained_folder_lora_and_benchmarks(tiny_clip_dir, tmp_path):
     """The --model_name_or_path path (same from_pretrained code as a Hub id) on an exported dataset folder."""
-    from hf_finegrained.builders import SyntheticWorld, export_parquet
+    from hf_finegrained.builders import export_parquet
+    from hf_finegrained.synthetic import SyntheticWorld
 
     world = SyntheticWorld(num_train=32, num_test=8, image_size=32)  # the tiny model's image size
     data = world.build()

@@ -16,7 +16,7 @@ from transformers import AutoModel, AutoProcessor, CLIPTextConfig, CLIPTextModel
 from hf_finegrained import FineGrainedTrainer, FineGrainedTrainingArguments, interpolate_weights
 from hf_finegrained.collator import FineGrainedCollator
 from hf_finegrained.families import CLIP, FAMILIES, SIGLIP, SIGLIP2, UnsupportedModelError, family_of
-from hf_finegrained.tiny_clip import build_siglip_model, build_siglip_processor, train_clip_tokenizer
+from hf_finegrained.synthetic.tiny_clip import build_siglip_model, build_siglip_processor, train_clip_tokenizer
 
 MAX_LENGTH = 40
 

@@ -1,4 +1,4 @@
-"""The linear relation probe of hf_finegrained.synthetic_eval, on features with and without the layout."""
+"""The linear relation probe of hf_finegrained.synthetic.evaluation, on features with and without the layout."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from hf_finegrained import synthetic_eval
-from hf_finegrained.builders.synthetic_world import SyntheticWorld
-from hf_finegrained.synthetic_eval import fit_linear_probe, object_relation, relation_probe
+from hf_finegrained.synthetic import evaluation as synthetic_eval
+from hf_finegrained.synthetic.world import SyntheticWorld
+from hf_finegrained.synthetic.evaluation import fit_linear_probe, object_relation, relation_probe
 
 
 def test_linear_probe_fits_separable_classes():

@@ -13,20 +13,20 @@ from datasets.distributed import split_dataset_by_node
 import pytest
 import torch
 
-from hf_finegrained.builders import (
+from hf_finegrained.builders import caption_features
+from hf_finegrained.synthetic import (
     HELD_OUT_ARRANGEMENTS,
     HELD_OUT_BINDINGS,
     NegativeNoise,
     Scene,
     SyntheticWorld,
     build_synthetic_world,
-    caption_features,
     ground_truth_negatives,
     held_out_in_caption,
     render,
 )
-from hf_finegrained.builders.synthetic_drawing import COLORS, SHAPES
-from hf_finegrained.builders.synthetic_world import (
+from hf_finegrained.synthetic.drawing import COLORS, SHAPES
+from hf_finegrained.synthetic.world import (
     EVALUATION_SPLITS,
     SPLITS,
     TEMPLATES,

@@ -7,13 +7,13 @@ import os
 import subprocess
 import sys
 
-from hf_finegrained.tiny_clip import train_clip_tokenizer
+from hf_finegrained.synthetic.tiny_clip import train_clip_tokenizer
 
 TEXTS = ["A red circle is to the left of a blue square.", "the large green triangle sits above a circle",
          "Two dogs, 3 cats and a bird!"] * 3
 PROGRAM = (
     "import json, sys\n"
-    "from hf_finegrained.tiny_clip import train_clip_tokenizer\n"
+    "from hf_finegrained.synthetic.tiny_clip import train_clip_tokenizer\n"
     "tok = train_clip_tokenizer(json.loads(sys.argv[1]), vocab_size=560)\n"
     "print(json.dumps([sorted(tok.get_vocab().items()), tok('a red circle above a square')['input_ids']]))\n"
 )

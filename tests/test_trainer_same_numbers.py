@@ -23,7 +23,7 @@ from helpers import NEGATIVE_TYPES, all_captions, make_dataset
 from transformers import TrainerCallback
 
 from hf_finegrained import FineGrainedTrainer, FineGrainedTrainingArguments
-from hf_finegrained.tiny_clip import (
+from hf_finegrained.synthetic.tiny_clip import (
     build_clip_model,
     build_processor,
     build_siglip_model,

@@ -2,7 +2,7 @@
 
 Everything else reads this list: the rules (`rules.RULES`, one function per type, named after it), the
 trainer's default (`training_args.DEFAULT_NEGATIVE_TYPES`), the dataset features, and the synthetic
-world's report categories (`builders.synthetic_world.CATEGORY_NAMES`, `synthetic_eval.CATEGORIES`).
+world's report categories (`synthetic.world.CATEGORY_NAMES`, `synthetic.evaluation.CATEGORIES`).
 A new type is one line here plus its rule (and its ground-truth edit if the synthetic world should score it).
 
 This module imports nothing from the package, so that any module may read it.

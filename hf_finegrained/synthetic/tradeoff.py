@@ -1,7 +1,7 @@
 """The trade-off between compositional scores and general ability: points, a table and one plot.
 
 A point is one model, or one setting over several seeds: `tradeoff_point(name, curve, alpha, scores)` with
-`scores` a list of `synthetic_eval.score_world` results (one per seed). Curves run from the base (alpha 0)
+`scores` a list of `synthetic.evaluation.score_world` results (one per seed). Curves run from the base (alpha 0)
 through interpolations (`interpolate_weights`) to a fine-tune (alpha 1). `examples/ablation.py` draws the
 study's curves, `examples/train.py` the default run's.
 """

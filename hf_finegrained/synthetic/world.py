@@ -43,9 +43,9 @@ import datasets
 from ..rows import NEGATIVES_COLUMN
 from ..negatives import HardNegativeGenerator
 from ..negatives.types import DEFAULT_NEGATIVE_TYPES, SHORT_NAMES
-from .add_negatives import add_hard_negatives
-from .features import caption_features
-from .synthetic_drawing import COLORS, OPPOSITE, SHAPES, SIZES, Scene, draw_object, draw_scene
+from ..builders.add_negatives import add_hard_negatives
+from ..builders.features import caption_features
+from .drawing import COLORS, OPPOSITE, SHAPES, SIZES, Scene, draw_object, draw_scene
 
 logger = logging.getLogger(__name__)
 

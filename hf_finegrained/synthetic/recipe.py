@@ -25,10 +25,10 @@ from typing import Any
 
 import datasets
 
-from .builders.synthetic_world import ZEROSHOT_CLASSES, CaptionMix, NegativeNoise, SyntheticWorld
-from .synthetic_eval import CATEGORIES
+from .world import ZEROSHOT_CLASSES, CaptionMix, NegativeNoise, SyntheticWorld
+from .evaluation import CATEGORIES
 from .tiny_clip import build_clip_model, build_processor, build_siglip_model, build_siglip_processor, train_clip_tokenizer
-from .training_args import PAPER_HYPERPARAMETERS
+from ..training_args import PAPER_HYPERPARAMETERS
 
 RECIPE_VERSION = 3  # 3: pre-training stream, 12 colours x 4 shapes, 48 px images, sine-cosine positions
 FINGERPRINT_ROWS = 64  # rows of a stream whose images and captions key a cached model (`data_fingerprint`)
@@ -168,7 +168,7 @@ def tokenizer_texts(world: SyntheticWorld, settings: BaseModelSettings) -> list[
     """What the base's BPE is trained on: captions of both streams' kinds and their spaCy negatives (their words
     would be in a real tokenizer's vocabulary too), drawn from "tokenizer" streams of their own. The negatives
     make the base depend on the negative generator's rules: `base_cache_key` fingerprints these texts."""
-    from .negatives import HardNegativeGenerator
+    from ..negatives import HardNegativeGenerator
 
     sample = 2000
     web = world.train_stream(sample, name="tokenizer-web", negatives=None, mix=settings.mix)
@@ -212,8 +212,8 @@ def prepare_base_model(
 
     `allow_training=False` (e.g. inside a multi-process launch) raises instead of training a missing base.
     """
-    from .trainer import FineGrainedTrainer
-    from .training_args import FineGrainedTrainingArguments
+    from ..trainer import FineGrainedTrainer
+    from ..training_args import FineGrainedTrainingArguments
 
     texts = tokenizer_texts(world, settings)
     folder, key = _cache_folder("base", base_cache_key(world, settings, texts), cache_dir)
@@ -258,7 +258,7 @@ def prepare_base_model(
 def finetune_arguments(output_dir: str, seed: int, hard_negatives: bool, overrides: dict[str, Any] | None = None,
                        **loss: Any) -> Any:
     """`FineGrainedTrainingArguments` of a synthetic fine-tune: `FINETUNE_DEFAULTS`, then `overrides`."""
-    from .training_args import FineGrainedTrainingArguments
+    from ..training_args import FineGrainedTrainingArguments
 
     values = dict(FINETUNE_DEFAULTS, output_dir=output_dir, seed=seed, data_seed=seed, use_hard_negatives=hard_negatives,
                   save_strategy="no", report_to="none", disable_tqdm=True, dataloader_num_workers=0, logging_steps=25)
@@ -277,8 +277,8 @@ def finetune(base: str, world: SyntheticWorld, args: Any, negatives: str = "spac
     """
     from transformers import PrinterCallback, set_seed
 
-    from .families import load_model
-    from .trainer import FineGrainedTrainer
+    from ..families import load_model
+    from ..trainer import FineGrainedTrainer
 
     set_seed(args.seed)
     model, processor, _ = load_model(base)

@@ -23,9 +23,9 @@ from typing import Any
 import datasets
 import torch
 
-from .builders.synthetic_drawing import COLORS, OPPOSITE
-from .builders.synthetic_world import CATEGORY_NAMES, ZEROSHOT_CLASSES
-from .negatives.types import REPORT_CATEGORIES
+from .drawing import COLORS, OPPOSITE
+from .world import CATEGORY_NAMES, ZEROSHOT_CLASSES
+from ..negatives.types import REPORT_CATEGORIES
 
 CATEGORIES: tuple[str, ...] = REPORT_CATEGORIES  # swap_att, swap_obj, replace_att, replace_obj, replace_rel
 GROUPS: dict[str, tuple[str, ...]] = {
@@ -38,7 +38,7 @@ RELATIONS = ("left", "right", "above", "below")
 
 
 def _engine(model: Any, processor: Any = None) -> Any:
-    from .evaluation.engine import make_engine
+    from ..evaluation.engine import make_engine
 
     return make_engine(model, processor=processor, progress=False)
 
@@ -52,7 +52,7 @@ def choice_rows(split: datasets.Dataset) -> list[dict[str, Any]]:
 
 def category_scores(engine: Any, split: datasets.Dataset) -> dict[str, float]:
     """Accuracy per category (strict `>`) and their mean, `average` (categories without items left out)."""
-    from .evaluation.choice import choice_set_from_rows, score_choice_set
+    from ..evaluation.choice import choice_set_from_rows, score_choice_set
 
     metrics = score_choice_set(engine, "synthetic", choice_set_from_rows(choice_rows(split))).metrics
     scores = {name: metrics.get(name, math.nan) for name in CATEGORIES}
@@ -62,9 +62,9 @@ def category_scores(engine: Any, split: datasets.Dataset) -> dict[str, float]:
 
 def general_scores(engine: Any, zeroshot: datasets.Dataset | None, retrieval: datasets.Dataset | None) -> dict[str, float]:
     """Zero-shot top-1 over the `ZEROSHOT_CLASSES` (colour x shape), and retrieval R@1 both ways (each when its split is given)."""
-    from .evaluation.images import MemoryImage
-    from .evaluation.retrieval import retrieval_result
-    from .evaluation.zeroshot import evaluate_zeroshot
+    from ..evaluation.images import MemoryImage
+    from ..evaluation.retrieval import retrieval_result
+    from ..evaluation.zeroshot import evaluate_zeroshot
 
     scores = {}
     if zeroshot is not None:
@@ -111,7 +111,7 @@ def object_relation(colors: Sequence[str], relation: str, color: str) -> str:
 
 def image_embeddings(engine: Any, images: Sequence[Any], name: str) -> torch.Tensor:
     """(N, D) unit image embeddings of PIL `images`."""
-    from .evaluation.images import MemoryImage
+    from ..evaluation.images import MemoryImage
 
     refs = [MemoryImage(image, name=(name, i)) for i, image in enumerate(images)]
     return engine.embed_pair(refs, [])[0].float()
