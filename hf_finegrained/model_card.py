@@ -11,14 +11,17 @@ each `BenchmarkSpec` (`evaluation/spec.py`) carries its `dataset` entry and the 
 registered benchmark) has its entry here.
 
 - Scale: fractions in [0, 1], the values of `results.json` unchanged; only the human table of the card is in %.
-- Metric type (`MetricType`): `recall` for retrieval recall@k (`metric_args: {k: ...}`; `mean_recall` has no
-  `k`), `text_score` / `image_score` / `group_score` for Winoground's three scores, `accuracy` for the
-  caption-choice accuracies and zero-shot top-k (`metric_args: {top_k: ...}`). `metric_name` is the metric's key
-  in `results.json`. A metric its spec does not know is left out of `model-index` with a warning naming it; a
-  benchmark whose spec declares no types has its metrics typed as caption-choice accuracies, with a warning.
-- Task: `zero-shot-image-classification` for caption choice and zero-shot classification (choosing among
-  candidate captions is that pipeline), `image-text-retrieval` for retrieval (the Hub has no task id for it),
-  `sentence-similarity` for SugarCrepe++'s text-only task (`tot/...`).
+- Metric type (`MetricType`): `recall_at_<k>` for a recall at k (as MTEB's cards type retrieval; `mean_recall` for
+  the mean of the six retrieval recalls), `text_score` / `image_score` / `group_score` for the scores of
+  Winoground and of the other two-images x two-captions benchmarks, `pair_accuracy` / `set_accuracy` for MMVP's
+  and What'sUp's pair (and set) rules, `accuracy` for the caption-choice accuracies and zero-shot top-k
+  (`metric_args: {top_k: ...}`). `metric_name` is the metric's key in `results.json`. A metric its spec does not
+  know is left out of `model-index` with a warning naming it; a benchmark whose spec declares no types has its
+  metrics typed as caption-choice accuracies, with a warning (every registered benchmark declares them).
+- Task: `image-text-matching` for choosing among candidate captions or images (the Hub has no task id for it:
+  it is not classifying an image into labels), `zero-shot-image-classification` for zero-shot classification,
+  `image-text-retrieval` for retrieval (no Hub task id either), `sentence-similarity` for SugarCrepe++'s
+  text-only task (`tot/...`).
 - Order-blind ceilings (`bow_ceiling/<metric>`, `evaluation/bow.PREFIX`: the best score a scorer blind to word
   order could reach, a property of the benchmark's captions, not of the model) are left out of `model-index`; the
   card's table shows them in a column beside the scores they bound.
@@ -164,12 +167,12 @@ _SYNTHETIC = {"synthetic": (None, ""), "synthetic_seen": ("seen", ", seen combin
 def _synthetic_metric_type(metric: str) -> MetricType:
     """The synthetic world's general probes (`zeroshot_top1`, `i2t_R@1`, `t2i_R@1`); every other metric of it is a
     caption-choice accuracy."""
-    from .evaluation.spec import RETRIEVAL_TASK, ZERO_SHOT_TASK, MetricType
+    from .evaluation.spec import ZERO_SHOT_TASK, MetricType, recall_at
 
     if metric == "zeroshot_top1":
         return MetricType(task=ZERO_SHOT_TASK, args={"top_k": 1})
     if metric in ("i2t_R@1", "t2i_R@1"):
-        return MetricType("recall", RETRIEVAL_TASK, {"k": 1})
+        return recall_at(1)
     return MetricType()
 
 

@@ -163,7 +163,7 @@ def test_model_card_shows_micro_macro_and_ceilings_and_types_sugarcrepe_pp():
     assert {("sugarcrepe", "micro"), ("sugarcrepe", "macro"), ("tiny", "micro"), ("tiny", "macro")} <= set(found)
     itt, tot = found["sugarcrepe-pp", "itt/macro"], found["sugarcrepe-pp", "tot/swap_att"]
     assert itt.metric_type == tot.metric_type == "accuracy" and itt.metric_value == 0.6
-    assert itt.task_type == "zero-shot-image-classification" and tot.task_type == "sentence-similarity"
+    assert itt.task_type == "image-text-matching" and tot.task_type == "sentence-similarity"
     assert "SugarCrepe++" in itt.dataset_name and itt.dataset_split == "test"
     assert benchmark_dataset("sugarcrepe_pp").type == "sugarcrepe-pp"
 

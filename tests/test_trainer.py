@@ -298,12 +298,12 @@ def test_card_metadata_names_metric_types_scale_and_datasets(tmp_path):
     assert values == expected
 
     swap = found["sugarcrepe", "swap_obj"]
-    assert (swap.metric_type, swap.task_type) == ("accuracy", "zero-shot-image-classification")
+    assert (swap.metric_type, swap.task_type) == ("accuracy", "image-text-matching")
     assert "SugarCrepe" in swap.dataset_name and swap.dataset_split == "test"
     recall = found["mscoco", "i2t_recall@1"]
-    assert (recall.metric_type, recall.metric_args, recall.task_type) == ("recall", {"k": 1}, "image-text-retrieval")
-    assert found["mscoco", "t2i_recall@5"].metric_args == {"k": 5}
-    assert found["mscoco", "mean_recall"].metric_type == "recall"
+    assert (recall.metric_type, recall.metric_args, recall.task_type) == ("recall_at_1", None, "image-text-retrieval")
+    assert found["mscoco", "t2i_recall@5"].metric_type == "recall_at_5"  # as MTEB's cards type retrieval
+    assert found["mscoco", "mean_recall"].metric_type == "mean_recall"
     assert "COCO" in recall.dataset_name and "Karpathy" in recall.dataset_name
     assert (recall.dataset_config, recall.dataset_split) == ("karpathy", "test")
     group = found["facebook/winoground", "group"]  # the benchmark's own Hub dataset
@@ -506,7 +506,7 @@ def test_the_card_reads_each_benchmarks_dataset_and_metric_types_from_its_spec(c
     assert "winoground/top1 left out of model-index" in caplog.text
     assert "'my_own' declares no metric types" in caplog.text
     recall = found["flickr30k", "i2t_recall@10"]
-    assert (recall.metric_type, recall.metric_args, recall.task_type) == ("recall", {"k": 10}, "image-text-retrieval")
+    assert (recall.metric_type, recall.metric_args, recall.task_type) == ("recall_at_10", None, "image-text-retrieval")
     assert recall.dataset_name == BENCHMARKS["retrieval_flickr"].dataset.name
     top5 = found["zeroshot", "top5"]
     assert (top5.metric_type, top5.metric_args, top5.task_name) == ("accuracy", {"top_k": 5}, "Zero-shot image classification")

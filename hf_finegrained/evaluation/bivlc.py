@@ -19,7 +19,7 @@ from .hub_copy import load_local_dataset
 from .images import DatasetImage
 from .pairs import PairExample, score_pair_examples
 from .results import BenchmarkResult
-from .spec import BenchmarkSpec
+from .spec import BenchmarkDataset, BenchmarkSpec, pair_scores
 
 COLUMNS = ("image", "caption", "negative_caption", "negative_image", "type", "subtype")
 SOURCE = "imirandam/BiVLC on the Hugging Face Hub (test split)"
@@ -55,4 +55,6 @@ def check_bivlc(dataset: str, split: str = "test") -> int:
 SPEC = BenchmarkSpec("bivlc", {
     "dataset": ("bivlc", f"a local copy of {SOURCE}: huggingface-cli download imirandam/BiVLC --repo-type dataset "
                          "--local-dir <data root>/bivlc (or a save_to_disk folder)"),
-}, evaluate_bivlc, check_bivlc)
+}, evaluate_bivlc, check_bivlc,
+    dataset=BenchmarkDataset("imirandam/BiVLC", "BiVLC (Miranda et al., NeurIPS 2024 D&B)"),
+    metric_types=pair_scores({"i2t": "text", "t2i": "image"}))

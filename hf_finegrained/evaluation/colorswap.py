@@ -18,7 +18,7 @@ from .engine import ScoringEngine
 from .images import FileImage, find_image
 from .pairs import PairExample, score_pair_examples
 from .results import BenchmarkResult
-from .spec import BenchmarkSpec
+from .spec import BenchmarkDataset, BenchmarkSpec, pair_scores
 
 SOURCE = "github.com/Top34051/colorswap (Google Drive archive linked from its README)"
 
@@ -53,4 +53,7 @@ def evaluate_colorswap(engine: ScoringEngine, annotations: str, images: str) -> 
 SPEC = BenchmarkSpec("colorswap", {
     "annotations": ("colorswap/test.json", f"ColorSwap's test.json ({SOURCE})"),
     "images": ("colorswap", f"the folder holding ColorSwap's images/ (from images.zip; {SOURCE})"),
-}, evaluate_colorswap, lambda annotations, images: read_colorswap(annotations))
+}, evaluate_colorswap, lambda annotations, images: read_colorswap(annotations),
+    # not a Hub copy: the runner reads the layout of the authors' Google Drive archive (test.json, images/)
+    dataset=BenchmarkDataset("colorswap", "ColorSwap (Burapacheep et al., Findings of ACL 2024)"),
+    metric_types=pair_scores())

@@ -43,7 +43,7 @@ from .aro import strict_ties_setting
 from .engine import ChoiceItem, ScoringEngine
 from .images import FileImage, find_image
 from .results import BenchmarkResult
-from .spec import BenchmarkSpec
+from .spec import CHOICE_TASK, BenchmarkDataset, BenchmarkSpec, MetricType, recall_at
 
 PRODUCTIVITY_TYPES = ("atom", "negate", "swap")
 COMPLEXITIES = tuple(range(4, 13))
@@ -240,8 +240,22 @@ def check_crepe(annotations: str, images: str, strict_ties: bool | str = False, 
     return data
 
 
+def metric_type(metric: str) -> MetricType:
+    """`SPEC.metric_types`: `<group>/recall@<k>` is `recall_at_<k>`; a file's own key (`productivity/atom/4`) its
+    recall@1. The right caption is retrieved among its own hard negatives: a choice among candidates, so the choice
+    task, not corpus retrieval."""
+    head, _, k = metric.rpartition("/recall@")
+    if head and k.isdigit():
+        return recall_at(int(k), CHOICE_TASK)
+    if metric.startswith(("productivity/", "systematicity/")):
+        return recall_at(1, CHOICE_TASK)
+    raise ValueError(f"crepe emits <productivity|systematicity>/... recalls, not {metric!r}")
+
+
 SPEC = BenchmarkSpec("crepe", {
     "annotations": ("crepe", f"the extracted CREPE CSV files ({SOURCE})"),
     "images": ("crepe/images", "Visual Genome images (VG_100K/ and VG_100K_2/; visualgenome.org, or the Drive "
                                "folder linked from the CREPE README)"),
-}, evaluate_crepe, check_crepe)
+}, evaluate_crepe, check_crepe,
+    # no Hub copy by the authors: the CSV files are in their GitHub repository
+    dataset=BenchmarkDataset("crepe", "CREPE (Ma et al., CVPR 2023)"), metric_types=metric_type)

@@ -34,7 +34,7 @@ from .engine import ScoringEngine
 from .images import FileImage, find_image
 from .pairs import PairExample, score_pair_examples
 from .results import BenchmarkResult
-from .spec import BenchmarkSpec
+from .spec import BenchmarkDataset, BenchmarkSpec, pair_scores
 
 ANNOTATION = "ann_json_finegrained_random.json"
 INDEX = "private_random_idx.json"
@@ -155,4 +155,6 @@ SPEC = BenchmarkSpec("eqben", {
     "annotations": ("eqben", f"{ANNOTATION}, {INDEX} and {INFO} ({SOURCE})"),
     "images": ("eqben/images", "the extracted EqBen image archive (Google Drive or the light jpg release, linked "
                                "from github.com/Wangt-CN/EqBen)"),
-}, evaluate_eqben, lambda annotations, images: read_eqben(annotations))
+}, evaluate_eqben, lambda annotations, images: read_eqben(annotations),
+    # no Hub copy by the authors: the annotation is on Google Drive
+    dataset=BenchmarkDataset("eqben", "EqBen (Wang et al., ICCV 2023)"), metric_types=pair_scores())

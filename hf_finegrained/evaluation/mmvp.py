@@ -33,7 +33,7 @@ from .engine import ScoringEngine
 from .images import FileImage, find_image
 from .pairs import PairExample, count_ties, order_blind_matrix, pair_metrics, score_matrices
 from .results import BenchmarkResult
-from .spec import BenchmarkSpec
+from .spec import BenchmarkDataset, BenchmarkSpec, MetricType, pair_scores
 
 # The fixed list of `evaluate_vlm.py`, in order; a pair's pattern is PATTERNS[pair number // PAIRS_PER_PATTERN].
 PATTERNS = ("Orientation and Direction", "Presence of Specific Features", "State and Condition", "Quantity and Count",
@@ -136,8 +136,17 @@ def evaluate_mmvp(engine: ScoringEngine, annotations: str, images: str, strict_t
     return BenchmarkResult(name="mmvp_vlm", headline="pair/macro", metrics=metrics, counts=counts, details=details)
 
 
+def _pair_accuracy(metric: str) -> MetricType:
+    if metric.startswith("pair/"):
+        return MetricType("pair_accuracy")
+    raise ValueError(f"mmvp_vlm emits pair/... accuracies and text|image|group/... scores, not {metric!r}")
+
+
 SPEC = BenchmarkSpec("mmvp_vlm", {
     "annotations": ("mmvp_vlm/Questions.csv", f"MMVP-VLM's Questions.csv ({SOURCE})"),
     "images": ("mmvp_vlm", f"the folder holding MMVP-VLM's image folder ('MLLM_VLM Images' or MMVP_VLM_Images; "
                            f"{SOURCE})"),
-}, evaluate_mmvp, lambda annotations, images, strict_ties=False: read_questions(annotations))
+}, evaluate_mmvp, lambda annotations, images, strict_ties=False: read_questions(annotations),
+    # `pair/...`: both statements of a pair right (the paper's accuracy); `text|image|group/...`: Winoground's
+    dataset=BenchmarkDataset("MMVP/MMVP_VLM", "MMVP-VLM (Tong et al., CVPR 2024)"),
+    metric_types=pair_scores(others=_pair_accuracy))

@@ -14,7 +14,7 @@ from .engine import ScoringEngine, make_engine, rank_top_k
 from .images import FileImage, ImageRef, MemoryImage, find_image
 from .karpathy import check_karpathy_test, karpathy_test_paths, load_karpathy_test
 from .results import BenchmarkResult
-from .spec import RETRIEVAL_TASK, BenchmarkDataset, BenchmarkSpec, MetricType
+from .spec import RETRIEVAL_TASK, BenchmarkDataset, BenchmarkSpec, MetricType, recall_at
 
 K_VALUES = (1, 5, 10)
 
@@ -85,13 +85,13 @@ def evaluate_retrieval_pairs(
 
 
 def metric_type(metric: str) -> MetricType:
-    """`SPEC.metric_types`: `<direction>_recall@<k>` is a recall at k, `mean_recall` (the mean of the six) a recall
-    without k."""
+    """`SPEC.metric_types`: `<direction>_recall@<k>` is `recall_at_<k>` (as MTEB's cards), `mean_recall` (the mean of
+    the six) `mean_recall`."""
     direction, _, k = metric.partition("_recall@")
     if metric == "mean_recall":
-        return MetricType("recall", RETRIEVAL_TASK)
+        return MetricType("mean_recall", RETRIEVAL_TASK)
     if direction in ("i2t", "t2i") and k.isdigit():
-        return MetricType("recall", RETRIEVAL_TASK, {"k": int(k)})
+        return recall_at(int(k))
     raise ValueError(f"retrieval emits <i2t|t2i>_recall@<k> and mean_recall, not {metric!r}")
 
 

@@ -10,10 +10,13 @@ from typing import Any
 
 from .results import BenchmarkResult
 
-# `model-index` tasks (Hub task id, human name) a metric can belong to.
-CHOICE_TASK = ("zero-shot-image-classification", "Compositional image-text matching (zero-shot caption choice)")
+# `model-index` tasks (task type, human name) a metric can belong to. The Hub has task ids for zero-shot
+# classification and sentence similarity only; choosing among candidate captions (or images) is not classifying an
+# image into labels, so it gets its own type, as MTEB's cards type theirs ("Retrieval", "STS"): the Hub shows a type
+# it does not know by the task's name.
+CHOICE_TASK = ("image-text-matching", "Compositional image-text matching (zero-shot choice among candidates)")
 ZERO_SHOT_TASK = ("zero-shot-image-classification", "Zero-shot image classification")
-RETRIEVAL_TASK = ("image-text-retrieval", "Zero-shot image-text retrieval")  # the Hub has no task id for it
+RETRIEVAL_TASK = ("image-text-retrieval", "Zero-shot image-text retrieval")
 TEXT_ONLY_TASK = ("sentence-similarity", "Text-only caption triplets (text encoder alone)")
 
 
@@ -35,8 +38,9 @@ class BenchmarkDataset:
 
 @dataclass(frozen=True)
 class MetricType:
-    """How a model card types one metric in `model-index`: `type` (`accuracy`, `recall`, `group_score`, ...),
-    `task` (one of the `*_TASK` pairs above) and `args` (e.g. `{"k": 1}` for recall@1), None when it has none."""
+    """How a model card types one metric in `model-index`: `type` (`accuracy`, `recall_at_1`, `group_score`, ...),
+    `task` (one of the `*_TASK` pairs above) and `args` (e.g. `{"top_k": 5}` for a top-5 accuracy), None when it has
+    none. A recall at k is typed `recall_at_<k>` without args, as MTEB's cards type retrieval (`recall_at`)."""
 
     type: str = "accuracy"
     task: tuple[str, str] = CHOICE_TASK
@@ -46,6 +50,30 @@ class MetricType:
 def choice_accuracy(metric: str) -> MetricType:
     """The type of every metric of a caption-choice benchmark: an accuracy of choosing the right caption."""
     return MetricType()
+
+
+def recall_at(k: int, task: tuple[str, str] = RETRIEVAL_TASK) -> MetricType:
+    """A recall at `k` (the share of queries whose right answer is among the first `k`), typed `recall_at_<k>`."""
+    return MetricType(f"recall_at_{int(k)}", task)
+
+
+def pair_scores(names: Mapping[str, str] | None = None, others: Callable[[str], MetricType] | None = None
+                ) -> Callable[[str], MetricType]:
+    """`metric_types` of a two-images x two-captions benchmark (`pairs.py`): `<score>` or `<score>/<average or
+    category>` is Winoground's `text_score`, `image_score` or `group_score`; `names` maps a benchmark's own score
+    names to them (BiVLC: `{"i2t": "text", "t2i": "image"}`); `others` types the keys that are not such scores
+    (else ValueError)."""
+    names = {"text": "text", "image": "image", "group": "group", **(names or {})}
+
+    def metric_type(metric: str) -> MetricType:
+        score = metric.split("/", 1)[0]
+        if score in names:
+            return MetricType(f"{names[score]}_score")
+        if others is not None:
+            return others(metric)
+        raise ValueError(f"expected <{'|'.join(names)}>[/<average or category>], not {metric!r}")
+
+    return metric_type
 
 
 @dataclass(frozen=True)

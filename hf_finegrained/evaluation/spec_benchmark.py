@@ -27,7 +27,7 @@ from .aro import strict_ties_setting
 from .engine import ScoringEngine
 from .images import FileImage, find_image
 from .results import BenchmarkResult
-from .spec import BenchmarkSpec
+from .spec import BenchmarkDataset, BenchmarkSpec, MetricType
 
 SUBSETS = ("absolute_size", "relative_size", "absolute_spatial", "relative_spatial", "existence", "count")
 SOURCE = "wjpoom/SPEC on the Hugging Face Hub (data.zip), linked from github.com/wjpoom/SPEC"
@@ -149,7 +149,16 @@ def check_spec(annotations: str, images: str | None = None, strict_ties: bool | 
     return data
 
 
+def metric_type(metric: str) -> MetricType:
+    """`SPEC.metric_types` (the benchmark's spec): `i2t/...` and `t2i/...` are accuracies of choosing the right
+    caption, or the right image, among the candidates."""
+    if metric.split("/", 1)[0] not in ("i2t", "t2i"):
+        raise ValueError(f"spec emits i2t/... and t2i/... accuracies, not {metric!r}")
+    return MetricType()
+
+
 SPEC = BenchmarkSpec("spec", {
     "annotations": ("spec", f"the extracted SPEC data.zip: one folder per subset ({', '.join(SUBSETS)}; {SOURCE})"),
     "images": ("spec", "the same folders (SPEC's images sit beside its JSON files, in each subset folder)"),
-}, evaluate_spec, check_spec)
+}, evaluate_spec, check_spec,
+    dataset=BenchmarkDataset("wjpoom/SPEC", "SPEC (Peng et al., CVPR 2024)"), metric_types=metric_type)

@@ -18,7 +18,7 @@ from .hub_copy import load_local_dataset
 from .images import DatasetImage
 from .pairs import PairExample, score_pair_examples
 from .results import BenchmarkResult
-from .spec import BenchmarkSpec
+from .spec import BenchmarkDataset, BenchmarkSpec, pair_scores
 
 COLUMNS = ("text_0", "text_1", "image_0", "image_1", "category")
 SOURCE = "mair-lab/vismin-bench on the Hugging Face Hub (test split)"
@@ -49,4 +49,5 @@ def check_vismin(dataset: str, split: str = "test") -> int:
 SPEC = BenchmarkSpec("vismin", {
     "dataset": ("vismin", f"a local copy of {SOURCE}: huggingface-cli download mair-lab/vismin-bench --repo-type "
                           "dataset --local-dir <data root>/vismin (or a save_to_disk folder)"),
-}, evaluate_vismin, check_vismin)
+}, evaluate_vismin, check_vismin,
+    dataset=BenchmarkDataset("mair-lab/vismin-bench", "VisMin (Awal et al., NeurIPS 2024)"), metric_types=pair_scores())

@@ -28,7 +28,7 @@ from .choice import ChoiceSet, score_choice_set
 from .engine import ChoiceItem, ScoringEngine
 from .images import FileImage, find_image
 from .results import BenchmarkResult
-from .spec import BenchmarkSpec
+from .spec import BenchmarkDataset, BenchmarkSpec, MetricType
 
 # subset -> (annotation file, image folder, source); order: the paper's Table 1
 SUBSETS = {
@@ -217,8 +217,19 @@ def check_whatsup(annotations: str, images: str, strict_ties: bool | str = False
     return read_whatsup(annotations)
 
 
+def metric_type(metric: str) -> MetricType:
+    """`SPEC.metric_types`: `<controlled subset>/pair` and `/set` are the paper's pair and set accuracies; every
+    other key (a subset, `micro`, `macro`, `source_mean`) a caption-choice accuracy."""
+    for kind in ("pair", "set"):
+        if metric.endswith(f"/{kind}"):
+            return MetricType(f"{kind}_accuracy")
+    return MetricType()
+
+
 SPEC = BenchmarkSpec("whatsup", {
     "annotations": ("whatsup", f"the What'sUp JSON files ({', '.join(f for f, _, _ in SUBSETS.values())}; {SOURCE})"),
     "images": ("whatsup", "the What'sUp image folders controlled_images/, controlled_clevr/, val2017/ and vg_images/ "
                           f"({SOURCE})"),
-}, evaluate_whatsup, check_whatsup)
+}, evaluate_whatsup, check_whatsup,
+    # no Hub copy by the authors: the files come from their Google Drive folder
+    dataset=BenchmarkDataset("whatsup", "What'sUp (Kamath et al., EMNLP 2023)"), metric_types=metric_type)
