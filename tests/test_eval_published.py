@@ -236,4 +236,27 @@ def test_results_md_prints_nothing_of_it_without_a_published_metric():
 def test_the_doc_says_results_md_prints_the_comparison():
     text = DOC.read_text(encoding="utf-8")
     paragraph = text[text.index("### Putting your own run beside these rows"):text.index("## Results files")]
-    assert "results.md" in paragraph and "hf_finegrained/evaluation/published.py" in paragraph
+    assert "results.md" in paragraph and "hf_finegrained/data/published_results.csv" in paragraph
+
+
+def test_the_numbers_are_a_package_data_file_with_a_source_on_every_row(tmp_path):
+    """`PUBLISHED` is read from data/published_results.csv (shipped as package data): one row per (model,
+    benchmark, metric, value, source), every row citing a known source; a broken row is named with its line."""
+    import csv
+
+    from hf_finegrained.evaluation.published import COLUMNS, DATA_FILE, read_published
+
+    with open(DATA_FILE, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == len(PUBLISHED) and all(row["source"] in SOURCES for row in rows)
+    assert [(r["model"], r["benchmark"], r["metric"], r["value_percent"], r["source"]) for r in rows] == [
+        (p.model, p.benchmark, p.metric, p.percent, p.source) for p in PUBLISHED]
+    broken = tmp_path / "published.csv"
+    header = ",".join(COLUMNS)
+    for body, message in (("CLIP,sugarcrepe,add_att,68.79,XX,\n", "line 2: unknown source 'XX'"),
+                          ("CLIP,sugarcrepe,add_att,68,79,SC,\n", "line 2: 6 cells expected"),
+                          ("CLIP,sugarcrepe,add_att,n/a,SC,\n", "line 2: value_percent 'n/a' is not a number"),
+                          ("CLIP,sugarcrepe,add_att,,SC,\n", "line 2: model, benchmark, metric")):
+        broken.write_text(f"{header}\n{body}")
+        with pytest.raises(ValueError, match=re.escape(message)):
+            read_published(broken)
