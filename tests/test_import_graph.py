@@ -54,3 +54,24 @@ def test_no_module_imports_a_module_that_imports_it_back():
         if module not in state:
             visit(module, [module])
     assert not cycles, f"import circles: {cycles}"
+
+
+def test_sentence_transformers_stays_optional():
+    """The package and its sentence-transformers module import without it; only building the loss needs it."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "sys.modules['sentence_transformers'] = None  # as if it were not installed\n"
+        "import hf_finegrained, hf_finegrained.trainer\n"
+        "from hf_finegrained.sentence_transformers_loss import CEClipLoss\n"
+        "try:\n"
+        "    CEClipLoss(None, ['swap_object'])\n"
+        "except ImportError as error:\n"
+        "    assert 'hf_finegrained[sentence-transformers]' in str(error), error\n"
+        "else:\n"
+        "    raise SystemExit('no ImportError')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
