@@ -4,6 +4,15 @@ A kill during a save leaves files missing or cut short. `FineGrainedTrainer.trai
 resumes from `last_complete_checkpoint` (`checkpoint_to_resume`) and names the newer folders it passes over, with
 `checkpoint_problems` as the reason. `finegrained_state.json` (`STATE_NAME`) holds the CMR thresholds by type name
 (`FineGrainedLoss.threshold_state`) and the count of skipped non-finite steps, as strict JSON.
+
+Kept by hand beside transformers' helpers (docs/DESIGN.md, "Kept by hand"): `transformers.trainer_utils.
+get_last_checkpoint` takes the same folders for checkpoints and names the same one when it is complete
+(tests/test_checkpoints.py), but it returns only the newest folder, complete or not, and never the next one, so passing
+over an interrupted save still needs the list below. The loss state is not a Trainer "stateful callback"
+(`ExportableState` in `trainer_state.json`): those are restored only with `restore_callback_states_from_checkpoint`
+(off by default, and it restores every other stateful callback too), by building a new callback from JSON
+arguments (not the loss that holds the thresholds, nor the objects the trainer keeps references to), only from
+checkpoints (not the final save), and a checkpoint without them resumes silently; the state file keeps each of those.
 """
 
 from __future__ import annotations
