@@ -49,6 +49,19 @@ def require_token(token: str | None = None) -> str:
     return token
 
 
+def check_repo_id(repo_id: str) -> str:
+    """`repo_id` when the Hub accepts it (`huggingface_hub.utils.validate_repo_id`: `name` or `namespace/name`, letters,
+    digits, `-`, `_`, `.`); a ValueError saying what is wrong otherwise. Call it before training, as `require_token`."""
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError as error:
+        raise ValueError(f"--hub_model_id {repo_id!r} is not a Hub repository id: {error} Use <user>/<name>, e.g. "
+                         "me/ce-clip-vit-b32; nothing has been trained yet.") from error
+    return repo_id
+
+
 def publishable_files(folder: str) -> list[str]:
     """Top-level files of `folder` that match `PUBLISHED_PATTERNS` (checkpoints and optimizer state excluded)."""
     names = sorted(name for name in os.listdir(folder) if os.path.isfile(os.path.join(folder, name)))
@@ -60,8 +73,10 @@ def push_folder(folder: str, repo_id: str, token: str | None = None, private: bo
                 api: Any = None, commit_message: str = "Upload CE-CLIP model") -> list[str]:
     """Creates `repo_id` if needed and uploads the publishable files of `folder`; returns their names.
 
-    Refuses to upload when the token appears in any text file about to be sent.
+    Refuses an id the Hub would refuse (`check_repo_id`) and to upload when the token appears in any text file about
+    to be sent.
     """
+    check_repo_id(repo_id)
     token = require_token(token)
     files = publishable_files(folder)
     for name in files:

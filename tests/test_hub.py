@@ -7,7 +7,7 @@ from unittest import mock
 import pytest
 from huggingface_hub import HfApi
 
-from hf_finegrained.hub import HubLoginError, push_folder, require_token
+from hf_finegrained.hub import HubLoginError, check_repo_id, push_folder, require_token
 
 
 def _output_folder(tmp_path):
@@ -66,3 +66,13 @@ def test_example_without_token_fails_before_training(tmp_path):
         with pytest.raises(HubLoginError, match="nothing has been trained yet"):
             train.main(["--output_dir", str(out), "--push_to_hub", "--hub_model_id", "me/ce-clip"])
     assert not out.exists()
+
+
+def test_an_id_the_hub_would_refuse_is_refused_before_anything_is_sent(tmp_path):
+    folder = _output_folder(tmp_path)
+    api = mock.create_autospec(HfApi, instance=True)
+    for bad in ("me/ce clip", "me/a/b", "me/ce..clip", ""):
+        with pytest.raises(ValueError, match="is not a Hub repository id"):
+            push_folder(str(folder), bad, token="hf_secret", api=api)
+    api.create_repo.assert_not_called()
+    assert check_repo_id("me/ce-clip_v1.2") == "me/ce-clip_v1.2"
