@@ -22,6 +22,7 @@ from .rows import (
 
 logger = logging.getLogger(__name__)
 
+IMAGE_PIPELINES = ("fast", "processor")  # `FineGrainedCollator(image_pipeline=...)`, `--image_pipeline`
 INDEX_KEY = "__index__"  # a row's index in the user's dataset (`IndexedRows`), for error messages
 COLUMNS_KEY = "__columns__"  # the dataset's columns as the user gave them (`IndexedRows`), for error messages
 ROW_KEYS = (INDEX_KEY, COLUMNS_KEY)
@@ -76,6 +77,15 @@ class FineGrainedCollator:
     (SigLIP's does not). Image inputs are those the family's forward takes (SigLIP 2 adds
     `pixel_attention_mask` and `spatial_shapes`).
 
+    Images take one of two paths (`image_pipeline`). "processor" (the reference): each image decoded in full and
+    run through the image processor, float `pixel_values` [B, 3, H, W] ready for the model. "fast"
+    (`pixels.PixelRule`, read from the processor's config): JPEGs decoded at reduced scale when larger than
+    needed, resized and cropped as the processor does, kept in uint8: `pixel_values` is [B, 3, H, W] uint8 and
+    must be normalised on the device (`pixels.normalize_batch` with `collator.pixel_rule`, which
+    `FineGrainedTrainer.compute_loss` does) before the model sees it. Non-JPEG images (PNGs, in-memory images)
+    give the processor's values exactly; reduced-scale JPEGs differ slightly (docs/PERFORMANCE.md). SigLIP 2
+    has no fast path.
+
     `counts` holds, for the rows collated in this process, `rows`, `equal_to_caption` (negatives masked for
     equalling their caption) and `truncated_captions` (captions cut at `max_length`); the first of each
     kind is logged as a warning unless its kind is in `reported` (`validate_dataset(..., collator=...)` adds
@@ -88,6 +98,8 @@ class FineGrainedCollator:
             `model_max_length` when finite, else 77). The trainer passes the rule's value for the model.
         include_negatives: False collates captions and images only (plain CLIP training).
         family: the model family (`families.CLIP` by default).
+        image_pipeline: "processor" (default here: the batch feeds a model as it is) or "fast" (uint8 pixels,
+            normalised on the device; the trainer's default, `FineGrainedTrainingArguments.image_pipeline`).
     """
 
     def __init__(
@@ -97,10 +109,15 @@ class FineGrainedCollator:
         max_length: int | None = None,
         include_negatives: bool = True,
         family: ModelFamily = CLIP,
+        image_pipeline: str = "processor",
     ) -> None:
+        if image_pipeline not in IMAGE_PIPELINES:
+            raise ValueError(f"image_pipeline={image_pipeline!r}; choose one of {IMAGE_PIPELINES}.")
         self.family = family
         self.tokenizer = processor.tokenizer
         self.image_processor = processor.image_processor
+        self.image_pipeline = image_pipeline
+        self.pixel_rule = family.pixel_rule(self.image_processor) if image_pipeline == "fast" else None
         self.negative_types = list(negative_types)
         self.max_length = family.max_text_length(self.tokenizer, override=max_length)
         self.include_negatives = include_negatives
@@ -128,7 +145,7 @@ class FineGrainedCollator:
             if problem:
                 raise ValueError(f"{_describe(row, position)}: {problem}; drop or fix this row.")
             try:
-                images.append(open_image(row[IMAGE_COLUMN]))
+                images.append(self.decode_image(row[IMAGE_COLUMN]))
             except Exception as error:  # PIL raises many types for broken files
                 raise ValueError(
                     f"{_describe(row, position)}: cannot read the image ({type(error).__name__}: {error}); fix or "
@@ -152,12 +169,21 @@ class FineGrainedCollator:
 
         tokens = self.tokenizer(captions + negatives, return_tensors="pt", **self.family.text_kwargs(self.max_length))
         self._count_truncated(rows, captions, self._lengths(tokens)[: len(captions)])
-        batch = {**self.family.image_inputs(self.image_processor, images), "input_ids": tokens["input_ids"]}
+        if self.pixel_rule is not None:
+            batch = {"pixel_values": self.pixel_rule(images), "input_ids": tokens["input_ids"]}
+        else:
+            batch = {**self.family.image_inputs(self.image_processor, images), "input_ids": tokens["input_ids"]}
         if "attention_mask" in tokens:
             batch["attention_mask"] = tokens["attention_mask"]
         if self.include_negatives:
             batch["negative_mask"] = torch.tensor(mask, dtype=torch.bool).reshape(len(rows), len(self.negative_types))
         return batch
+
+    @property
+    def decode_image(self) -> Any:
+        """The image decode of this collator's path: `rows.open_image`, or the fast path's `PixelRule.decode`
+        (a stream's row check decodes with it too, so each image is decoded once)."""
+        return self.pixel_rule.decode if self.pixel_rule is not None else open_image
 
     def _lengths(self, tokens: Mapping[str, torch.Tensor]) -> list[int]:
         """Tokens of each text: the attention mask's sum, or (a tokenizer without one) the non-pad ids."""

@@ -47,6 +47,10 @@ class ModelFamily:
         clamps_scale: whether `logit_scale` (log space) is clamped to [0, `logit_scale_max`] after every
             optimizer step (CLIP's rule; SigLIP trains it unclamped).
         image_keys: the image processor's outputs the model's forward takes.
+        uint8_pixels: whether the collator's fast path (`pixels.PixelRule`: uint8 pixels at the model's size,
+            normalised on the device) can stand in for the image processor: True for CLIP (shortest-edge resize
+            and centre crop) and SigLIP (resize to a square); False for SigLIP 2, whose NaFlex processor cuts
+            variable-size images into patches.
     """
 
     name: str
@@ -56,6 +60,7 @@ class ModelFamily:
     text_padding: str
     clamps_scale: bool
     image_keys: tuple[str, ...] = ("pixel_values",)
+    uint8_pixels: bool = True
 
     def max_text_length(self, tokenizer: Any = None, model_or_config: Any = None, override: int | None = None) -> int:
         """The one rule for how many tokens a text keeps (training, validation and scoring alike): `override`
@@ -82,6 +87,17 @@ class ModelFamily:
         """The image tensors the model's forward takes, from PIL images."""
         out = image_processor(images=images, return_tensors="pt")
         return {key: out[key] for key in self.image_keys}
+
+    def pixel_rule(self, image_processor: Any) -> Any:
+        """The fast path's `pixels.PixelRule` read from the family's image processor (its resize, crop, filter,
+        mean and std); `pixels.UnsupportedPixelRule` for a family or processor it cannot reproduce."""
+        from .pixels import PixelRule, UnsupportedPixelRule
+
+        if not self.uint8_pixels:
+            raise UnsupportedPixelRule(f"{self.model_class} ({self.name}) takes its image processor's patches "
+                                       "(pixel_attention_mask, spatial_shapes), which the uint8 fast path does not "
+                                       "make; use image_pipeline='processor'.")
+        return PixelRule.from_processor(image_processor)
 
     def encode_batch(self, model: nn.Module, inputs: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor | None]:
         """One forward of `model` (so DDP hooks fire) on the images and the B + M texts of a collated batch.
@@ -131,7 +147,8 @@ CLIP = ModelFamily("clip", "clip", "CLIPModel", contrastive="softmax", text_padd
 SIGLIP = ModelFamily("siglip", "siglip", "SiglipModel", contrastive="sigmoid", text_padding="max_length",
                      clamps_scale=False)
 SIGLIP2 = ModelFamily("siglip2", "siglip2", "Siglip2Model", contrastive="sigmoid", text_padding="max_length",
-                      clamps_scale=False, image_keys=("pixel_values", "pixel_attention_mask", "spatial_shapes"))
+                      clamps_scale=False, image_keys=("pixel_values", "pixel_attention_mask", "spatial_shapes"),
+                      uint8_pixels=False)
 FAMILIES: dict[str, ModelFamily] = {family.name: family for family in (CLIP, SIGLIP, SIGLIP2)}
 
 

@@ -120,9 +120,11 @@ class NegativesFiller:
 
 def prepare_stream(stream: Any, negative_types: Sequence[str], include_negatives: bool = True,
                    generate_negatives: bool = False, seed: int = 0, process_index: int = 0, world_size: int = 1,
-                   check: bool = True) -> CheckedRows:
+                   check: bool = True, decode: Callable[[Any], Any] = open_image) -> CheckedRows:
     """The training rows of this process (module docstring): columns checked, images left undecoded for the
-    check, this process's part of the stream, negatives made when asked, each row checked as it is read."""
+    check, this process's part of the stream, negatives made when asked, each row checked as it is read (its
+    image decoded by `decode`: the collator's, `FineGrainedCollator.decode_image`, so that the fast path's
+    reduced-scale decode applies to streams too)."""
     check_stream_columns(stream, include_negatives, generate_negatives and include_negatives)
     stream = defer_image_decoding(stream)
     if world_size > 1:
@@ -135,7 +137,7 @@ def prepare_stream(stream: Any, negative_types: Sequence[str], include_negatives
         filler = NegativesFiller(HardNegativeGenerator(types=negative_types, seed=seed), negative_types)
         stream = stream.map(filler, batched=True, batch_size=NEGATIVES_BATCH)
     return CheckedRows(stream, negative_types, include_negatives, check=check,
-                       process=process_index if world_size > 1 else None)
+                       process=process_index if world_size > 1 else None, decode=decode)
 
 
 class CheckedRows(torch.utils.data.IterableDataset):
@@ -147,12 +149,14 @@ class CheckedRows(torch.utils.data.IterableDataset):
     row's image is replaced by the decoded RGB image. Each row is held until the next good one is found, so
     the bad rows at the end of the stream are counted on the last good row. A stream (or a dataloader
     worker's part of it) without a single good row raises, naming its first bad rows. `check=False` passes
-    the rows through unchecked, without counts.
+    the rows through unchecked, without counts. `decode` opens an image (`rows.open_image`, or the collator's
+    fast-path decode).
     """
 
     def __init__(self, stream: Any, negative_types: Sequence[str], include_negatives: bool = True,
-                 check: bool = True, process: int | None = None) -> None:
+                 check: bool = True, process: int | None = None, decode: Callable[[Any], Any] = open_image) -> None:
         self.stream = stream
+        self.decode = decode
         self.negative_types = list(negative_types)
         self.include_negatives = include_negatives
         self.check = check
@@ -184,7 +188,7 @@ class CheckedRows(torch.utils.data.IterableDataset):
         if problem:
             return problem
         try:
-            row[IMAGE_COLUMN] = open_image(value)
+            row[IMAGE_COLUMN] = self.decode(value)
         except Exception as error:  # PIL raises many types for broken files
             return unreadable_image_problem(value, error)
         return None

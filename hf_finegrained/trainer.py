@@ -40,6 +40,7 @@ from .health import check_finite_before_save
 from .lora import LOCAL_BASE_NAME, publish_adapter_config
 from .losses import FineGrainedLoss
 from .model_card import CARD_NAME, CardInfo, public_name, write_model_card
+from .pixels import normalize_batch
 from .output_checks import (
     check_output_before_training,
     ensure_output_folder,
@@ -200,6 +201,8 @@ class FineGrainedTrainer(Trainer):
         info = inputs.pop(STREAM_KEY, None)
         if self.stream_rows is not None:
             self.stream_rows.add(info, self.state.global_step + 1)
+        # the collator's fast path hands over uint8 pixels: normalised here, on the device
+        inputs = normalize_batch(inputs, getattr(self.data_collator, "pixel_rule", None))
         encoded = encode_batch(model, inputs, self.family)
         if self.teacher is not None:
             teacher = self.teacher.encode(inputs, batch=encoded["image_embeds"].shape[0])

@@ -115,6 +115,17 @@ class FineGrainedTrainingArguments(TrainingArguments):
         default=None,
         metadata={"help": "Truncate texts to this many tokens; default: the text model's position embeddings."},
     )
+    image_pipeline: str = field(
+        default="fast",
+        metadata={
+            "help": "How the collator built by the trainer makes pixels. 'fast' (default): JPEGs decoded at reduced "
+            "scale when larger than needed, resized and cropped as the model's image processor does, handed over "
+            "in uint8 and normalised on the device with the processor's mean and std (CLIP, SigLIP; SigLIP 2 "
+            "always uses its processor). Other images (PNGs, in-memory images) give the processor's pixels "
+            "exactly; reduced-scale JPEGs differ slightly (docs/PERFORMANCE.md). 'processor': every image "
+            "decoded in full and run through the image processor, the reference."
+        },
+    )
     resume_without_loss_state: bool = field(
         default=False,
         metadata={
@@ -215,6 +226,8 @@ class FineGrainedTrainingArguments(TrainingArguments):
             problems.append(f"distill_teacher must be one of {TEACHER_KINDS}; got {self.distill_teacher!r}.")
         if not (isinstance(self.max_bad_row_rate, (int, float)) and 0 <= self.max_bad_row_rate <= 1):
             problems.append(f"max_bad_row_rate must be a number in [0, 1]; got {self.max_bad_row_rate!r}.")
+        if self.image_pipeline not in ("fast", "processor"):
+            problems.append(f"image_pipeline must be 'fast' or 'processor'; got {self.image_pipeline!r}.")
         if not isinstance(self.generate_negatives, bool):
             problems.append(f"generate_negatives must be True or False; got {self.generate_negatives!r}.")
         if not 0 < self.ema_decay < 1:

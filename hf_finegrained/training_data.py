@@ -21,7 +21,8 @@ import torch
 
 from .collator import FineGrainedCollator, IndexedRows
 from .families import ModelFamily
-from .rows import defer_image_decoding
+from .pixels import UnsupportedPixelRule
+from .rows import defer_image_decoding, open_image
 from .streaming import is_stream, prepare_stream
 from .training_args import FineGrainedTrainingArguments
 from .validation import ValidationReport, negative_coverage, validate_dataset
@@ -66,7 +67,9 @@ def prepare_training_data(args: FineGrainedTrainingArguments, model: Any, family
                              "SiglipProcessor) or a data_collator.")
         max_length = family.max_text_length(processing_class.tokenizer, model, args.max_text_length)
         data_collator = FineGrainedCollator(processing_class, types, max_length=max_length,
-                                            include_negatives=args.use_hard_negatives, family=family)
+                                            include_negatives=args.use_hard_negatives, family=family,
+                                            image_pipeline=_image_pipeline(args.image_pipeline, family,
+                                                                           processing_class))
     stream = is_stream(train_dataset)
     if stream:
         if args.max_steps <= 0:
@@ -76,7 +79,8 @@ def prepare_training_data(args: FineGrainedTrainingArguments, model: Any, family
         train_dataset = prepare_stream(train_dataset, types, include_negatives=args.use_hard_negatives,
                                        generate_negatives=args.generate_negatives, seed=args.seed,
                                        process_index=args.process_index, world_size=args.world_size,
-                                       check=args.validate_data)
+                                       check=args.validate_data,
+                                       decode=getattr(data_collator, "decode_image", open_image))
     elif args.generate_negatives and train_dataset is not None:
         raise ValueError("generate_negatives=True makes negatives as a stream is read; this train_dataset is not "
                          "a stream. Add them once with hf_finegrained.builders.add_hard_negatives(dataset, ...), "
@@ -106,6 +110,19 @@ def prepare_training_data(args: FineGrainedTrainingArguments, model: Any, family
     return TrainingData(data_collator, train_dataset, eval_dataset, stream=stream, reports=reports,
                         num_train_rows=len(single) if hasattr(single, "__len__") else None,
                         negative_coverage=coverage)
+
+
+def _image_pipeline(asked: str, family: ModelFamily, processor: Any) -> str:
+    """The collator's image path: `asked`, except "fast" for a family or processor without one (SigLIP 2; a
+    processor that pads or resizes otherwise), which falls back to "processor", saying why."""
+    if asked != "fast":
+        return asked
+    try:
+        family.pixel_rule(processor.image_processor)
+    except UnsupportedPixelRule as error:
+        logger.info("image_pipeline='fast' is not available here, so images go through the processor: %s", error)
+        return "processor"
+    return asked
 
 
 def _is_map_style(dataset: Any) -> bool:
