@@ -54,11 +54,15 @@ logger = logging.getLogger(__name__)
 TEMPLATE = Path(__file__).parent / "templates" / "model_card.md"
 INTERPOLATION_TEMPLATE = Path(__file__).parent / "templates" / "interpolation_card.md"
 CARD_NAME = "README.md"
-PACKAGE_TAGS = ("clip", "ce-clip", "hard-negatives", "hf_finegrained", "compositionality")
+PACKAGE_TAGS = ("ce-clip", "hard-negatives", "hf_finegrained", "compositionality")
+# The family's own tags, first among the card's (`ModelFamily.model_class` -> tags): a SigLIP card is not a CLIP one.
+FAMILY_TAGS = {"CLIPModel": ("clip",), "SiglipModel": ("siglip",), "Siglip2Model": ("siglip", "siglip2")}
+ADAPTER_CONFIG = "adapter_config.json"  # what PEFT writes beside an adapter (`lora.ADAPTER_CONFIG`)
 _HUB_ID = re.compile(r"[\w.-]+/[\w.-]+")  # only a Hub id may go into the card's `base_model` metadata
 _PRIVATE_ARGS = {"output_dir", "logging_dir", "hub_token", "hub_model_id", "push_to_hub", "run_name",
                  "resume_from_checkpoint", "deepspeed", "accelerator_config",
-                 "dataloader_pin_memory"}  # the last one is switched off by TrainingArguments on CPU
+                 "dataloader_pin_memory",  # switched off by TrainingArguments on CPU
+                 "license"}  # the card's metadata, not a hyperparameter
 
 
 @dataclass
@@ -121,6 +125,80 @@ def public_name(name_or_path: str | os.PathLike | None) -> str | None:
             return cached["repo"].replace("--", "/")
         return Path(name_or_path).name or None
     return name_or_path
+
+
+def hub_id(name: str | None) -> str | None:
+    """`name` when it is a Hub model id (`org/name`, `huggingface_hub.utils.validate_repo_id`'s rules) and not a
+    local path, else None."""
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    if not name or not _HUB_ID.fullmatch(name) or os.path.exists(name):
+        return None
+    try:
+        validate_repo_id(name)
+    except HFValidationError:
+        return None
+    return name
+
+
+def base_license(name_or_path: str | os.PathLike | None) -> str | None:
+    """The licence of a base model where it is known without the network: the `license` of its own card, read from
+    its folder (a local model, or a snapshot of the Hugging Face cache) or from the cache for a Hub id whose
+    README.md is cached; None when none of those holds one (never guessed from the name)."""
+    if not name_or_path:
+        return None
+    name_or_path = os.fspath(name_or_path)
+    card_path = os.path.join(name_or_path, CARD_NAME) if os.path.isdir(name_or_path) else None
+    if card_path is None and hub_id(name_or_path):
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = try_to_load_from_cache(name_or_path, CARD_NAME)
+        card_path = cached if isinstance(cached, str) else None
+    if not card_path or not os.path.isfile(card_path):
+        return None
+    try:
+        license = ModelCard.load(card_path).data.license
+    except Exception as error:  # an unreadable card of the base must not stop training
+        logger.warning("model card: could not read the licence of the base's card %s: %s", card_path, error)
+        return None
+    return license if isinstance(license, str) and license else None
+
+
+def adapter_settings(folder: str | os.PathLike) -> dict[str, Any] | None:
+    """The LoRA settings of the PEFT adapter saved in `folder` (its adapter_config.json), None when it holds none."""
+    import json
+
+    path = os.path.join(folder, ADAPTER_CONFIG)
+    if not os.path.isfile(path):
+        return None
+    with open(path, encoding="utf-8") as handle:
+        config = json.load(handle)
+    targets = config.get("target_modules")
+    return {
+        "peft_type": config.get("peft_type", "LORA"),
+        "r": config.get("r"),
+        "lora_alpha": config.get("lora_alpha"),
+        "lora_dropout": config.get("lora_dropout"),
+        "target_modules": sorted(targets) if isinstance(targets, (list, set, tuple)) else targets,
+        "bias": config.get("bias"),
+        "base_model_name_or_path": config.get("base_model_name_or_path"),
+    }
+
+
+def curves_note(log_history: list[dict[str, float]], plots: list[str], args: Any) -> str | None:
+    """Why the card shows no training curves (nothing logged yet), or that they hold one point each; None when
+    they show a trend."""
+    losses = [entry["step"] for entry in log_history if "loss" in entry and "step" in entry]
+    steps = max((entry.get("step", 0) for entry in log_history), default=0)
+    every = getattr(args, "logging_steps", None)
+    every_text = f"every {every:g} steps" if isinstance(every, (int, float)) and every >= 1 else f"at {every}"
+    if not plots:
+        return (f"No training curves: the run logged no loss ({steps} optimizer steps logged, losses logged "
+                f"{every_text}); a run longer than one logging interval, or a smaller `--logging_steps`, draws them.")
+    if len(losses) < 2:
+        return (f"The curves hold {len(losses)} logged point (losses logged {every_text}): too few to show a trend; "
+                "a smaller `--logging_steps` draws more.")
+    return None
 
 
 def _field_defaults(cls: type) -> dict[str, Any]:
@@ -272,18 +350,31 @@ def results_markdown(results: dict[str, dict[str, float]],
     return "\n".join(rows)
 
 
+def card_tags(architecture: str, extra: tuple[str, ...] | list[str] = ()) -> list[str]:
+    """The family's tags (`FAMILY_TAGS`), the package's, then `extra`, without repeats."""
+    return list(dict.fromkeys(FAMILY_TAGS.get(architecture, ()) + PACKAGE_TAGS + tuple(extra)))
+
+
 def render_model_card(args: Any, negative_types: list[str], thresholds: dict[str, float], info: CardInfo,
-                      plots: list[str]) -> ModelCard:
-    """Fills the package template; `model-index` gets one `EvalResult` per benchmark metric (`eval_results`)."""
+                      plots: list[str], adapter: dict[str, Any] | None = None,
+                      curves: str | None = None) -> ModelCard:
+    """Fills the package template; `model-index` gets one `EvalResult` per benchmark metric (`eval_results`).
+
+    `adapter`: the LoRA settings of a PEFT adapter folder (`adapter_settings`), which makes it an adapter card
+    (`library_name: peft`, `base_model_relation: adapter` when the base is a Hub id, loading through
+    `PeftModel`). `curves`: why the card shows no (or too few) training curves (`curves_note`)."""
     repo_id = info.repo_id or info.model_name
+    base = hub_id(info.base_model)
+    license = info.license or getattr(args, "license", None)
     card_data = ModelCardData(
         model_name=info.model_name,
-        base_model=info.base_model if info.base_model and _HUB_ID.fullmatch(info.base_model) else None,
-        library_name="transformers",
+        base_model=base,
+        base_model_relation="adapter" if adapter and base else None,
+        library_name="peft" if adapter else "transformers",
         pipeline_tag="zero-shot-image-classification",
-        tags=list(dict.fromkeys(PACKAGE_TAGS + tuple(info.tags))),
+        tags=card_tags(info.architecture, (("lora", "peft") if adapter else ()) + tuple(info.tags)),
         language=info.language,
-        license=info.license,
+        license=license,
         eval_results=eval_results(info.results) or None,
     )
     total = info.num_train_rows or 0
@@ -318,22 +409,29 @@ def render_model_card(args: Any, negative_types: list[str], thresholds: dict[str
         threshold_units=getattr(args, "threshold_units", "logit"),
         final_thresholds=thresholds,
         plots=[{"file": plot, "title": PLOT_TITLES.get(plot, plot)} for plot in plots],
+        curves_note=curves,
         hyperparameters=changed_hyperparameters(args),
+        adapter=adapter,
+        base_is_hub_id=base is not None,
     )
 
 
-def interpolation_card(base: str, finetuned: str, alpha: float, architecture: str = "CLIPModel") -> ModelCard:
-    """The card of a weight-space interpolation: both parents (Hub ids in `base_model` metadata, local paths
-    by their folder name only) and alpha."""
+def interpolation_card(base: str, finetuned: str, alpha: float, architecture: str = "CLIPModel",
+                       license: str | None = None) -> ModelCard:
+    """The card of a weight-space interpolation: both parents (Hub ids as the `base_model` list with
+    `base_model_relation: merge`, a local folder by its name only, in the text) and alpha. `license`: default the
+    fine-tuned parent's card's, else the base's (`base_license`), else none."""
     parents = [public_name(base), public_name(finetuned)]
     name = f"interpolation-alpha-{alpha:g}"
+    hub_parents = [p for p in map(hub_id, parents) if p]
     card_data = ModelCardData(
         model_name=name,
-        base_model=[p for p in parents if p and _HUB_ID.fullmatch(p)] or None,
-        base_model_relation="merge",
+        base_model=hub_parents or None,
+        base_model_relation="merge" if hub_parents else None,  # a relation needs a base_model to relate to
         library_name="transformers",
         pipeline_tag="zero-shot-image-classification",
-        tags=list(dict.fromkeys(PACKAGE_TAGS + ("weight-interpolation", "wise-ft"))),
+        tags=card_tags(architecture, ("weight-interpolation", "wise-ft")),
+        license=license or base_license(finetuned) or base_license(base),
     )
     return ModelCard.from_template(card_data, template_path=str(INTERPOLATION_TEMPLATE), model_name=name,
                                    repo_id=name, architecture=architecture, alpha=f"{alpha:g}",
@@ -342,10 +440,15 @@ def interpolation_card(base: str, finetuned: str, alpha: float, architecture: st
 
 def write_model_card(output_dir: str, args: Any, log_history: list[dict[str, float]], negative_types: list[str],
                      thresholds: dict[str, float], info: CardInfo) -> bool:
-    """Renders README.md and the plots into `output_dir`; logs and returns False on any failure (never raises)."""
+    """Renders README.md and the plots into `output_dir`; logs and returns False on any failure (never raises).
+
+    A folder holding a PEFT adapter (adapter_config.json: a LoRA run's output and checkpoints) gets an adapter card;
+    a folder of plain weights (a LoRA run's `merged/`, a full fine-tune) the model card.
+    """
     try:
         plots = plot_training_curves(log_history, negative_types, output_dir, getattr(args, "threshold_units", "logit"))
-        card = render_model_card(args, negative_types, thresholds, info, plots)
+        card = render_model_card(args, negative_types, thresholds, info, plots, adapter_settings(output_dir),
+                                 curves_note(log_history, plots, args))
         atomic_write(os.path.join(output_dir, CARD_NAME), lambda handle: handle.write(str(card)))
         return True
     except Exception as error:  # a card must never break a save

@@ -2,6 +2,7 @@
 model-index of a card passes huggingface_hub's own parsing and the Hub's model-index rules."""
 
 import logging
+import os
 
 import pytest
 from eval_helpers import StandInScorer
@@ -67,3 +68,170 @@ def test_every_metric_the_new_benchmarks_emit_is_typed_by_its_spec(suite_results
     # Choosing among candidates is its own task, not zero-shot image classification.
     assert {r.task_type for r in found} == {"image-text-matching"}
     assert typed["imirandam/BiVLC", "group/micro"].dataset_name.startswith("BiVLC")
+
+
+# --- Cards of the test runs, validated offline with huggingface_hub and the Hub's model-index rules ---------------
+
+def check_model_index(metadata: dict) -> None:
+    """The Hub's model-index rules (huggingface_hub's model card template, "model-index"): one entry with a `name`
+    and `results`; each result a `task` with a `type`, a `dataset` with a `type` and a `name`, and `metrics`, each
+    with a `type` and a numeric `value`; metric types in the Hub's lower_snake_case ids (`recall_at_1`)."""
+    import re
+
+    entries = metadata["model-index"]
+    assert isinstance(entries, list) and len(entries) == 1 and entries[0]["name"]
+    for result in entries[0]["results"]:
+        assert isinstance(result["task"]["type"], str) and result["task"]["type"]
+        assert result["dataset"]["type"] and result["dataset"]["name"]
+        assert result["metrics"]
+        for metric in result["metrics"]:
+            assert re.fullmatch(r"[a-z0-9_]+", metric["type"]), metric["type"]
+            assert isinstance(metric["value"], (int, float)) and not isinstance(metric["value"], bool)
+
+
+def check_card(path):
+    """Loads a card as the Hub's client does and checks its metadata both ways: `ModelCardData` round trip,
+    `model-index` <-> `EvalResult`, each result rebuilt by `metadata_eval_result`, and the model-index rules."""
+    from huggingface_hub import ModelCard, ModelCardData, metadata_eval_result
+    from huggingface_hub.repocard_data import eval_results_to_model_index, model_index_to_eval_results
+
+    card = ModelCard.load(path)
+    data = card.data.to_dict()
+    assert ModelCardData(**data).to_dict() == data
+    assert ModelCard(str(card)).data.to_dict() == data  # what the Hub reads back from the file
+    if card.data.eval_results:
+        index = eval_results_to_model_index(card.data.model_name, card.data.eval_results)
+        check_model_index({"model-index": index})
+        name, again = model_index_to_eval_results(index)
+        assert name == card.data.model_name and again == card.data.eval_results
+        for result in card.data.eval_results:
+            rebuilt = metadata_eval_result(
+                model_pretty_name=card.data.model_name, task_pretty_name=result.task_name,
+                task_id=result.task_type, metrics_pretty_name=result.metric_name, metrics_id=result.metric_type,
+                metrics_value=result.metric_value, dataset_pretty_name=result.dataset_name,
+                dataset_id=result.dataset_type, metrics_config=result.metric_config,
+                dataset_config=result.dataset_config, dataset_split=result.dataset_split)
+            check_model_index(rebuilt)
+    assert os.sep + "tmp" not in str(card) and "/pytest-" not in str(card), "no local path in a card"
+    return card
+
+
+def lora_trainer(model_dir, output_dir, base_name=None, **overrides):
+    from helpers import make_dataset
+    from test_trainer import make_args
+    from transformers import CLIPModel, CLIPProcessor
+
+    from hf_finegrained import FineGrainedTrainer
+    from hf_finegrained.lora import add_lora
+
+    model = CLIPModel.from_pretrained(model_dir)
+    if base_name:  # as if loaded from the Hub under this id
+        model.config._name_or_path = model.name_or_path = base_name
+    return FineGrainedTrainer(model=add_lora(model, r=4, alpha=8, dropout=0.0, target_modules=["q_proj", "v_proj"]),
+                              args=make_args(output_dir, max_steps=2, **overrides), train_dataset=make_dataset(8),
+                              processing_class=CLIPProcessor.from_pretrained(model_dir))
+
+
+def test_a_lora_run_writes_an_adapter_card_and_its_merged_folder_a_model_card(tiny_clip_dir, tmp_path):
+    from peft import PeftConfig
+
+    from hf_finegrained.lora import merge_lora
+
+    trainer = lora_trainer(tiny_clip_dir, tmp_path / "lora", base_name="openai/clip-vit-base-patch32",
+                           license="mit")
+    trainer.train()
+    trainer.save_model()
+    card = check_card(tmp_path / "lora" / "README.md")
+    # An adapter card as the Hub tells one: PEFT library, the base as a Hub id, the relation "adapter".
+    assert card.data.library_name == "peft" and card.data.base_model_relation == "adapter"
+    assert card.data.base_model == PeftConfig.from_pretrained(tmp_path / "lora").base_model_name_or_path
+    assert card.data.base_model == "openai/clip-vit-base-patch32" and card.data.license == "mit"
+    assert card.data.tags[:2] == ["clip", "ce-clip"] and "lora" in card.data.tags
+    assert "LoRA adapter" in card.text and "PeftModel.from_pretrained(base, " in card.text
+    assert 'AutoModel.from_pretrained("openai/clip-vit-base-patch32")' in card.text
+    assert "rank `r` = 4, `lora_alpha` = 8" in card.text and "`q_proj`, `v_proj`" in card.text
+    assert "| license |" not in card.text, "the licence is metadata, not a hyperparameter"
+
+    merged = tmp_path / "lora" / "merged"
+    merge_lora(trainer.model).save_pretrained(merged)
+    trainer.create_model_card(output_dir=str(merged))
+    plain = check_card(merged / "README.md")
+    assert plain.data.library_name == "transformers" and plain.data.get("base_model_relation") is None
+    assert plain.data.base_model == "openai/clip-vit-base-patch32" and "LoRA adapter" not in plain.text
+    assert str(plain) != str(card)
+
+
+def test_an_adapter_on_a_local_base_names_it_in_words_never_by_path(tiny_clip_dir, tmp_path):
+    trainer = lora_trainer(tiny_clip_dir, tmp_path / "lora")
+    trainer.train()
+    trainer.save_model()
+    card = check_card(tmp_path / "lora" / "README.md")
+    folder = os.path.basename(tiny_clip_dir)
+    assert card.data.library_name == "peft" and card.data.base_model is None
+    assert card.data.get("base_model_relation") is None  # no relation without a Hub base to relate to
+    assert f"Base model: {folder}, a local model folder that is not on the Hub" in card.text
+    assert tiny_clip_dir not in str(card) and "<the base model>" in card.text
+
+
+def test_the_licence_defaults_to_the_bases_card_and_a_short_run_says_why_it_has_no_curves(tiny_clip_dir, tmp_path):
+    import shutil
+
+    from huggingface_hub import ModelCard, ModelCardData
+    from test_trainer import make_args, make_trainer
+
+    base = tmp_path / "base-with-card"
+    shutil.copytree(tiny_clip_dir, base)
+    ModelCard.from_template(ModelCardData(license="apache-2.0")).save(base / "README.md")
+    trainer = make_trainer(str(base), make_args(tmp_path / "short", max_steps=1, logging_steps=10))
+    trainer.train()
+    trainer.save_model()
+    card = check_card(tmp_path / "short" / "README.md")
+    assert card.data.license == "apache-2.0" and card.data.base_model is None  # a local base: no Hub id
+    assert "No training curves: the run logged no loss" in card.text and "every 10 steps" in card.text
+    assert not (tmp_path / "short" / "loss_curves.png").exists()
+
+    trainer = make_trainer(tiny_clip_dir, make_args(tmp_path / "plain"))  # no card at the base: no licence
+    trainer.save_model()
+    assert check_card(tmp_path / "plain" / "README.md").data.license is None
+
+
+def test_a_siglip_card_is_tagged_siglip_and_the_evaluated_card_passes_the_hubs_rules(tmp_path, suite_results):
+    from test_trainer import make_args
+
+    from hf_finegrained.model_card import CardInfo, write_model_card
+
+    results = {**suite_results, "retrieval_coco": {"i2t_recall@1": 0.5, "t2i_recall@10": 0.7, "mean_recall": 0.6},
+               "zeroshot": {"top1": 0.4}, "winoground": {"text": 0.3, "image": 0.1, "group": 0.05},
+               "sugarcrepe_pp": {"itt/macro": 0.6, "tot/macro": 0.5}}
+    for architecture, tags in (("SiglipModel", ["siglip"]), ("Siglip2Model", ["siglip", "siglip2"]),
+                               ("CLIPModel", ["clip"])):
+        info = CardInfo(model_name="me-ce", base_model="google/siglip-base-patch16-224", results=results,
+                        architecture=architecture, contrastive="sigmoid")
+        folder = tmp_path / architecture
+        folder.mkdir()
+        assert write_model_card(str(folder), make_args(folder), [], [], {}, info)
+        card = check_card(folder / "README.md")
+        assert card.data.tags[:len(tags) + 1] == tags + ["ce-clip"]
+        assert ("clip" in card.data.tags) == (architecture == "CLIPModel")
+        assert card.data.base_model == "google/siglip-base-patch16-224"
+        types = {(r.dataset_type, r.metric_name): (r.task_type, r.metric_type) for r in card.data.eval_results}
+        assert types["mscoco", "t2i_recall@10"] == ("image-text-retrieval", "recall_at_10")
+        assert types["imirandam/BiVLC", "group/micro"] == ("image-text-matching", "group_score")
+        assert types["zeroshot", "top1"] == ("zero-shot-image-classification", "accuracy")
+        assert types["sugarcrepe-pp", "tot/macro"] == ("sentence-similarity", "accuracy")
+
+
+def test_the_interpolation_card_lists_its_hub_parents_as_a_merge(tiny_clip_dir, tmp_path):
+    from hf_finegrained.model_card import interpolation_card
+
+    card = interpolation_card("google/siglip-base-patch16-224", "me/siglip-ce", 0.5, "SiglipModel", license="mit")
+    card.save(tmp_path / "README.md")
+    card = check_card(tmp_path / "README.md")
+    assert card.data.base_model == ["google/siglip-base-patch16-224", "me/siglip-ce"]
+    assert card.data.base_model_relation == "merge" and card.data.license == "mit"
+    assert card.data.tags[0] == "siglip" and "clip" not in card.data.tags
+    local = interpolation_card(tiny_clip_dir, "me/ce-clip", 0.25)
+    assert local.data.base_model == ["me/ce-clip"] and local.data.base_model_relation == "merge"
+    assert tiny_clip_dir not in str(local) and os.path.basename(tiny_clip_dir) in local.text
+    neither = interpolation_card(tiny_clip_dir, tiny_clip_dir, 0.25)
+    assert neither.data.base_model is None and neither.data.get("base_model_relation") is None
