@@ -39,7 +39,7 @@ from .families import ModelFamily, family_of, unwrap
 from .health import check_finite_before_save
 from .lora import LOCAL_BASE_NAME, publish_adapter_config
 from .losses import FineGrainedLoss
-from .model_card import CARD_NAME, CardInfo, public_name, write_model_card
+from .model_card import CARD_NAME, CardInfo, base_license, public_name, write_model_card
 from .pixels import normalize_batch
 from .output_checks import (
     check_output_before_training,
@@ -127,9 +127,10 @@ class FineGrainedTrainer(Trainer):
         if self.stream_rows is not None:
             self.add_callback(self.stream_rows)
         report = data.train_report
+        base_path = getattr(unwrap(model).config, "_name_or_path", None)
         self.card_data = CardDataCallback(CardInfo(
             model_name=os.path.basename(os.path.normpath(args.output_dir)),
-            base_model=public_name(getattr(unwrap(model).config, "_name_or_path", None)),
+            base_model=public_name(base_path), license=getattr(args, "license", None) or base_license(base_path),
             repo_id=args.hub_model_id, num_train_rows=data.num_train_rows, negative_coverage=data.negative_coverage,
             data_checks=report.card_entries() if report is not None else {},
             architecture=family.model_class, contrastive=family.contrastive,

@@ -187,6 +187,15 @@ class FineGrainedTrainingArguments(TrainingArguments):
             "dataloader workers (spaCy is loaded once per worker)."
         },
     )
+    license: str | None = field(
+        default=None,
+        metadata={
+            "help": "The licence of the trained model, as a Hub licence id (`mit`, `apache-2.0`, `other`, ...), "
+            "written to the model card's `license`. Default: the base model's, read from the base's own card (its "
+            "folder, or the Hugging Face cache for a Hub id) where that card names one; else the card has none. "
+            "Check that the base's licence allows what you release."
+        },
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -228,6 +237,10 @@ class FineGrainedTrainingArguments(TrainingArguments):
             problems.append(f"max_bad_row_rate must be a number in [0, 1]; got {self.max_bad_row_rate!r}.")
         if self.image_pipeline not in ("fast", "processor"):
             problems.append(f"image_pipeline must be 'fast' or 'processor'; got {self.image_pipeline!r}.")
+        if self.license is not None and (not isinstance(self.license, str) or not self.license
+                                         or any(c.isspace() for c in self.license)):
+            problems.append(f"license must be a Hub licence id without spaces (mit, apache-2.0, other, ...); got "
+                            f"{self.license!r}.")
         if not isinstance(self.generate_negatives, bool):
             problems.append(f"generate_negatives must be True or False; got {self.generate_negatives!r}.")
         if not 0 < self.ema_decay < 1:
