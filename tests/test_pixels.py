@@ -257,3 +257,29 @@ def test_the_trainer_normalises_uint8_pixels_on_the_device_with_the_same_loss(ti
     assert math.isfinite(losses["fast"]) and losses["fast"] == losses["processor"]
     # Two training steps on PNG-backed rows (as the default run's world): the same weights to the bit.
     assert all(torch.equal(weights["fast"][name], value) for name, value in weights["processor"].items())
+
+
+def test_a_stream_with_negatives_made_on_the_fly_trains_on_the_fast_path(tiny_clip_dir, tmp_path):
+    """A JPEG stream without negatives (`generate_negatives`): the row check decodes with the fast path's
+    decode (drafted at 1/8 for the 32 px model), batches hold uint8 pixels, and training runs."""
+    import datasets
+
+    from helpers import draw
+
+    features = datasets.Features({"image": datasets.Image(), "caption": datasets.Value("string")})
+    source = make_dataset(8, seed=2)
+    rows = [{"image": {"bytes": encoded(draw(*row["caption"].split()[1:3]).resize((640, 480)), "JPEG", quality=90),
+                       "path": None}, "caption": row["caption"]} for row in source]
+    stream = datasets.Dataset.from_list(rows, features=features).to_iterable_dataset(num_shards=2)
+    trainer = make_trainer(tiny_clip_dir, make_args(tmp_path / "run", per_device_train_batch_size=2, max_steps=2,
+                                                    generate_negatives=True), stream)
+    rule = trainer.data_collator.pixel_rule
+    assert rule is not None and trainer.train_dataset.decode == rule.decode
+    batch = next(iter(trainer.get_train_dataloader()))
+    assert batch["pixel_values"].dtype == torch.uint8 and batch["pixel_values"].shape == (2, 3, 32, 32)
+    assert rule.decode(rows[0]["image"]).size == (42, 32)  # drafted to 80 x 60, then resized
+    assert torch.equal(batch["pixel_values"], rule([rule.decode(row["image"]) for row in rows[:2]]))
+    assert batch["negative_mask"].any(), "negatives were made as the stream was read"
+    trainer.train()
+    logs = [entry for entry in trainer.state.log_history if "loss" in entry]
+    assert len(logs) == 2 and all(math.isfinite(entry["loss"]) for entry in logs)
