@@ -13,6 +13,7 @@ cached on disk, keyed by their settings, so later runs (and the ablation) start 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import json
@@ -37,8 +38,15 @@ KEYED_LIBRARIES = ("torch", "transformers", "tokenizers", "spacy", "datasets", "
 
 
 def default_cache_dir() -> str:
-    """`$HF_FINEGRAINED_CACHE`, else `~/.cache/hf_finegrained`."""
-    return os.environ.get("HF_FINEGRAINED_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "hf_finegrained"))
+    """Where the synthetic base and plain fine-tunes are cached: `$HF_FINEGRAINED_CACHE`; else `hf_finegrained` in
+    `$HF_HOME` (where the Hugging Face libraries keep theirs, as `datasets` does); else in `$XDG_CACHE_HOME`; else
+    `~/.cache/hf_finegrained`. Read when called, so a variable set after import counts."""
+    if os.environ.get("HF_FINEGRAINED_CACHE"):
+        return os.path.expanduser(os.environ["HF_FINEGRAINED_CACHE"])
+    if os.environ.get("HF_HOME"):
+        return os.path.join(os.path.expanduser(os.environ["HF_HOME"]), "hf_finegrained")
+    return os.path.join(os.path.expanduser(os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache")),
+                        "hf_finegrained")
 
 
 # Fine-tuning settings of the embedded default (examples/train.py and examples/ablation.py): the paper's
@@ -137,6 +145,26 @@ def _cache_folder(kind: str, key: dict[str, Any], cache_dir: str | None) -> tupl
     return folder, text
 
 
+@contextlib.contextmanager
+def _exclusive(folder: str, log: Callable[[str], None]):
+    """Held while a cache entry is looked up and, when missing, built and saved: a second process (or thread) asking
+    for the same entry waits (saying so), then finds it built; different entries do not wait for each other. A
+    `filelock` lock file beside the entry (`<entry>.lock`), released by the OS if the holder dies."""
+    from filelock import FileLock, Timeout
+
+    os.makedirs(os.path.dirname(folder) or ".", exist_ok=True)
+    lock = FileLock(folder + ".lock")
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        log(f"Another process is building {folder}; waiting for it to finish.")
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def _save_atomically(folder: str, key_text: str, write: Callable[[str], None]) -> None:
     """Writes into a scratch folder beside `folder`, then renames: a crash never leaves a half-written entry."""
     os.makedirs(os.path.dirname(folder), exist_ok=True)
@@ -217,42 +245,43 @@ def prepare_base_model(
 
     texts = tokenizer_texts(world, settings)
     folder, key = _cache_folder("base", base_cache_key(world, settings, texts), cache_dir)
-    if os.path.isfile(os.path.join(folder, "model.safetensors")):
-        log(f"Reusing the cached pre-trained base model: {folder}")
+    with _exclusive(folder, log):
+        if os.path.isfile(os.path.join(folder, "model.safetensors")):
+            log(f"Reusing the cached pre-trained base model: {folder}")
+            return folder
+        _refuse_unless(allow_training, "base model", folder)
+
+        log(f"Pre-training the {settings.family} base model ({settings.max_steps} plain-contrastive steps); cached in "
+            f"{folder}")
+        tokenizer = train_tokenizer(world, settings, texts)
+        sizes = dict(image_size=world.image_size, patch_size=settings.patch_size, hidden_size=settings.hidden_size,
+                     num_layers=settings.num_layers, num_heads=settings.num_heads, seed=settings.seed,
+                     sincos_positions=settings.sincos_positions)
+        if settings.family == "clip":
+            model = build_clip_model(tokenizer, projection_dim=settings.projection_dim, **sizes)
+            processor = build_processor(tokenizer, image_size=world.image_size)
+        else:  # SigLIP has no projection: its embeddings have hidden_size dimensions
+            version = {"siglip": 1, "siglip2": 2}[settings.family]
+            model = build_siglip_model(tokenizer, version=version, **sizes)
+            processor = build_siglip_processor(tokenizer, image_size=world.image_size, version=version,
+                                               patch_size=settings.patch_size)
+        with tempfile.TemporaryDirectory() as scratch:
+            args = FineGrainedTrainingArguments(
+                output_dir=scratch, use_hard_negatives=False, max_steps=settings.max_steps,
+                per_device_train_batch_size=settings.batch_size, learning_rate=settings.learning_rate,
+                lr_scheduler_type="cosine", warmup_steps=settings.warmup_steps, weight_decay=0.1, adam_beta2=0.98,
+                adam_epsilon=1e-6, save_strategy="no", report_to="none", logging_steps=max(1, settings.max_steps // 10),
+                seed=settings.seed, disable_tqdm=True, dataloader_num_workers=0,
+            )
+            stream = pretraining_stream(world, settings).select_columns(["image", "caption"])
+            FineGrainedTrainer(model=model, args=args, train_dataset=stream, processing_class=processor).train()
+
+        def write(staged: str) -> None:
+            model.save_pretrained(staged)
+            processor.save_pretrained(staged)
+
+        _save_atomically(folder, key, write)
         return folder
-    _refuse_unless(allow_training, "base model", folder)
-
-    log(f"Pre-training the {settings.family} base model ({settings.max_steps} plain-contrastive steps); cached in "
-        f"{folder}")
-    tokenizer = train_tokenizer(world, settings, texts)
-    sizes = dict(image_size=world.image_size, patch_size=settings.patch_size, hidden_size=settings.hidden_size,
-                 num_layers=settings.num_layers, num_heads=settings.num_heads, seed=settings.seed,
-                 sincos_positions=settings.sincos_positions)
-    if settings.family == "clip":
-        model = build_clip_model(tokenizer, projection_dim=settings.projection_dim, **sizes)
-        processor = build_processor(tokenizer, image_size=world.image_size)
-    else:  # SigLIP has no projection: its embeddings have hidden_size dimensions
-        version = {"siglip": 1, "siglip2": 2}[settings.family]
-        model = build_siglip_model(tokenizer, version=version, **sizes)
-        processor = build_siglip_processor(tokenizer, image_size=world.image_size, version=version,
-                                           patch_size=settings.patch_size)
-    with tempfile.TemporaryDirectory() as scratch:
-        args = FineGrainedTrainingArguments(
-            output_dir=scratch, use_hard_negatives=False, max_steps=settings.max_steps,
-            per_device_train_batch_size=settings.batch_size, learning_rate=settings.learning_rate,
-            lr_scheduler_type="cosine", warmup_steps=settings.warmup_steps, weight_decay=0.1, adam_beta2=0.98,
-            adam_epsilon=1e-6, save_strategy="no", report_to="none", logging_steps=max(1, settings.max_steps // 10),
-            seed=settings.seed, disable_tqdm=True, dataloader_num_workers=0,
-        )
-        stream = pretraining_stream(world, settings).select_columns(["image", "caption"])
-        FineGrainedTrainer(model=model, args=args, train_dataset=stream, processing_class=processor).train()
-
-    def write(staged: str) -> None:
-        model.save_pretrained(staged)
-        processor.save_pretrained(staged)
-
-    _save_atomically(folder, key, write)
-    return folder
 
 
 def finetune_arguments(output_dir: str, seed: int, hard_negatives: bool, overrides: dict[str, Any] | None = None,
@@ -313,18 +342,19 @@ def prepare_plain_finetune(
         rows = finetune_stream(world, seed, FINGERPRINT_ROWS, negatives=None)
         folder, key = _cache_folder("plain", {"base": base_key, "seed": seed, "args": finetune_overrides(args),
                                               "data": {"finetune_rows": data_fingerprint(rows)}}, cache_dir)
-        if os.path.isfile(os.path.join(folder, "model.safetensors")):
-            log(f"Reusing the cached plain fine-tune: {folder}")
-            return folder
-        _refuse_unless(allow_training, "plain fine-tune", folder)
-        log(f"Plain fine-tune of the base ({args.max_steps} steps, no hard negatives); cached in {folder}")
-        trainer = finetune(base, world, args)
+        with _exclusive(folder, log):
+            if os.path.isfile(os.path.join(folder, "model.safetensors")):
+                log(f"Reusing the cached plain fine-tune: {folder}")
+                return folder
+            _refuse_unless(allow_training, "plain fine-tune", folder)
+            log(f"Plain fine-tune of the base ({args.max_steps} steps, no hard negatives); cached in {folder}")
+            trainer = finetune(base, world, args)
 
-        def write(staged: str) -> None:
-            trainer.model.save_pretrained(staged)
-            trainer.processing_class.save_pretrained(staged)
+            def write(staged: str) -> None:
+                trainer.model.save_pretrained(staged)
+                trainer.processing_class.save_pretrained(staged)
 
-        _save_atomically(folder, key, write)
+            _save_atomically(folder, key, write)
     return folder
 
 
