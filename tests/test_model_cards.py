@@ -235,3 +235,38 @@ def test_the_interpolation_card_lists_its_hub_parents_as_a_merge(tiny_clip_dir, 
     assert tiny_clip_dir not in str(local) and os.path.basename(tiny_clip_dir) in local.text
     neither = interpolation_card(tiny_clip_dir, tiny_clip_dir, 0.25)
     assert neither.data.base_model is None and neither.data.get("base_model_relation") is None
+
+
+def test_the_dataset_card_has_licence_tasks_features_and_the_generators_settings(tmp_path):
+    import datasets
+    from huggingface_hub import DatasetCard, DatasetCardData
+    from PIL import Image
+
+    from hf_finegrained.builders import add_hard_negatives, export_parquet
+    from hf_finegrained.negatives import HardNegativeGenerator
+
+    captions = ["A man riding a brown horse on the beach.", "A red car parked next to a white house."]
+    data = datasets.Dataset.from_dict({"image": [Image.new("RGB", (8, 8), (9 * i, 0, 0)) for i in range(2)],
+                                       "caption": captions})
+    generator = HardNegativeGenerator(seed=7)
+    with_negatives = add_hard_negatives(data, generator=generator)
+    folder = export_parquet(with_negatives, tmp_path / "out", license="cc-by-4.0", generator=generator)
+
+    card = DatasetCard.load(folder / "README.md")  # as the Hub reads it
+    data_dict = card.data.to_dict()
+    assert DatasetCardData(**data_dict).to_dict() == data_dict
+    assert card.data.license == "cc-by-4.0"
+    assert card.data.task_categories == ["image-to-text", "zero-shot-image-classification"]
+    info = data_dict["dataset_info"]
+    assert [f["name"] for f in info["features"]] == ["image", "caption", "hard_negatives"]
+    assert info["features"][2]["struct"][0] == {"name": generator.types[0], "dtype": "string"}
+    assert info["splits"] == [{"name": "train", "num_examples": 2}]
+    assert data_dict["hf_finegrained"]["generator"]["seed"] == 7
+    assert data_dict["hf_finegrained"]["generator"]["profile"] == "strict"
+    # Readable: the struct's fields named, never `hard_negatives: dict`; the generator's settings and seed.
+    assert "`hard_negatives`: struct {swap_object: string" in card.text and ": dict" not in card.text
+    assert "`image`: image; `caption`: string;" in card.text
+    assert "seed `7`, profile `strict`" in card.text and "Licence: `cc-by-4.0`" in card.text
+    # the features of the card are those load_dataset gives back
+    loaded = datasets.load_dataset(str(folder), cache_dir=str(tmp_path / "cache"))["train"]
+    assert loaded.features == with_negatives.features and loaded["caption"] == captions

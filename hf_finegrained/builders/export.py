@@ -18,6 +18,7 @@ from .features import negative_types_of
 from .report import negatives_report
 
 CARD_KEY = "hf_finegrained"
+TEMPLATE = Path(__file__).resolve().parents[1] / "templates" / "dataset_card.md"
 
 
 def _embed_images(dataset: datasets.Dataset) -> datasets.Dataset:
@@ -38,6 +39,8 @@ def export_parquet(
     description: str = "",
     extra_metadata: dict[str, Any] | None = None,
     overwrite: bool = False,
+    license: str | None = None,
+    generator: Any = None,
 ) -> Path:
     """Writes `folder/data/{split}-XXXXX-of-YYYYY.parquet` and `folder/README.md`; returns the folder.
 
@@ -49,7 +52,9 @@ def export_parquet(
 
     The card's YAML holds `configs:` (so `load_dataset(folder)` finds the splits), and under
     `hf_finegrained:` the type names and, per split, the counts of `negatives_report` (negatives and
-    coverage per type, skipped bad captions, rows without negatives, negatives equal to their caption). A plain
+    coverage per type, skipped bad captions, rows without negatives, negatives equal to their caption); also
+    `license` (a Hub licence id, when given), task categories and `dataset_info` from the features; `generator`
+    (the `HardNegativeGenerator` that made the negatives) adds its settings and seed (`dataset_card`). A plain
     `Dataset` is the `train` split.
 
     Note: `load_dataset` caches what it reads, and may serve an earlier export to a folder of the same name
@@ -76,8 +81,57 @@ def export_parquet(
             for index in range(shards):
                 shard = split.shard(num_shards=shards, index=index, contiguous=True)
                 shard.to_parquet(str(staged / "data" / f"{name}-{index:05d}-of-{shards:05d}.parquet"))
-        dataset_card(splits, reports, title, description, extra_metadata).save(staged / "README.md")
+        dataset_card(splits, reports, title, description, extra_metadata, license, generator).save(staged / "README.md")
     return folder
+
+
+def describe_feature(feature: Any) -> str:
+    """A `datasets` feature in words: `string`, `image`, `list of string`, `struct {a: string, b: string}`."""
+    if isinstance(feature, dict):
+        return "struct {" + ", ".join(f"{name}: {describe_feature(inner)}" for name, inner in feature.items()) + "}"
+    if isinstance(feature, (list, tuple)):
+        return f"list of {describe_feature(feature[0])}" if feature else "list"
+    if isinstance(feature, datasets.Value):
+        return feature.dtype
+    if isinstance(feature, datasets.ClassLabel):
+        return f"class label ({', '.join(feature.names)})"
+    if isinstance(feature, (datasets.Sequence, getattr(datasets, "List", datasets.Sequence))):
+        return f"list of {describe_feature(feature.feature)}"
+    return type(feature).__name__.lower()
+
+
+def generator_settings(generator: Any) -> dict[str, Any]:
+    """What made the negatives (a `HardNegativeGenerator`): the settings that change them, seed first."""
+    def name(part: Any) -> str | None:
+        if part is None:
+            return None
+        return getattr(part, "model_name", None) or getattr(part, "name", None) or type(part).__name__
+
+    settings = {"seed": generator.seed, "profile": generator.profile, "types": list(generator.types),
+                "spacy_model": generator.model or "default", "max_words": generator.max_words,
+                "max_chars": generator.max_chars}
+    if generator.scorer is not None:
+        settings.update(scorer=name(generator.scorer), scorer_candidates=generator.scorer_candidates)
+    if generator.proposer is not None:
+        settings.update(proposer=name(generator.proposer), fallback_to_rules=generator.fallback_to_rules)
+    return settings
+
+
+def _dataset_info(splits: datasets.DatasetDict) -> dict[str, Any] | None:
+    """`dataset_info` of the card: the features (None when the splits' features differ: one config cannot declare
+    both) and the number of rows of each split, as `datasets` writes it for the Hub (without sizes in bytes, not
+    measured)."""
+    from datasets.info import DatasetInfo
+    from datasets.splits import SplitDict, SplitInfo
+
+    features = next(iter(splits.values())).features
+    if any(split.features != features for split in splits.values()):
+        return None
+    info = DatasetInfo(features=features, splits=SplitDict({name: SplitInfo(name, num_examples=len(split))
+                                                            for name, split in splits.items()}))
+    entry = info._to_yaml_dict()
+    entry["splits"] = [{k: v for k, v in split.items() if k != "num_bytes"} for split in entry.get("splits", [])]
+    return entry
 
 
 def dataset_card(
@@ -86,47 +140,43 @@ def dataset_card(
     title: str,
     description: str = "",
     extra_metadata: dict[str, Any] | None = None,
+    license: str | None = None,
+    generator: Any = None,
 ) -> DatasetCard:
-    """The dataset card: `huggingface_hub` card data (`pretty_name`, the `configs` that `load_dataset` reads,
-    the counts under `hf_finegrained:`) plus human-readable tables of the counts. `str(card)` is README.md."""
+    """The dataset card, from `templates/dataset_card.md` (`DatasetCard.from_template`): `huggingface_hub` card data
+    (`pretty_name`, `license`, `task_categories`, `dataset_info` from the features, the `configs` that
+    `load_dataset` reads, under `hf_finegrained:` the counts and the generator's settings) plus readable features,
+    the generator's settings and seed, and tables of the counts. `str(card)` is README.md.
+
+    Task categories: image-to-text and zero-shot image classification, the Hub's categories of the pairs and of
+    what a model trained on them does (a dual encoder choosing among captions).
+    """
     first = next((r for r in reports.values() if r), None)
+    settings = generator_settings(generator) if generator is not None else None
     data = DatasetCardData(
         pretty_name=title,
+        license=license,
+        task_categories=["image-to-text", "zero-shot-image-classification"],
         configs=[{
             "config_name": "default",
             "data_files": [{"split": name, "path": f"data/{name}-*.parquet"} for name in splits],
         }],
+        dataset_info=_dataset_info(splits),
         **{CARD_KEY: {
             "negative_types": first["negative_types"] if first else [],
             "negatives_column": NEGATIVES_COLUMN,
+            **({"generator": settings} if settings else {}),
             "splits": {name: {k: v for k, v in (r or {"rows": len(splits[name])}).items() if k != "negative_types"}
                        for name, r in reports.items()},
             **(extra_metadata or {}),
         }},
     )
-    lines = [f"# {title}", ""]
-    if description:
-        lines += [description.strip(), ""]
-    lines += [
-        "Columns: `image` (`datasets.Image`), `caption` (string), `hard_negatives` (a struct with one string "
-        "field per negative type, None where the type does not apply), plus any extra columns listed below. "
-        "Load with `datasets.load_dataset(\"<this folder>\")`; the type names are the struct's field names.",
-        "",
-        f"Features: `{', '.join(f'{k}: {type(v).__name__}' for k, v in next(iter(splits.values())).features.items())}`",
-        "",
-    ]
-    for name, report in reports.items():
-        lines += [f"## Split `{name}`", ""]
-        if report is None:
-            lines += [f"{len(splits[name])} rows, no hard negatives.", ""]
-            continue
-        lines += [f"{report['rows']} rows; {report['rows_without_negatives']} rows without any negative.", "",
-                  "| type | negatives | coverage |", "|---|---:|---:|"]
-        lines += [f"| {t} | {report['negatives'][t]} | {report['coverage'][t]:.1%} |" for t in report["negatives"]]
-        skipped = ", ".join(f"{reason}: {count}" for reason, count in report["skipped_captions"].items())
-        lines += ["", f"Captions skipped by the generator (no negatives): {skipped}.", ""]
-        equal = sum(report.get("equal_to_caption", {}).values())
-        if equal:
-            lines += [f"{equal} negatives equal to their caption (ignoring case, punctuation and spacing) are masked "
-                      "at training time and not counted above.", ""]
-    return DatasetCard(f"---\n{data.to_yaml()}\n---\n\n" + "\n".join(lines) + "\n")
+    features = next(iter(splits.values())).features
+    return DatasetCard.from_template(
+        data, template_path=str(TEMPLATE), title=title, description=description.strip(), license=license,
+        features=[(name, describe_feature(feature)) for name, feature in features.items()],
+        generator={k: ", ".join(v) if isinstance(v, list) else v for k, v in settings.items()} if settings else None,
+        splits=[{"name": name, "rows": len(splits[name]), "report": report,
+                 "equal": sum((report or {}).get("equal_to_caption", {}).values())}
+                for name, report in reports.items()],
+    )
