@@ -91,20 +91,40 @@ class _Outputs:
             {key: value.detach().clone() for key, value in out.items()}))
 
 
-def test_one_sentence_transformers_step_equals_one_finegrained_trainer_step(tiny_clip_dir, tmp_path):
+@pytest.fixture(scope="module")
+def tiny_siglip_dir(tmp_path_factory) -> str:
+    from helpers import all_captions
+
+    from hf_finegrained.synthetic.tiny_clip import build_siglip_model, build_siglip_processor, train_clip_tokenizer
+
+    folder = tmp_path_factory.mktemp("tiny_siglip")
+    tokenizer = train_clip_tokenizer(all_captions() * 4, vocab_size=300)
+    build_siglip_model(tokenizer, image_size=32, patch_size=8, hidden_size=32, num_layers=2, num_heads=2,
+                       max_position_embeddings=24).save_pretrained(folder)
+    build_siglip_processor(tokenizer, image_size=32, max_length=24).save_pretrained(folder)
+    return str(folder)
+
+
+@pytest.mark.parametrize("family", ["clip", "siglip"])
+def test_one_sentence_transformers_step_equals_one_finegrained_trainer_step(family, tiny_clip_dir, tiny_siglip_dir,
+                                                                            tmp_path):
+    from transformers import AutoModel, AutoProcessor
+
+    folder = tiny_clip_dir if family == "clip" else tiny_siglip_dir
     rows = make_dataset(ROWS)
     assert 0 < sum(n is None for row in rows["hard_negatives"] for n in row) < ROWS * len(NEGATIVE_TYPES)
 
     ours = FineGrainedTrainer(
-        model=CLIPModel.from_pretrained(tiny_clip_dir), processing_class=CLIPProcessor.from_pretrained(tiny_clip_dir),
+        model=AutoModel.from_pretrained(folder), processing_class=AutoProcessor.from_pretrained(folder),
         args=FineGrainedTrainingArguments(output_dir=str(tmp_path / "ours"), negative_types=NEGATIVE_TYPES, **STEP),
         train_dataset=rows,
     )
     ours_out = _Outputs(ours.loss_fn)
     ours.train()
 
-    model = SentenceTransformer(tiny_clip_dir, device="cpu")
+    model = SentenceTransformer(folder, device="cpu")
     loss = CEClipLoss(model, NEGATIVE_TYPES)
+    assert loss.fine_grained.contrastive == ("softmax" if family == "clip" else "sigmoid")
     theirs_out = _Outputs(loss.fine_grained)
     before = {name: p.detach().clone() for name, p in dual_encoder(model).named_parameters()}
     SentenceTransformerTrainer(
@@ -127,6 +147,8 @@ def test_one_sentence_transformers_step_equals_one_finegrained_trainer_step(tiny
         assert (trained[name].detach() - weight.detach()).abs().max().item() <= WEIGHT_ATOL, name
         moved += not torch.equal(weight.detach(), before[name])
     assert moved >= len(before) - 2, "one step moves (nearly) every weight: the comparison is not vacuous"
+    if family == "siglip":
+        assert not torch.equal(trained["logit_bias"].detach(), before["logit_bias"]), "the bias is trained too"
 
 
 def test_the_loss_refuses_other_column_counts_and_mask_shapes(tiny_clip_dir):
