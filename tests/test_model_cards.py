@@ -270,3 +270,24 @@ def test_the_dataset_card_has_licence_tasks_features_and_the_generators_settings
     # the features of the card are those load_dataset gives back
     loaded = datasets.load_dataset(str(folder), cache_dir=str(tmp_path / "cache"))["train"]
     assert loaded.features == with_negatives.features and loaded["caption"] == captions
+
+
+def test_each_new_benchmarks_row_names_the_licence_of_its_annotations():
+    """docs/BENCHMARKS.md, the papers' suite table: the licence column names a licence (with where it was read)
+    or says "not stated upstream", never blank."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "BENCHMARKS.md").read_text(encoding="utf-8")
+    lines = text.splitlines()
+    header = next(i for i, line in enumerate(lines) if "licence of the annotations" in line)
+    column = [c.strip() for c in lines[header].split("|")].index("licence of the annotations")
+    rows = {}
+    for line in lines[header + 2:]:
+        if not line.startswith("|"):
+            break
+        cells = [c.strip() for c in line.split("|")]
+        rows[cells[1].split("`")[1]] = cells[column]
+    assert sorted(rows) == sorted(NEW)
+    for name, cell in rows.items():
+        assert cell.startswith(("MIT: ", "Apache-2.0: ", "CC BY 4.0: ", "not stated upstream")), (name, cell)
+        assert "@" in cell, f"{name}: say which commit or copy the licence was read at"
