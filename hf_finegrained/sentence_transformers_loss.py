@@ -22,10 +22,10 @@ type still needs a text there (`sentence_transformers_columns` puts the caption)
 
 What is the same as `FineGrainedTrainer` and what is not (tests/test_sentence_transformers.py holds both):
 one step on the same rows gives the same loss and the same updated weights up to float rounding (the texts are
-encoded in other batch shapes: masked negatives are encoded too, then left out of every term). Not carried over:
-the thresholds are not written into sentence-transformers checkpoints (`loss.fine_grained.threshold_state(...)`
-and `load_threshold_state` save and restore them by hand); the trainer's data validation, stream handling,
-non-finite step skipping, logged components and CE-CLIP model card are `FineGrainedTrainer`'s only.
+encoded in other batch shapes: masked negatives are encoded too, then left out of every term). The thresholds go
+into every checkpoint through `loss.callbacks()`; a resume needs `loss.load_state(checkpoint)` first. Not carried
+over: the trainer's data validation, stream handling, non-finite step skipping, logged components and CE-CLIP model
+card are `FineGrainedTrainer`'s only.
 sentence-transformers is optional: this module imports it only when a loss is built
 (`pip install "hf_finegrained[sentence-transformers]"`).
 """
@@ -33,14 +33,17 @@ sentence-transformers is optional: this module imports it only when a loss is bu
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import torch
 from torch import nn
-from transformers import PreTrainedModel
+from transformers import PreTrainedModel, TrainerCallback
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from .callbacks import LogitScaleClampCallback
+from .checkpoints import STATE_NAME, read_loss_state, write_loss_state
 from .families import FAMILIES, ModelFamily, family_of, unwrap
 from .losses import (
     DEFAULT_GATHER_ACROSS_DEVICES,
@@ -104,6 +107,29 @@ class DualEncoderScaleClampCallback(LogitScaleClampCallback):
             super().on_optimizer_step(args, state, control, model=dual_encoder(model), **kwargs)
 
 
+class LossStateCallback(TrainerCallback):
+    """The thresholds across sentence-transformers checkpoints: written into every checkpoint folder after its save
+    (`finegrained_state.json`, as `FineGrainedTrainer` writes it), and a resumed run (one that starts past step 0)
+    refused until `CEClipLoss.load_state(checkpoint)` has restored them: restarted thresholds would make it diverge
+    from an uninterrupted run. Unlike `FineGrainedTrainer`, the file is written after sentence-transformers' own
+    files, so a kill in between leaves a checkpoint without it (then `load_state` says so)."""
+
+    def __init__(self, loss: CEClipLoss) -> None:
+        self.loss = loss
+
+    def on_train_begin(self, args, state, control, **kwargs) -> None:
+        if state.global_step > 0 and self.loss.resumed_from is None:
+            raise ValueError(
+                f"Resuming at step {state.global_step} without the CMR thresholds of that checkpoint: call "
+                "loss.load_state(<the checkpoint folder>) before trainer.train(resume_from_checkpoint=...)."
+            )
+
+    def on_save(self, args, state, control, **kwargs) -> None:
+        folder = os.path.join(args.output_dir, f"{PREFIX_CHECKPOINT_DIR}-{state.global_step}")
+        if args.should_save and os.path.isdir(folder):
+            self.loss.save_state(folder)
+
+
 class CEClipLoss(nn.Module):
     """CE-CLIP's ITC-hn + IMC + CMR (`FineGrainedLoss`) as a sentence-transformers loss.
 
@@ -147,6 +173,7 @@ class CEClipLoss(nn.Module):
             contrastive=self.family.contrastive, threshold_units=threshold_units,
         )
         self.last_components: dict[str, torch.Tensor] = {}
+        self.resumed_from: str | None = None  # the checkpoint `load_state` read
 
     @classmethod
     def from_args(cls, model: nn.Module, args: Any) -> CEClipLoss:
@@ -161,9 +188,26 @@ class CEClipLoss(nn.Module):
                    use_hard_negatives=args.use_hard_negatives)
 
     def callbacks(self, logit_scale_max: float = math.log(100.0)) -> list[Any]:
-        """The callbacks `FineGrainedTrainer` adds for this model's family: CLIP's clamp of `logit_scale` to
-        [0, `logit_scale_max`] after every optimizer step (none for SigLIP). Pass them to the trainer."""
-        return [DualEncoderScaleClampCallback(logit_scale_max)] if self.family.clamps_scale else []
+        """Pass them to the trainer: the thresholds saved in every checkpoint (`LossStateCallback`) and, as
+        `FineGrainedTrainer` does for CLIP, the clamp of `logit_scale` to [0, `logit_scale_max`] after every
+        optimizer step (none for SigLIP)."""
+        clamp = [DualEncoderScaleClampCallback(logit_scale_max)] if self.family.clamps_scale else []
+        return [LossStateCallback(self), *clamp]
+
+    def save_state(self, folder: str) -> None:
+        """Writes the thresholds to `folder/finegrained_state.json` (atomically, strict JSON)."""
+        write_loss_state(folder, self.fine_grained.threshold_state(self.negative_types))
+
+    def load_state(self, folder: str) -> None:
+        """Restores the thresholds `save_state` wrote in `folder` (a checkpoint to resume from); the negative types
+        and threshold units must be this loss's. A folder without the file is an error."""
+        state = read_loss_state(folder)
+        path = os.path.join(folder, STATE_NAME)
+        if state is None:
+            raise ValueError(f"{path} is missing, so the CMR thresholds of this checkpoint are unknown; resume from a "
+                             "checkpoint saved with CEClipLoss.callbacks() (or save_state).")
+        self.fine_grained.load_threshold_state(state, self.negative_types, path)
+        self.resumed_from = folder
 
     def forward(self, sentence_features: Iterable[dict[str, torch.Tensor]], labels: torch.Tensor | None = None
                 ) -> torch.Tensor:

@@ -3,12 +3,15 @@ model's own, and `CEClipLoss` makes one `SentenceTransformerTrainer` step equal 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 from helpers import NEGATIVE_TYPES, make_dataset, make_rows
-from transformers import CLIPModel, CLIPProcessor
+from transformers import CLIPModel, CLIPProcessor, TrainerCallback
 
 from hf_finegrained import FineGrainedLoss, FineGrainedTrainer, FineGrainedTrainingArguments
+from hf_finegrained.checkpoints import STATE_NAME
 from hf_finegrained.families import CLIP
 
 sentence_transformers = pytest.importorskip("sentence_transformers")
@@ -198,3 +201,49 @@ def test_from_args_builds_the_loss_the_training_arguments_describe(tiny_clip_dir
     args.distill_weight = 1.0
     with pytest.raises(ValueError, match="no distillation teacher"):
         CEClipLoss.from_args(model, args)
+
+
+class _StopAt(TrainerCallback):
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == self.step:
+            control.should_training_stop = True
+
+
+def test_the_thresholds_travel_in_sentence_transformers_checkpoints_and_a_resume_restores_them(tiny_clip_dir, tmp_path):
+    common = dict(STEP, max_steps=4, save_strategy="steps", save_steps=2, optim="adamw_torch", learning_rate=2e-2,
+                  per_device_train_batch_size=4)
+    rows = sentence_transformers_columns(make_dataset(16), NEGATIVE_TYPES)
+
+    def run(output, resume=None, load=True, stop=None):
+        model = SentenceTransformer(tiny_clip_dir, device="cpu")
+        loss = CEClipLoss(model, NEGATIVE_TYPES)
+        if resume is not None and load:
+            loss.load_state(str(resume))
+        trainer = SentenceTransformerTrainer(
+            model=model, args=SentenceTransformerTrainingArguments(output_dir=str(output), **common),
+            train_dataset=rows, loss=loss, callbacks=[*loss.callbacks(), *([_StopAt(stop)] if stop else [])])
+        trainer.train(resume_from_checkpoint=str(resume) if resume is not None else None)
+        return model, loss
+
+    straight_model, straight = run(tmp_path / "straight")
+    _, first = run(tmp_path / "resumed", stop=2)
+    checkpoint = tmp_path / "resumed" / "checkpoint-2"
+    saved = json.loads((checkpoint / STATE_NAME).read_text())
+    assert list(saved["thresholds"].values()) == first.fine_grained.thresholds.tolist()
+    assert any(value > 0 for value in saved["thresholds"].values()), "a resume test with zero thresholds is vacuous"
+
+    with pytest.raises(ValueError, match="loss.load_state"):
+        run(tmp_path / "resumed", resume=checkpoint, load=False)
+    resumed_model, resumed = run(tmp_path / "resumed", resume=checkpoint)
+    assert resumed.resumed_from == str(checkpoint)
+    torch.testing.assert_close(resumed.fine_grained.thresholds, straight.fine_grained.thresholds, rtol=0, atol=1e-6)
+    trained = dict(dual_encoder(resumed_model).named_parameters())
+    for name, weight in dual_encoder(straight_model).named_parameters():
+        assert (trained[name] - weight).abs().max().item() <= 1e-6, name
+
+    (checkpoint / STATE_NAME).unlink()
+    with pytest.raises(ValueError, match="finegrained_state.json is missing"):
+        CEClipLoss(SentenceTransformer(tiny_clip_dir, device="cpu"), NEGATIVE_TYPES).load_state(str(checkpoint))
