@@ -11,7 +11,21 @@ images and captions repeat across items as in the real benchmark (7,511 items on
 Prints the work ratio (encodes done / unique images + captions; goal 1.0) of both and the time ratio
 engine / per pair (goal <= 0.4), and checks both give the same scores.
 
+`--suite` adds the shapes of the papers' suite (issue 31), each scored through the package's own code path for
+that benchmark against a per-item loop that encodes every item's images and captions for that item alone (as each
+upstream script does, item by item here; their scripts batch items, which saves time but not work):
+
+- whatsup: Controlled-A, groups of 4 images (one object pair, 4 relations) sharing their 4 captions, the right one
+  first (`ScoringEngine.score_choices`, as `whatsup.py`);
+- crepe: productivity rows, 3 regions (crops) per Visual Genome image, a caption and 5 hard negatives each
+  (`score_choices` on `FileImage(path, box)`, as `crepe.py`);
+- pairs (BiVLC, VisMin, EqBen, ColorSwap, MMVP-VLM): two images x two captions, the positive image and caption
+  shared by 2 instances as BiVLC's COCO images are (`pairs.score_matrices`);
+- spec: groups of 3 images and 3 captions that differ in one concept, each image choosing among the 3 captions and
+  each caption among the 3 images (`spec_benchmark._scores`).
+
     OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/bench_eval.py            # ViT-B/32-shaped, random init
+    OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/bench_eval.py --suite    # also the papers' suite
     OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/bench_eval.py --images 20 --tiny  # quick look
 """
 
@@ -22,7 +36,9 @@ import json
 import random
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 from PIL import Image
@@ -106,12 +122,89 @@ def per_pair(scorer: Counting, items: list[ChoiceItem]) -> list[list[float]]:
     return scores
 
 
+def suite_shapes(folder: Path, num_images: int, seed: int) -> dict[str, tuple[list[list[Any]], Callable, list]]:
+    """Per shape of the papers' suite: (items as lists of image refs and captions for the per-item loop, the engine
+    call through the benchmark's own code path, its inputs). Writes the images it names under `folder`."""
+    from hf_finegrained.evaluation.pairs import PairExample, score_matrices
+    from hf_finegrained.evaluation.spec_benchmark import _scores
+
+    rng = random.Random(seed + 1)
+    words = "mug plate knife cup book lamp dog cat chair table red blue big small left right on under".split()
+    files = [f"suite_{i:05d}.jpg" for i in range(num_images)]
+    write_images(folder, set(files), seed + 1)
+    path = [str(folder / name) for name in files]
+
+    def sentence(*extra: Any) -> str:
+        return " ".join(rng.choices(words, k=7) + [str(e) for e in extra])
+
+    shapes: dict[str, tuple[list[list[Any]], Callable, list]] = {}
+    # What'sUp Controlled-A: 4 images per object pair, the 4 captions shared by the group
+    choices = []
+    for group in range(num_images // 4):
+        captions = [sentence("group", group, relation) for relation in range(4)]
+        for relation in range(4):
+            options = [captions[relation]] + [c for c in captions if c != captions[relation]]
+            choices.append(ChoiceItem(FileImage(path[4 * group + relation]), options))
+    shapes["whatsup"] = ([[c.image, *c.captions] for c in choices], lambda e, x: e.score_choices(x), choices)
+    # CREPE productivity: 3 regions per image, a caption and 5 hard negatives per row
+    rows = [ChoiceItem(FileImage(path[i], (40.0 * r, 30.0 * r, 320.0, 240.0)),
+                       [sentence("row", i, r)] + [sentence("neg", i, r, n) for n in range(5)])
+            for i in range(num_images) for r in range(3)]
+    shapes["crepe"] = ([[c.image, *c.captions] for c in rows], lambda e, x: e.score_choices(x), rows)
+    # BiVLC-like pairs: positive image and caption shared by 2 instances, negative image and caption their own
+    examples = []
+    for i in range(num_images // 3):
+        positive, caption = FileImage(path[i]), sentence("positive", i)
+        for k in range(2):
+            examples.append(PairExample(images=(positive, FileImage(path[num_images // 3 + 2 * i + k])),
+                                        captions=(caption, sentence("negative", i, k))))
+    shapes["pairs"] = ([[*x.images, *x.captions] for x in examples], score_matrices, examples)
+    # SPEC: groups of 3 images and 3 captions, both directions
+    i2t, t2i = [], []
+    for group in range(num_images // 3):
+        images = [FileImage(path[3 * group + k]) for k in range(3)]
+        captions = [sentence("spec", group, k) for k in range(3)]
+        i2t += [(image, captions) for image in images]
+        t2i += [(caption, images) for caption in captions]
+    shapes["spec"] = ([[image, *captions] for image, captions in i2t] + [[*images, caption] for caption, images in t2i],
+                      lambda e, x: _scores(e, *x), [i2t, t2i])
+    return shapes
+
+
+def per_item(scorer: Counting, items: list[list[Any]]) -> None:
+    """Each item's images and captions encoded for that item alone (one batch of each per item)."""
+    for item in items:
+        images = [part.open() for part in item if not isinstance(part, str)]
+        scorer.encode_images(images)
+        scorer.encode_texts([part for part in item if isinstance(part, str)])
+
+
+def run_suite(scorer: CLIPScorer, folder: Path, args: argparse.Namespace) -> None:
+    for name, (items, engine_call, inputs) in suite_shapes(folder, args.images, args.seed).items():
+        unique = (len({p.key for item in items for p in item if not isinstance(p, str)})
+                  + len({p for item in items for p in item if isinstance(p, str)}))
+        baseline, counted = Counting(scorer), Counting(scorer)
+        start = time.perf_counter()
+        per_item(baseline, items)
+        baseline_time = time.perf_counter() - start
+        engine = ScoringEngine(counted, batch_size=args.batch_size, progress=False)
+        start = time.perf_counter()
+        engine_call(engine, inputs)
+        engine_time = time.perf_counter() - start
+        print(f"[{name}] {len(items)} items, {unique} unique images + captions | per item: {baseline_time:6.2f} s, "
+              f"work ratio {(baseline.images + baseline.texts) / unique:.2f} | engine: {engine_time:6.2f} s, "
+              f"work ratio {(counted.images + counted.texts) / unique:.2f} | time ratio {engine_time / baseline_time:.3f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--images", type=int, default=80, help="COCO file names to take (default 80)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--tiny", action="store_true", help="a 2-layer model instead of ViT-B/32 shapes")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--suite", action="store_true",
+                        help="also the shapes of the papers' suite (What'sUp, CREPE, the pair benchmarks, SPEC), "
+                        "with --images images each")
     args = parser.parse_args()
 
     entries = sugarcrepe_entries(args.images, args.seed)
@@ -151,6 +244,9 @@ def main() -> None:
           f"work ratio {(counted.images + counted.texts) / unique:.2f} (goal 1.0)")
     print(f"time ratio engine / per pair: {engine_time / baseline_time:.3f} (goal <= 0.4); "
           f"max score difference {difference:.2e}")
+    if args.suite:
+        with tempfile.TemporaryDirectory() as folder:
+            run_suite(scorer, Path(folder), args)
 
 
 if __name__ == "__main__":
