@@ -191,7 +191,10 @@ def curves_note(log_history: list[dict[str, float]], plots: list[str], args: Any
     losses = [entry["step"] for entry in log_history if "loss" in entry and "step" in entry]
     steps = max((entry.get("step", 0) for entry in log_history), default=0)
     every = getattr(args, "logging_steps", None)
-    every_text = f"every {every:g} steps" if isinstance(every, (int, float)) and every >= 1 else f"at {every}"
+    if isinstance(every, (int, float)) and every >= 1:
+        every_text = f"every {every:g} steps"
+    else:  # TrainingArguments reads a value below 1 as a share of the run's steps
+        every_text = f"every {every} of the run's steps"
     if not plots:
         return (f"No training curves: the run logged no loss ({steps} optimizer steps logged, losses logged "
                 f"{every_text}); a run longer than one logging interval, or a smaller `--logging_steps`, draws them.")

@@ -169,7 +169,7 @@ def test_an_adapter_on_a_local_base_names_it_in_words_never_by_path(tiny_clip_di
     folder = os.path.basename(tiny_clip_dir)
     assert card.data.library_name == "peft" and card.data.base_model is None
     assert card.data.get("base_model_relation") is None  # no relation without a Hub base to relate to
-    assert f"Base model: {folder}, a local model folder that is not on the Hub" in card.text
+    assert f"Base model: {folder} (a local model, not a Hub id" in card.text
     assert tiny_clip_dir not in str(card) and "<the base model>" in card.text
 
 
