@@ -9,7 +9,8 @@ VERSION = re.search(r'__version__ = "([^"]+)"', (Path(__file__).parent / "hf_fin
 setup(
     name="hf_finegrained",
     version=VERSION,
-    description="CE-CLIP hard-negative fine-tuning of CLIPModel with transformers, datasets, evaluate and accelerate.",
+    description="CE-CLIP hard-negative fine-tuning of CLIP, SigLIP and SigLIP 2 models (CLIPModel, SiglipModel, "
+                "Siglip2Model) with transformers, datasets, evaluate and accelerate.",
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["hf_finegrained", "hf_finegrained.*"]),
@@ -51,7 +52,8 @@ setup(
             "sentence-transformers>=6.3,<7",
         ],
     },
-    entry_points={"console_scripts": ["hf-finegrained-eval = hf_finegrained.evaluation.cli:main",
+    entry_points={"console_scripts": ["hf-finegrained-train = hf_finegrained.training_command:main",
+                                      "hf-finegrained-eval = hf_finegrained.evaluation.cli:main",
                                       "hf-finegrained-interpolate = hf_finegrained.interpolation:main",
                                       "hf-finegrained-build = hf_finegrained.builders.cli:main"]},
     classifiers=["Programming Language :: Python :: 3", "License :: OSI Approved :: Apache Software License"],

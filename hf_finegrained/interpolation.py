@@ -14,6 +14,7 @@ import json
 import logging
 import math
 import os
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -157,29 +158,48 @@ def parse_alphas(text: str) -> list[float]:
     return values
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """`hf-finegrained-interpolate BASE FINETUNED (--alpha A | --alphas A,B,...) --output DIR [--benchmarks ...]`."""
+# Old flag names, still read (with a FutureWarning): old name -> the name to use.
+DEPRECATED_FLAGS = {"output": "output_dir", "data_root": "benchmark_data_root"}
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The command's arguments; every flag as `--a_b` or `--a-b` (`command_line`), old names with a warning."""
+    from .command_line import OneNameHelpFormatter, add_flag, warn_deprecated
+
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(
         prog="hf-finegrained-interpolate",
-        description="Mix a base model and its fine-tune in weight space: (1 - alpha) * BASE + alpha * FINETUNED.",
+        description="Mix a base model and its fine-tune (CLIP, SigLIP or SigLIP 2) in weight space: "
+                    "(1 - alpha) * BASE + alpha * FINETUNED. Flags take --a_b or --a-b.",
+        formatter_class=OneNameHelpFormatter,
     )
     parser.add_argument("base", help="the starting model: a folder or Hub id")
     parser.add_argument("finetuned", help="its fine-tune: a folder (a LoRA adapter folder is merged first) or Hub id")
     group = parser.add_mutually_exclusive_group(required=True)
-    group.add_argument("--alpha", type=float, help="one weight of the fine-tune: writes one model to --output")
-    group.add_argument("--alphas", type=parse_alphas, help="comma-separated weights: writes --output/alpha-<a>/ each")
-    parser.add_argument("--output", required=True,
-                        help="the folder written (with --alphas, it holds alpha-<a>/ per weight); written beside "
-                        "and moved into place when complete; never one of the input folders")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace a non-empty --output whole (by default it is refused)")
-    parser.add_argument("--benchmarks", default=None,
-                        help="score every model written on these benchmarks (names as for hf-finegrained-eval); "
-                        "the sweep's table goes to --output/sweep.json and sweep.md")
-    parser.add_argument("--data-root", default="data", help="benchmark files (as for hf-finegrained-eval)")
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--device", default=None, help="where the models are mixed and scored (default: cpu)")
-    args = parser.parse_args(argv)
+    add_flag(group, "alpha", type=float, help="one weight of the fine-tune: writes one model to --output_dir")
+    add_flag(group, "alphas", type=parse_alphas, help="comma-separated weights: writes --output_dir/alpha-<a>/ each")
+    add_flag(parser, "output_dir", deprecated=["output"], required=True,
+             help="the folder written (with --alphas, it holds alpha-<a>/ per weight); written beside and moved into "
+             "place when complete; never one of the input folders (old name --output)")
+    add_flag(parser, "overwrite", action="store_true",
+             help="replace a non-empty --output_dir whole (by default it is refused)")
+    add_flag(parser, "benchmarks", default=None,
+             help="score every model written on these benchmarks (names as for hf-finegrained-eval); the sweep's "
+             "table goes to --output_dir/sweep.json and sweep.md")
+    add_flag(parser, "benchmark_data_root", deprecated=["data_root"], default="data",
+             help="benchmark files (as for hf-finegrained-eval; old name --data-root)")
+    add_flag(parser, "batch_size", type=int, default=64)
+    add_flag(parser, "device", default=None, help="where the models are mixed and scored (default: cpu)")
+    add_flag(parser, "disable_tqdm", action="store_true", help="no progress bar over the weights")
+    warn_deprecated(argv, DEPRECATED_FLAGS, "hf-finegrained-interpolate")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`hf-finegrained-interpolate BASE FINETUNED (--alpha A | --alphas A,B,...) --output_dir DIR [--benchmarks ...]`."""
+    from .progress import bar
+
+    args = parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
     names: list[str] = []
@@ -192,7 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise SystemExit(f"hf-finegrained-interpolate: {error}") from None
     inputs = {"base model": args.base, "fine-tuned model": args.finetuned}
     try:  # before anything is loaded; checked again when the finished folder is moved into place
-        check_output_folder(args.output, args.overwrite, inputs, overwrite_hint="--overwrite")
+        check_output_folder(args.output_dir, args.overwrite, inputs, overwrite_hint="--overwrite")
     except OutputFolderError as error:
         raise SystemExit(f"hf-finegrained-interpolate: {error}") from None
     base, _ = _load(args.base, args.device)
@@ -206,13 +226,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     failed = False
     # The whole output (one model, or every alpha-<a>/ and the sweep table) is written into a scratch folder
     # and moved into place at the end; messages name the final folders.
-    with staged_folder(args.output, args.overwrite, inputs, overwrite_hint="--overwrite") as staged:
+    with staged_folder(args.output_dir, args.overwrite, inputs, overwrite_hint="--overwrite") as staged:
         def log(message: str) -> None:
-            print(message.replace(str(staged), args.output))
+            print(message.replace(str(staged), args.output_dir))
 
-        for alpha in alphas:
+        for alpha in bar(alphas, "interpolation sweep", args.disable_tqdm or single):
             relative = "" if single else f"alpha-{alpha:g}"
-            folder = os.path.join(args.output, relative) if relative else args.output
+            folder = os.path.join(args.output_dir, relative) if relative else args.output_dir
             written = os.path.join(staged, relative) if relative else str(staged)
             mixed = interpolate_weights(base, finetuned, alpha)
             _write_interpolated(mixed, processor, written, args.base, args.finetuned, alpha)
@@ -221,7 +241,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if names:
                 from .evaluation.runner import run_benchmarks
 
-                document = run_benchmarks(mixed, names, data_root=args.data_root, processor=processor,
+                document = run_benchmarks(mixed, names, data_root=args.benchmark_data_root, processor=processor,
                                           output_dir=written, batch_size=args.batch_size, device=args.device,
                                           progress=False, log=log)
                 point["benchmarks"] = {name: {key: entry.get(key) for key in ("status", "headline", "metrics",
@@ -235,7 +255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 json.dump(sweep, handle, indent=2)
             with open(os.path.join(staged, "sweep.md"), "w", encoding="utf-8") as handle:
                 handle.write(sweep_table(sweep) + "\n")
-    logger.info("wrote %s", args.output)
+    logger.info("wrote %s", args.output_dir)
     if names:
         print(sweep_table(sweep))
     return 1 if failed else 0

@@ -34,6 +34,38 @@ def required_columns(include_negatives: bool = True) -> list[str]:
     return [IMAGE_COLUMN, CAPTION_COLUMN] + ([NEGATIVES_COLUMN] if include_negatives else [])
 
 
+def rename_to_row_columns(data: Any, given: Mapping[str, str], source: str,
+                          flags: Mapping[str, str] | None = None) -> Any:
+    """`data` (a `Dataset`, an `IterableDataset`, or a dict of splits of them) with the input's columns renamed to a
+    row's (`given`: row column -> the input's name for it, e.g. {"caption": "text"}), as run_clip.py's
+    `--caption_column` / `--image_column` do.
+
+    Checked on every split before anything is read: a renamed column the input lacks, or an input holding both the
+    given name and the row's name, raises ValueError naming `source`, the split, the flag (`flags`: row column ->
+    flag) and the columns. A stream whose columns are unknown until read is renamed unchecked.
+    """
+    if isinstance(data, Mapping):
+        return type(data)({split: _renamed(part, given, f"{source} (split {split!r})", flags or {})
+                           for split, part in data.items()})
+    return _renamed(data, given, source, flags or {})
+
+
+def _renamed(part: Any, given: Mapping[str, str], source: str, flags: Mapping[str, str]) -> Any:
+    columns = part.column_names
+    renames = {}
+    for wanted, name in given.items():
+        if name == wanted:
+            continue
+        flag = flags.get(wanted, wanted)
+        if columns is not None and name not in columns:
+            raise ValueError(f"{source} has no column {name!r} ({flag}); its columns are {columns}.")
+        if columns is not None and wanted in columns:
+            raise ValueError(f"{source} has both {name!r} ({flag}) and {wanted!r}, the name it is read as; drop or "
+                             f"rename {wanted!r} first. Its columns are {columns}.")
+        renames[name] = wanted
+    return part.rename_columns(renames) if renames else part
+
+
 def caption_problem(caption: Any) -> str | None:
     """Why `caption` cannot be trained on, or None when it can: a caption must be a string with a non-blank
     character. The one caption rule of the collator and the validation pass."""

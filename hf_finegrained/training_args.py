@@ -113,7 +113,9 @@ class FineGrainedTrainingArguments(TrainingArguments):
     )
     max_text_length: int | None = field(
         default=None,
-        metadata={"help": "Truncate texts to this many tokens; default: the text model's position embeddings."},
+        metadata={"help": "Truncate texts to this many tokens; default: the text model's position embeddings (and "
+                  "the tokenizer's limit). On the command line also --max_seq_length, run_clip.py's name.",
+                  "aliases": ["--max_seq_length", "--max-seq-length"]},
     )
     image_pipeline: str = field(
         default="fast",

@@ -1,8 +1,8 @@
-"""examples/ablation.py --quick runs end to end and produces the table (not a check of the numbers)."""
+"""examples/ablation.py --quick runs end to end and produces the table (not a check of the numbers); the study's
+functions are called from `hf_finegrained.synthetic.ablation`."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import statistics
@@ -17,11 +17,9 @@ VARIANTS = ["plain", "itc_hn", "itc_hn+imc", "itc_hn+cmr", "ce_clip", "ce_clip_f
 
 
 def _ablation_module():
-    spec = importlib.util.spec_from_file_location("ablation", ROOT / "examples" / "ablation.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("ablation", module)  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    from hf_finegrained.synthetic import ablation
+
+    return ablation
 
 
 def _runs(values: dict[str, list[float]]) -> list[dict]:
@@ -161,7 +159,7 @@ def test_quick_tradeoff_study_writes_its_table_plot_and_validation_scores(tmp_pa
     out = tmp_path / "tradeoff"
     command = [sys.executable, str(ROOT / "examples" / "ablation.py"), "--quick", "--output_dir", str(out),
                "--base_cache_dir", str(tmp_path / "cache"), "--variants", "plain,ce_clip+distill1", "--seeds", "0,1",
-               "--alphas", "0.5", "--interpolate", "plain", "--eval_split", "both"]
+               "--tradeoff_alphas", "0.5", "--interpolate", "plain", "--eval_split", "both"]
     result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"},
                             timeout=600, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-4000:]

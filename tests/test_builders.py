@@ -168,7 +168,7 @@ def test_parquet_export_round_trip(coco_dataset, tmp_path):
     assert "| swap_object |" in card
 
 
-# Issue 26, item 4: `hf-finegrained-build negatives --caption-column text`, the example of its --help --------
+# Issue 26, item 4: `hf-finegrained-build negatives --caption_column text`, the example of its --help --------
 
 
 def _texts_and_pictures(path, texts, image_column="picture"):
@@ -185,8 +185,8 @@ def test_the_negatives_command_writes_the_columns_the_trainer_reads(tmp_path):
     # the example of the command's --help, on a folder of parquet files with a `text` column
     _texts_and_pictures(tmp_path / "my_parquet_folder" / "train.parquet", texts, image_column="image")
     out = tmp_path / "with_negatives"
-    build_main(["negatives", "--data", str(tmp_path / "my_parquet_folder"), "--caption-column", "text",
-                "--out", str(out)])
+    build_main(["negatives", "--dataset_path", str(tmp_path / "my_parquet_folder"), "--caption_column", "text",
+                "--output_dir", str(out)])
     loaded = datasets.load_dataset(str(out), cache_dir=str(tmp_path / "cache"))["train"]
     assert sorted(loaded.column_names) == ["caption", "hard_negatives", "image"]
     assert loaded["caption"] == texts and [dict(row) for row in loaded["hard_negatives"]] == expected
@@ -194,8 +194,8 @@ def test_the_negatives_command_writes_the_columns_the_trainer_reads(tmp_path):
 
     # an image column of another name, renamed as well
     source = _texts_and_pictures(tmp_path / "mine.parquet", texts)
-    build_main(["negatives", "--data", str(source), "--caption-column", "text", "--image-column", "picture",
-                "--out", str(tmp_path / "renamed")])
+    build_main(["negatives", "--dataset_path", str(source), "--caption_column", "text", "--image_column", "picture",
+                "--output_dir", str(tmp_path / "renamed")])
     renamed = datasets.load_dataset(str(tmp_path / "renamed"), cache_dir=str(tmp_path / "cache1"))["train"]
     assert sorted(renamed.column_names) == ["caption", "hard_negatives", "image"]
     assert isinstance(renamed.features["image"], datasets.Image) and renamed[1]["image"].getpixel((2, 2)) == COLORS[1]
@@ -204,7 +204,7 @@ def test_the_negatives_command_writes_the_columns_the_trainer_reads(tmp_path):
     # a JSON Lines file with only a `text` column: read by its extension, written as `caption`
     lines = tmp_path / "captions.jsonl"
     lines.write_text("".join(json.dumps({"text": text}) + "\n" for text in texts))
-    build_main(["negatives", "--data", str(lines), "--caption-column", "text", "--out", str(tmp_path / "text_only")])
+    build_main(["negatives", "--dataset_path", str(lines), "--caption_column", "text", "--output_dir", str(tmp_path / "text_only")])
     text_only = datasets.load_dataset(str(tmp_path / "text_only"), cache_dir=str(tmp_path / "cache2"))["train"]
     assert sorted(text_only.column_names) == ["caption", "hard_negatives"] and text_only["caption"] == texts
 
@@ -213,41 +213,41 @@ def test_the_negatives_command_stops_before_generating_on_a_wrong_column(tmp_pat
     source = _texts_and_pictures(tmp_path / "mine.parquet", [CAPTIONS[0], CAPTIONS[1]])
     out = tmp_path / "out"
     with mock.patch("hf_finegrained.builders.add_hard_negatives", side_effect=AssertionError("generation started")):
-        with pytest.raises(SystemExit, match=r"no column 'caption' \(--caption-column\); its columns are"):
-            build_main(["negatives", "--data", str(source), "--out", str(out)])
-        with pytest.raises(SystemExit, match=r"no column 'image' \(--image-column\)"):
-            build_main(["negatives", "--data", str(source), "--caption-column", "text", "--image-column", "image",
-                        "--out", str(out)])
+        with pytest.raises(SystemExit, match=r"no column 'caption' \(--caption_column\); its columns are"):
+            build_main(["negatives", "--dataset_path", str(source), "--output_dir", str(out)])
+        with pytest.raises(SystemExit, match=r"no column 'image' \(--image_column\)"):
+            build_main(["negatives", "--dataset_path", str(source), "--caption_column", "text", "--image_column", "image",
+                        "--output_dir", str(out)])
         both = datasets.Dataset.from_dict({"text": ["a", "b"], "caption": ["c", "d"]})
         both.to_parquet(str(tmp_path / "both.parquet"))
-        with pytest.raises(SystemExit, match=r"has both 'text' \(--caption-column\) and 'caption'"):
-            build_main(["negatives", "--data", str(tmp_path / "both.parquet"), "--caption-column", "text",
-                        "--out", str(out)])
+        with pytest.raises(SystemExit, match=r"has both 'text' \(--caption_column\) and 'caption'"):
+            build_main(["negatives", "--dataset_path", str(tmp_path / "both.parquet"), "--caption_column", "text",
+                        "--output_dir", str(out)])
     assert not out.exists()
 
 
 def test_a_failed_build_leaves_no_partial_folder_and_the_old_one_intact(tmp_path):
     source = _texts_and_pictures(tmp_path / "mine.parquet", [CAPTIONS[0], CAPTIONS[1]])
-    flags = ["negatives", "--data", str(source), "--caption-column", "text", "--image-column", "picture"]
+    flags = ["negatives", "--dataset_path", str(source), "--caption_column", "text", "--image_column", "picture"]
     with mock.patch("hf_finegrained.builders.export.dataset_card", side_effect=RuntimeError("disk full")):
         with pytest.raises(RuntimeError, match="disk full"):  # after every shard was written
-            build_main([*flags, "--out", str(tmp_path / "new")])
+            build_main([*flags, "--output_dir", str(tmp_path / "new")])
         assert not (tmp_path / "new").exists()
         old = tmp_path / "old"
         (old / "data").mkdir(parents=True)
         (old / "data" / "train-00000-of-00002.parquet").write_text("an earlier export")
         (old / "README.md").write_text("its card")
         with pytest.raises(SystemExit, match="is not empty.*--overwrite"):
-            build_main([*flags, "--out", str(old)])
+            build_main([*flags, "--output_dir", str(old)])
         with pytest.raises(RuntimeError, match="disk full"):
-            build_main([*flags, "--out", str(old), "--overwrite"])
+            build_main([*flags, "--output_dir", str(old), "--overwrite"])
     assert (old / "README.md").read_text() == "its card"
     assert [p.name for p in (old / "data").iterdir()] == ["train-00000-of-00002.parquet"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.parquet", "old"]
-    build_main([*flags, "--out", str(old), "--overwrite"])  # replaced whole: no stale shard is left to be read
+    build_main([*flags, "--output_dir", str(old), "--overwrite"])  # replaced whole: no stale shard is left to be read
     assert [p.name for p in (old / "data").iterdir()] == ["train-00000-of-00001.parquet"]
     with pytest.raises(SystemExit, match="holds the input data.*even with --overwrite"):
-        build_main([*flags, "--out", str(tmp_path), "--overwrite"])
+        build_main([*flags, "--output_dir", str(tmp_path), "--overwrite"])
 
 
 # Issue 26, item 10 (d): the command's missing-image error names the command's own options -----------------
@@ -258,18 +258,18 @@ def test_the_coco_command_names_its_own_flags_when_images_are_missing(tmp_path):
     (tmp_path / "images" / "a.png").unlink()
     (tmp_path / "images" / "c.png").write_bytes(b"not an image")
     out = tmp_path / "out"
-    flags = ["coco", "--annotations", str(path), "--images", str(tmp_path / "images"), "--out", str(out)]
+    flags = ["coco", "--annotations", str(path), "--images", str(tmp_path / "images"), "--output_dir", str(out)]
     with pytest.raises(SystemExit) as raised:
         build_main(flags)
     message = str(raised.value)
     assert "a.png" in message and "c.png" in message and "2 image file(s)" in message
-    assert f"--images {tmp_path / 'images'}" in message and "--no-check-images" in message
+    assert f"--images {tmp_path / 'images'}" in message and "--no_check_images" in message
     assert "validate_data" not in message and "check_images=False" not in message  # not this command's options
     assert not out.exists()
     # what the message says of --no-check-images holds: a missing file still stops the build, an unreadable one not
     with pytest.raises(FileNotFoundError, match="a.png"):
-        build_main([*flags, "--no-check-images"])
+        build_main([*flags, "--no_check_images"])
     assert not out.exists()
     write_images(tmp_path / "images", ["a.png"])
-    build_main([*flags, "--no-check-images"])
+    build_main([*flags, "--no_check_images"])
     assert datasets.load_dataset(str(out), cache_dir=str(tmp_path / "cache"))["train"].num_rows == len(CAPTIONS)

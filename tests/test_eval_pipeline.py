@@ -77,8 +77,8 @@ def test_missing_zeroshot_dataset_is_reported(tiny_clip_dir, tmp_path):
 
 
 def test_command_writes_results(tiny_clip_dir, data_root, tmp_path, capsys):
-    code = main([tiny_clip_dir, "--benchmarks", "sugarcrepe,winoground", "--data-root", str(data_root),
-                 "--output-dir", str(tmp_path), "--no-progress", "--device", "cpu",
+    code = main([tiny_clip_dir, "--benchmarks", "sugarcrepe,winoground", "--benchmark_data_root", str(data_root),
+                 "--output-dir", str(tmp_path), "--disable_tqdm", "--device", "cpu",
                  "--set", f"winoground.images={data_root / 'winoground' / 'images'}"])
     assert code == 0
     document = json.loads((tmp_path / "results.json").read_text())
@@ -90,7 +90,7 @@ def test_command_writes_results(tiny_clip_dir, data_root, tmp_path, capsys):
 def test_example_script_runs_and_imports_the_evaluate_library(tiny_clip_dir, data_root, tmp_path):
     out = subprocess.run(
         [sys.executable, str(REPO / "examples" / "run_benchmarks.py"), tiny_clip_dir, "--benchmarks", "valse",
-         "--data-root", str(data_root), "--output-dir", str(tmp_path), "--no-progress", "--device", "cpu"],
+         "--benchmark_data_root", str(data_root), "--output-dir", str(tmp_path), "--disable_tqdm", "--device", "cpu"],
         capture_output=True, text=True, timeout=300, env={**__import__("os").environ, "OMP_NUM_THREADS": "1"},
     )
     assert out.returncode == 0, out.stderr[-2000:]

@@ -4,7 +4,6 @@ before training and saves before scoring; published results carry no local paths
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ from eval_helpers import (
 )
 
 from hf_finegrained.evaluation import ScoringEngine, run_benchmarks
+from hf_finegrained.trainer import FineGrainedTrainer
 from hf_finegrained.evaluation.cli import main as eval_main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,8 +114,8 @@ def test_command_writes_the_others_and_exits_non_zero_when_a_benchmark_fails(tin
                                                                                capsys):
     _break(data_root, "sugarcrepe/add_att.json", "{")
     out = tmp_path / "out"
-    code = eval_main([tiny_clip_dir, "--benchmarks", "sugarcrepe,valse", "--data-root", str(data_root),
-                      "--output-dir", str(out), "--no-progress", "--device", "cpu"])
+    code = eval_main([tiny_clip_dir, "--benchmarks", "sugarcrepe,valse", "--benchmark_data_root", str(data_root),
+                      "--output-dir", str(out), "--disable_tqdm", "--device", "cpu"])
     assert code == 1
     printed = capsys.readouterr().out
     assert "[sugarcrepe] failed" in printed and "add_att.json" in printed
@@ -133,7 +133,7 @@ def test_written_results_hold_no_local_path(tiny_clip_dir, data_root, tmp_path, 
     elsewhere = tmp_path / "elsewhere" / "wino_images"  # an overridden path outside the data root
     out = tmp_path / "out"
     code = eval_main([tiny_clip_dir, "--benchmarks", "valse,sugarcrepe,aro_vg_relation,winoground,retrieval_coco",
-                      "--data-root", str(data_root), "--output-dir", str(out), "--no-progress", "--device", "cpu",
+                      "--benchmark_data_root", str(data_root), "--output-dir", str(out), "--disable_tqdm", "--device", "cpu",
                       "--set", f"winoground.images={elsewhere}"])
     assert code == 1
     document = json.loads((out / "results.json").read_text())
@@ -161,19 +161,13 @@ def test_returned_document_keeps_local_paths_for_the_caller(data_root, tmp_path)
     assert str(data_root) not in (tmp_path / "o" / "results.json").read_text()
 
 
-# Item 1 and 11: examples/train.py ---------------------------------------------------------------------------
-
-def _load_train():
-    spec = importlib.util.spec_from_file_location("train_example", ROOT / "examples" / "train.py")
-    train = importlib.util.module_from_spec(spec)
-    with mock.patch.dict(sys.modules, {"train_example": train}):  # dataclasses look their module up
-        spec.loader.exec_module(train)
-    return train
-
+# Item 1 and 11: hf-finegrained-train ----------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
 def train():
-    return _load_train()
+    from hf_finegrained import training_command
+
+    return training_command
 
 
 @pytest.fixture(scope="module")
@@ -201,9 +195,9 @@ def _loads(folder: Path) -> None:
 
 
 def test_benchmark_names_take_the_readme_comma_form_and_the_space_form(train):
-    comma = train.parse(["--eval_benchmarks", "sugarcrepe,valse", "--model_name_or_path", "m"])[1]
-    space = train.parse(["--eval_benchmarks", "sugarcrepe", "valse", "--model_name_or_path", "m"])[1]
-    assert comma.eval_benchmarks == space.eval_benchmarks == ["sugarcrepe", "valse"]
+    comma = train.parse(["--benchmarks", "sugarcrepe,valse", "--model_name_or_path", "m"])[1]
+    space = train.parse(["--benchmarks", "sugarcrepe", "valse", "--model_name_or_path", "m"])[1]
+    assert comma.benchmarks == space.benchmarks == ["sugarcrepe", "valse"]
 
 
 @pytest.mark.parametrize("case", ["misspelled", "malformed"])
@@ -214,9 +208,9 @@ def test_train_checks_benchmarks_before_training(train, tiny_clip_dir, dataset_d
         _break(data_root, "valse/plurals.json", '{"a": {')
         names, words = "sugarcrepe,valse", ["plurals.json", "not valid JSON", "nothing has been trained"]
     out = tmp_path / "run"
-    flags = _real_flags(tiny_clip_dir, dataset_dir, out, "--eval_benchmarks", names,
+    flags = _real_flags(tiny_clip_dir, dataset_dir, out, "--benchmarks", names,
                         "--benchmark_data_root", str(data_root))
-    with mock.patch.object(train.FineGrainedTrainer, "train", side_effect=AssertionError("training started")):
+    with mock.patch.object(FineGrainedTrainer, "train", side_effect=AssertionError("training started")):
         with pytest.raises(SystemExit) as raised:
             train.main(flags)
     for word in words:
@@ -226,25 +220,26 @@ def test_train_checks_benchmarks_before_training(train, tiny_clip_dir, dataset_d
 
 def test_train_announces_absent_benchmark_data_before_training(train, tiny_clip_dir, dataset_dir, tmp_path,
                                                                 caplog):
-    flags = _real_flags(tiny_clip_dir, dataset_dir, tmp_path / "run", "--eval_benchmarks", "valse",
+    flags = _real_flags(tiny_clip_dir, dataset_dir, tmp_path / "run", "--benchmarks", "valse",
                         "--benchmark_data_root", str(tmp_path / "no-data"))
-    with mock.patch.object(train.FineGrainedTrainer, "train", side_effect=KeyboardInterrupt):
+    with mock.patch.object(FineGrainedTrainer, "train", side_effect=KeyboardInterrupt):
         with pytest.raises(KeyboardInterrupt):  # stopped at the first step: the warning came before it
             train.main(flags)
     assert "[valse] will be skipped after training: data absent" in caplog.text
 
 
 def test_train_refuses_benchmarks_on_the_embedded_default(train, tmp_path):
-    with mock.patch.object(train, "synthetic_trainer", side_effect=AssertionError("the default run started")):
+    with mock.patch("hf_finegrained.synthetic.default_run.default_run_trainer",
+                    side_effect=AssertionError("the default run started")):
         with pytest.raises(SystemExit, match="--model_name_or_path"):
-            train.main(["--eval_benchmarks", "valse", "--output_dir", str(tmp_path / "run")])
+            train.main(["--benchmarks", "valse", "--output_dir", str(tmp_path / "run")])
 
 
 def test_train_saves_first_and_a_failing_benchmark_is_reported_not_fatal(train, tiny_clip_dir, dataset_dir,
                                                                          data_root, tmp_path, capsys):
     _break(data_root, "valse/images/v1.jpg", "not an image")  # passes the check before training, fails scoring
     out = tmp_path / "run"
-    train.main(_real_flags(tiny_clip_dir, dataset_dir, out, "--eval_benchmarks", "sugarcrepe,valse",
+    train.main(_real_flags(tiny_clip_dir, dataset_dir, out, "--benchmarks", "sugarcrepe,valse",
                            "--benchmark_data_root", str(data_root)))
     for name in ("model.safetensors", "finegrained_state.json", "README.md"):
         assert (out / name).is_file(), name
@@ -268,7 +263,7 @@ def test_train_keeps_the_saved_model_when_scoring_itself_crashes(train, tiny_cli
         raise RuntimeError("scoring crashed")
 
     with mock.patch("hf_finegrained.evaluation.run_benchmarks", side_effect=crash):
-        train.main(_real_flags(tiny_clip_dir, dataset_dir, out, "--eval_benchmarks", "sugarcrepe",
+        train.main(_real_flags(tiny_clip_dir, dataset_dir, out, "--benchmarks", "sugarcrepe",
                                "--benchmark_data_root", str(data_root)))
     assert saved_when_scored == [True]  # saved before scoring started
     _loads(out)
@@ -284,23 +279,23 @@ def _yaml(tmp_path: Path, text: str) -> str:
 def test_yaml_config_equals_the_same_flags_with_the_scripts_defaults(train, tmp_path):
     config = _yaml(tmp_path, "model_name_or_path: some/clip\ndataset_path: data\nlearning_rate: 1e-3\n"
                              "negative_types: [swap_object, replace_object]\nuse_lora: true\n"
-                             "eval_benchmarks: sugarcrepe,valse\n")
+                             "benchmarks: sugarcrepe,valse\n")
     from_yaml = train.parse([config])
     from_flags = train.parse(["--model_name_or_path", "some/clip", "--dataset_path", "data", "--learning_rate",
                               "1e-3", "--negative_types", "swap_object", "replace_object", "--use_lora", "true",
-                              "--eval_benchmarks", "sugarcrepe,valse"])
-    assert from_yaml[0] == from_flags[0] and from_yaml[1] == from_flags[1]
-    assert from_yaml[2].to_dict() == from_flags[2].to_dict()
-    args = from_yaml[2]
+                              "--benchmarks", "sugarcrepe,valse"])
+    assert from_yaml[:3] == from_flags[:3]
+    assert from_yaml[3].to_dict() == from_flags[3].to_dict()
+    args = from_yaml[3]
     assert args.learning_rate == 1e-3 and isinstance(args.learning_rate, float)  # YAML 1.1 reads 1e-3 as text
     assert args.output_dir == train.PAPER_DEFAULTS["output_dir"] and args.adam_beta2 == 0.98  # set_defaults kept
-    assert from_yaml[1].eval_benchmarks == ["sugarcrepe", "valse"]
+    assert from_yaml[1].benchmarks == ["sugarcrepe", "valse"]
 
 
 def test_yaml_config_of_the_embedded_default_gets_its_small_model_settings(train, tmp_path):
     config = _yaml(tmp_path, "max_steps: 7\n")
-    from_yaml = train.parse([config])[2]
-    from_flags = train.parse(["--max_steps", "7"])[2]
+    from_yaml = train.parse([config])[3]
+    from_flags = train.parse(["--max_steps", "7"])[3]
     assert from_yaml.to_dict() == from_flags.to_dict()
     assert from_yaml.output_dir == train.SYNTHETIC_DEFAULTS["output_dir"] and from_yaml.max_steps == 7
 
@@ -362,7 +357,7 @@ def test_the_embedded_defaults_are_the_papers_with_four_changes(train):
 def test_the_closing_line_says_which_benchmarks_were_scored_and_which_failed(tiny_clip_dir, data_root, tmp_path,
                                                                               capsys):
     _break(data_root, "sugarcrepe/add_att.json", "{")
-    flags = ["--data-root", str(data_root), "--no-progress", "--device", "cpu"]
+    flags = ["--benchmark_data_root", str(data_root), "--disable_tqdm", "--device", "cpu"]
     assert eval_main([tiny_clip_dir, "--benchmarks", "sugarcrepe", "--output-dir", str(tmp_path / "a"), *flags]) == 1
     printed = capsys.readouterr().out
     assert "1 of 1 benchmarks failed (sugarcrepe); none was scored. Fix the files named above" in printed

@@ -52,15 +52,8 @@ def test_missing_token_says_how_to_log_in(monkeypatch, tmp_path):
 
 
 def test_example_without_token_fails_before_training(tmp_path):
-    import importlib.util
-    import sys
-    from pathlib import Path
+    from hf_finegrained import training_command as train
 
-    path = Path(__file__).resolve().parent.parent / "examples" / "train.py"
-    spec = importlib.util.spec_from_file_location("train_example", path)
-    train = importlib.util.module_from_spec(spec)
-    with mock.patch.dict(sys.modules, {"train_example": train}):  # dataclasses look their module up
-        spec.loader.exec_module(train)
     out = tmp_path / "never"
     with mock.patch("hf_finegrained.hub.get_token", return_value=None):
         with pytest.raises(HubLoginError, match="nothing has been trained yet"):

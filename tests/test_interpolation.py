@@ -120,7 +120,7 @@ def test_the_command_writes_plain_transformers_folders_and_scores_a_sweep(parent
     base, tuned, tuned_dir = parents
     out = tmp_path / "half"
     command = [sys.executable, "-m", "hf_finegrained.interpolation", tiny_clip_dir, tuned_dir, "--alpha", "0.5",
-               "--output", str(out)]
+               "--output_dir", str(out)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     loaded = AutoModel.from_pretrained(out)
@@ -135,7 +135,7 @@ def test_the_command_writes_plain_transformers_folders_and_scores_a_sweep(parent
     write_small_text_benchmarks(root)
     sweep = tmp_path / "sweep"
     command = [sys.executable, "-m", "hf_finegrained.interpolation", tiny_clip_dir, tuned_dir, "--alphas", "0,1",
-               "--output", str(sweep), "--benchmarks", "sugarcrepe,valse", "--data-root", str(root)]
+               "--output_dir", str(sweep), "--benchmarks", "sugarcrepe,valse", "--benchmark_data_root", str(root)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     table = json.loads((sweep / "sweep.json").read_text())
@@ -146,25 +146,27 @@ def test_the_command_writes_plain_transformers_folders_and_scores_a_sweep(parent
         assert (sweep / f"alpha-{point['alpha']:g}" / "results.json").is_file()
     assert "| 0 |" in (sweep / "sweep.md").read_text() and "| 1 |" in (sweep / "sweep.md").read_text()
     bad = subprocess.run([sys.executable, "-m", "hf_finegrained.interpolation", tiny_clip_dir, tuned_dir,
-                          "--alphas", "0,half", "--output", str(tmp_path / "x")], capture_output=True, text=True)
+                          "--alphas", "0,half", "--output_dir", str(tmp_path / "x")], capture_output=True, text=True)
     assert bad.returncode != 0 and "'half' is not a number" in bad.stderr
 
 
-# Issue 26, item 3: the LoRA folder examples/train.py writes ------------------------------------------------
+# Issue 26, item 3: the LoRA folder hf-finegrained-train writes ----------------------------------------------
 
 
 def test_the_command_reads_the_lora_folder_that_train_py_writes(tiny_clip_dir, tmp_path):
-    """`examples/train.py --use_lora` saves the adapter with the processor (tokenizer files) and the run's own
-    files beside it; the command merges that folder exactly as train.py's `--merge_lora` does."""
+    """`hf-finegrained-train --use_lora` saves the adapter with the processor (tokenizer files) and the run's own
+    files beside it; the command merges that folder exactly as the training command's `--merge_lora` does."""
     from helpers import make_dataset
-    from test_failures_eval import _load_train, _real_flags
+    from test_failures_eval import _real_flags
+
+    from hf_finegrained.training_command import main as train_main
 
     data = tmp_path / "data"
     data.mkdir()
     make_dataset(8, invalid_rate=0.0).to_parquet(str(data / "train.parquet"))
     run = tmp_path / "lora-run"
-    _load_train().main(_real_flags(tiny_clip_dir, data, run, "--use_lora", "--lora_r", "2", "--merge_lora",
-                                   "--learning_rate", "1e-2"))
+    train_main(_real_flags(tiny_clip_dir, data, run, "--use_lora", "--lora_r", "2", "--merge_lora",
+                           "--learning_rate", "1e-2"))
     for name in ("adapter_config.json", "adapter_model.safetensors", "tokenizer_config.json",
                  "finegrained_state.json", "training_args.bin"):
         assert (run / name).is_file(), name  # the layout that made peft's AutoPeftModel resize embeddings
@@ -173,10 +175,10 @@ def test_the_command_reads_the_lora_folder_that_train_py_writes(tiny_clip_dir, t
     base = CLIPModel.from_pretrained(tiny_clip_dir).state_dict()
     assert any(not torch.equal(base[name], merged[name]) for name in base)  # the adapter learned something
 
-    assert interpolate_main([tiny_clip_dir, str(run), "--alpha", "1", "--output", str(tmp_path / "one")]) == 0
+    assert interpolate_main([tiny_clip_dir, str(run), "--alpha", "1", "--output_dir", str(tmp_path / "one")]) == 0
     whole = CLIPModel.from_pretrained(tmp_path / "one").state_dict()
     assert set(whole) == set(merged) and all(torch.equal(whole[name], merged[name]) for name in merged)
-    assert interpolate_main([tiny_clip_dir, str(run), "--alpha", "0.5", "--output", str(tmp_path / "half")]) == 0
+    assert interpolate_main([tiny_clip_dir, str(run), "--alpha", "0.5", "--output_dir", str(tmp_path / "half")]) == 0
     half = CLIPModel.from_pretrained(tmp_path / "half").state_dict()
     expected = interpolate_weights(CLIPModel.from_pretrained(tiny_clip_dir), CLIPModel.from_pretrained(run / "merged"),
                                    0.5).state_dict()
@@ -213,7 +215,7 @@ def test_the_command_never_writes_over_an_input_even_with_overwrite(parents, tin
              (str(runs), ["--alphas", "0,1", "--overwrite"], "holds the fine-tuned model")]
     for output, flags, words in cases:
         with pytest.raises(SystemExit) as raised:
-            interpolate_main([tiny_clip_dir, str(tuned), *flags, "--output", output])
+            interpolate_main([tiny_clip_dir, str(tuned), *flags, "--output_dir", output])
         message = str(raised.value)
         assert words in message and output in message and "even with --overwrite" in message, message
     assert _snapshot(tuned) == before and _snapshot(Path(tiny_clip_dir)) == base_before
@@ -228,13 +230,13 @@ def test_a_non_empty_output_is_refused_unless_overwrite_which_replaces_it_whole(
         (out / name).write_text("old")
     before = _snapshot(out)
     with pytest.raises(SystemExit) as raised:
-        interpolate_main([tiny_clip_dir, tuned_dir, "--alpha", "0.5", "--output", str(out)])
+        interpolate_main([tiny_clip_dir, tuned_dir, "--alpha", "0.5", "--output_dir", str(out)])
     assert "is not empty" in str(raised.value) and "--overwrite" in str(raised.value) and str(out) in str(raised.value)
     assert _snapshot(out) == before
 
-    assert interpolate_main([tiny_clip_dir, tuned_dir, "--alpha", "0.5", "--output", str(out), "--overwrite"]) == 0
+    assert interpolate_main([tiny_clip_dir, tuned_dir, "--alpha", "0.5", "--output_dir", str(out), "--overwrite"]) == 0
     fresh = tmp_path / "fresh"
-    assert interpolate_main([tiny_clip_dir, tuned_dir, "--alpha", "0.5", "--output", str(fresh)]) == 0
+    assert interpolate_main([tiny_clip_dir, tuned_dir, "--alpha", "0.5", "--output_dir", str(fresh)]) == 0
     assert sorted(_snapshot(out)) == sorted(_snapshot(fresh))  # nothing of the old folder is left
     assert not (out / "finegrained_state.json").exists() and not (out / "training_args.bin").exists()
     assert _snapshot(out)["model.safetensors"] == _snapshot(fresh)["model.safetensors"]
@@ -242,7 +244,7 @@ def test_a_non_empty_output_is_refused_unless_overwrite_which_replaces_it_whole(
     sweep = tmp_path / "sweep"
     (sweep / "alpha-0.3").mkdir(parents=True)
     (sweep / "alpha-0.3" / "model.safetensors").write_text("old")
-    assert interpolate_main([tiny_clip_dir, tuned_dir, "--alphas", "0,1", "--output", str(sweep), "--overwrite"]) == 0
+    assert interpolate_main([tiny_clip_dir, tuned_dir, "--alphas", "0,1", "--output_dir", str(sweep), "--overwrite"]) == 0
     assert sorted(path.name for path in sweep.iterdir()) == ["alpha-0", "alpha-1"]
     assert _leftovers(tmp_path) == []
 
@@ -255,10 +257,10 @@ def test_a_failure_while_writing_leaves_no_partial_folder_and_the_old_one_intact
     before = _snapshot(old)
     with mock.patch("hf_finegrained.model_card.interpolation_card", side_effect=RuntimeError("disk full")):
         with pytest.raises(RuntimeError, match="disk full"):  # after the weights were written
-            interpolate_main([tiny_clip_dir, tuned_dir, "--alpha", "0.5", "--output", str(tmp_path / "new")])
+            interpolate_main([tiny_clip_dir, tuned_dir, "--alpha", "0.5", "--output_dir", str(tmp_path / "new")])
         assert not (tmp_path / "new").exists()
         with pytest.raises(RuntimeError, match="disk full"):
-            interpolate_main([tiny_clip_dir, tuned_dir, "--alpha", "0.5", "--output", str(old), "--overwrite"])
+            interpolate_main([tiny_clip_dir, tuned_dir, "--alpha", "0.5", "--output_dir", str(old), "--overwrite"])
     assert _snapshot(old) == before
     assert _leftovers(tmp_path) == []
 
@@ -336,7 +338,7 @@ def test_the_command_writes_the_parents_bit_for_bit_at_alpha_0_and_1(
     from hf_finegrained.interpolation import main
 
     _, _, base_dir, far_dir = distant_parents
-    assert main([base_dir, far_dir, "--alphas", "0,1", "--output", str(tmp_path)]) == 0
+    assert main([base_dir, far_dir, "--alphas", "0,1", "--output_dir", str(tmp_path)]) == 0
     for alpha, parent_dir in (("0", base_dir), ("1", far_dir)):
         written = CLIPModel.from_pretrained(tmp_path / f"alpha-{alpha}").state_dict()
         _assert_same_tensors(written, CLIPModel.from_pretrained(parent_dir).state_dict(), f"alpha {alpha}")

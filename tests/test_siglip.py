@@ -184,8 +184,8 @@ def test_benchmark_runner_scores_a_siglip_folder(siglip2_dir, tmp_path):
     from hf_finegrained.evaluation.cli import main
 
     write_small_text_benchmarks(tmp_path / "data")
-    status = main([siglip2_dir, "--benchmarks", "sugarcrepe,valse", "--data-root", str(tmp_path / "data"),
-                   "--output-dir", str(tmp_path / "out"), "--no-progress", "--device", "cpu"])
+    status = main([siglip2_dir, "--benchmarks", "sugarcrepe,valse", "--benchmark_data_root", str(tmp_path / "data"),
+                   "--output-dir", str(tmp_path / "out"), "--disable_tqdm", "--device", "cpu"])
     assert status == 0
     document = json.loads((tmp_path / "out" / "results.json").read_text())
     assert {name: entry["status"] for name, entry in document["benchmarks"].items()} == {"sugarcrepe": "ok",

@@ -183,16 +183,11 @@ def test_generate_negatives_fills_the_column_in_the_dataloader_workers(tiny_clip
 
 
 def test_train_script_streams_parquet_files_and_makes_their_negatives(tiny_clip_dir, tmp_path, monkeypatch):
-    """examples/train.py --dataset_path 'data/*.parquet' --streaming --generate_negatives: files without a
+    """hf-finegrained-train --dataset_path 'data/*.parquet' --streaming --generate_negatives: files without a
     `hard_negatives` column train, a blank caption is skipped and named in the card; without --max_steps the
-    script stops, naming the flag."""
-    import importlib.util
+    command stops, naming the flag."""
+    from hf_finegrained import training_command as script
 
-    spec = importlib.util.spec_from_file_location("train_script", os.path.join(
-        os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples", "train.py"))
-    script = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, "train_script", script)  # dataclasses look their module up while it runs
-    spec.loader.exec_module(script)
     data = with_ids(make_dataset(10)).remove_columns("hard_negatives")
     data = data.map(lambda row: {"caption": "" if row["id"] == 3 else row["caption"]})
     (tmp_path / "data").mkdir()

@@ -2,11 +2,7 @@
 the benchmark on a small fixture (known answers, ceilings, micro and macro, each image and caption encoded
 once), its registration, and the loader on the real files (skipped when ../shared/benchmarks is absent)."""
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
-from unittest import mock
 
 import pytest
 from eval_helpers import SHARED, StandInScorer, link_images, write_sugarcrepe_pp
@@ -19,7 +15,6 @@ from hf_finegrained.metrics import load_metric
 
 REAL = SHARED / "sugarcrepe_pp"
 REAL_COUNTS = {"replace_att": 788, "replace_obj": 1652, "replace_rel": 1406, "swap_att": 666, "swap_obj": 245}
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _one(image, text=None):
@@ -136,14 +131,12 @@ def test_registered_under_its_name_for_the_command_and_train_py(fixture_root, tm
     assert json.loads((tmp_path / "results.json").read_text())["benchmarks"]["sugarcrepe_pp"]["metrics"] == \
         entry["metrics"]
 
-    spec = importlib.util.spec_from_file_location("train_example", ROOT / "examples" / "train.py")
-    train = importlib.util.module_from_spec(spec)
-    with mock.patch.dict(sys.modules, {"train_example": train}):
-        spec.loader.exec_module(train)
-        data_args = train.parse(["--eval_benchmarks", "sugarcrepe_pp", "--model_name_or_path", "m",
-                                 "--benchmark_data_root", str(fixture_root)])[1]
-        assert data_args.eval_benchmarks == ["sugarcrepe_pp"]
-        train.check_benchmarks_before_training(data_args)  # raises SystemExit when a name or file is wrong
+    from hf_finegrained import training_command as train
+
+    data_args = train.parse(["--benchmarks", "sugarcrepe_pp", "--model_name_or_path", "m",
+                             "--benchmark_data_root", str(fixture_root)])[1]
+    assert data_args.benchmarks == ["sugarcrepe_pp"]
+    train.check_benchmarks_before_training(data_args)  # raises SystemExit when a name or file is wrong
 
 
 def test_malformed_entry_is_named(tmp_path):

@@ -54,8 +54,8 @@ def test_presets_expand_in_order_without_repeats():
 
 
 def test_command_scores_every_benchmark_found(tiny_clip_dir, data_root, tmp_path, capsys):
-    code = main([tiny_clip_dir, "--benchmarks", "compositional", "--data-root", str(data_root), "--output-dir",
-                 str(tmp_path), "--no-progress", "--device", "cpu"])
+    code = main([tiny_clip_dir, "--benchmarks", "compositional", "--benchmark_data_root", str(data_root), "--output-dir",
+                 str(tmp_path), "--disable_tqdm", "--device", "cpu"])
     assert code == 0
     document = json.loads((tmp_path / "results.json").read_text())
     entries = document["benchmarks"]

@@ -1,7 +1,11 @@
 """The synthetic compositional world: the embedded default's data, its scoring and its tiny models.
 
-This wing serves the default run (`examples/train.py` with no arguments), the ablation study
-(`examples/ablation.py`), the tests and the benchmarks; nothing in the library proper imports it.
+This wing serves the default run (`hf-finegrained-train` with no model), the ablation study
+(`examples/ablation.py`), the tests and the benchmarks; nothing in the library proper imports it, except the
+training command, through the wing's one entry point `default_run.default_run_trainer`.
+
+- `default_run.py`: the embedded default run (its flags, trainer, scoring, README check, trade-off sweep).
+- `ablation.py`: the paper's ablation on the world (`examples/ablation.py`).
 
 - `world.py`: scenes, captions, ground-truth hard negatives, seen and held-out splits, training streams;
   `drawing.py` draws them.
@@ -10,7 +14,7 @@ This wing serves the default run (`examples/train.py` with no arguments), the ab
 - `recipe.py`: the default run's settings, its cached base model and its plain fine-tune.
 - `tiny_clip.py`: small CLIP / SigLIP / SigLIP 2 models built from a config, with a BPE tokenizer trained on
   the world's captions.
-- `tradeoff.py`: composition vs general ability along weight interpolation (tables and the plot).
+- `tradeoff.py`: composition vs general ability along weight interpolation (points, tables and the plot).
 """
 
 from .drawing import Scene, draw_scene

@@ -49,7 +49,7 @@ def default_cache_dir() -> str:
                         "hf_finegrained")
 
 
-# Fine-tuning settings of the embedded default (examples/train.py and examples/ablation.py): the paper's
+# Fine-tuning settings of the embedded default (hf-finegrained-train and the ablation): the paper's
 # optimiser and schedule, with a learning rate, warm-up and batch sized for the small base and a step count
 # in place of epochs (the world is a stream). Any other field keeps its usual default.
 FINETUNE_DEFAULTS: dict[str, Any] = dict(
@@ -235,11 +235,16 @@ def prepare_base_model(
     cache_dir: str | None = None,
     log: Callable[[str], None] = print,
     allow_training: bool = True,
+    progress: bool = False,
 ) -> str:
     """The folder of the pre-trained base for `world`, trained on `pretraining_stream` unless cached.
 
     `allow_training=False` (e.g. inside a multi-process launch) raises instead of training a missing base.
+    `progress`: a bar while it trains (with the loss beside it) instead of nothing.
     """
+    from transformers import PrinterCallback
+
+    from ..progress import quiet_console
     from ..trainer import FineGrainedTrainer
     from ..training_args import FineGrainedTrainingArguments
 
@@ -271,10 +276,13 @@ def prepare_base_model(
                 per_device_train_batch_size=settings.batch_size, learning_rate=settings.learning_rate,
                 lr_scheduler_type="cosine", warmup_steps=settings.warmup_steps, weight_decay=0.1, adam_beta2=0.98,
                 adam_epsilon=1e-6, save_strategy="no", report_to="none", logging_steps=max(1, settings.max_steps // 10),
-                seed=settings.seed, disable_tqdm=True, dataloader_num_workers=0,
+                seed=settings.seed, disable_tqdm=not progress, dataloader_num_workers=0,
             )
             stream = pretraining_stream(world, settings).select_columns(["image", "caption"])
-            FineGrainedTrainer(model=model, args=args, train_dataset=stream, processing_class=processor).train()
+            trainer = FineGrainedTrainer(model=model, args=args, train_dataset=stream, processing_class=processor)
+            if not progress:
+                trainer.remove_callback(PrinterCallback)
+            quiet_console(trainer, f"pre-training the {settings.family} base").train()
 
         def write(staged: str) -> None:
             model.save_pretrained(staged)
@@ -302,11 +310,13 @@ def finetune(base: str, world: SyntheticWorld, args: Any, negatives: str = "spac
 
     The stream holds exactly the rows the run reads: max_steps x per-device batch x processes x accumulation.
     `negatives` ("spacy" or "ground_truth") and `noise` (bad negatives in a controlled share) apply when
-    `args.use_hard_negatives`.
+    `args.use_hard_negatives`. `quiet`: no log lines (with `args.disable_tqdm`, nothing at all); the bar, when
+    there is one, never writes the raw logs.
     """
     from transformers import PrinterCallback, set_seed
 
     from ..families import load_model
+    from ..progress import quiet_console
     from ..trainer import FineGrainedTrainer
 
     set_seed(args.seed)
@@ -319,7 +329,7 @@ def finetune(base: str, world: SyntheticWorld, args: Any, negatives: str = "spac
                                  processing_class=processor)
     if quiet:
         trainer.remove_callback(PrinterCallback)
-    trainer.train()
+    quiet_console(trainer, "plain fine-tune" if not hard else "fine-tune").train()
     return trainer
 
 
@@ -331,12 +341,13 @@ def prepare_plain_finetune(
     cache_dir: str | None = None,
     log: Callable[[str], None] = print,
     allow_training: bool = True,
+    progress: bool = False,
 ) -> str:
     """The folder of the plain fine-tune (`use_hard_negatives=False`) of `base`: the same stream, steps, seed
     and hyperparameters as a CE-CLIP run with these `overrides`; trained unless cached (see
-    `prepare_base_model` for `allow_training`)."""
+    `prepare_base_model` for `allow_training` and `progress`)."""
     with tempfile.TemporaryDirectory() as scratch:
-        args = finetune_arguments(scratch, seed, hard_negatives=False, overrides=overrides)
+        args = finetune_arguments(scratch, seed, hard_negatives=False, overrides=overrides, disable_tqdm=not progress)
         with open(os.path.join(base, "cache_key.json")) as handle:
             base_key = json.load(handle)
         rows = finetune_stream(world, seed, FINGERPRINT_ROWS, negatives=None)
@@ -361,7 +372,7 @@ def prepare_plain_finetune(
 def _refuse_unless(allowed: bool, what: str, folder: str) -> None:
     if not allowed:
         raise RuntimeError(f"The synthetic {what} is not cached ({folder}) and is not trained inside a multi-process "
-                           "launch: run `python examples/train.py --max_steps 1` once with a single process first.")
+                           "launch: run `hf-finegrained-train --max_steps 1` once with a single process first.")
 
 
 def finetune_overrides(args: Any) -> dict[str, Any]:

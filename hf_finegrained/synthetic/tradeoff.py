@@ -2,14 +2,14 @@
 
 A point is one model, or one setting over several seeds: `tradeoff_point(name, curve, alpha, scores)` with
 `scores` a list of `synthetic.evaluation.score_world` results (one per seed). Curves run from the base (alpha 0)
-through interpolations (`interpolate_weights`) to a fine-tune (alpha 1). `examples/ablation.py` draws the
-study's curves, `examples/train.py` the default run's.
+through interpolations (`interpolate_weights`) to a fine-tune (alpha 1); `tradeoff_points` makes them, for the
+study's curves (`synthetic.ablation`) and the default run's (`synthetic.default_run`).
 """
 
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 # (score group, column, label): compositional scores first, then the general-ability probes.
@@ -25,6 +25,19 @@ def tradeoff_point(name: str, curve: str, alpha: float, scores: Sequence[dict[st
     a score dict lacks is left out."""
     values = {(g, c): [s[g][c] for s in scores] for g, c, _ in COLUMNS if all(c in s.get(g, {}) for s in scores)}
     return {"name": name, "variant": curve, "alpha": float(alpha), "values": values}
+
+
+def tradeoff_points(base: dict[str, dict[str, float]],
+                    curves: Mapping[str, Mapping[float, Sequence[dict[str, dict[str, float]]]]]) -> list[dict[str, Any]]:
+    """The base's point (alpha 0), then each curve's points by rising alpha: `curves` maps a curve's name to
+    {alpha: scores of that setting, one per seed}; alpha 1 is the fine-tune itself (named as the curve), any
+    other alpha its interpolation with the base (named "<curve> alpha <alpha>")."""
+    points = [tradeoff_point("base", "base", 0.0, [base])]
+    for curve, by_alpha in curves.items():
+        for alpha in sorted(by_alpha):
+            name = curve if alpha == 1.0 else f"{curve} alpha {alpha:g}"
+            points.append(tradeoff_point(name, curve, alpha, by_alpha[alpha]))
+    return points
 
 
 def mean_std(values: Sequence[float]) -> tuple[float, float]:
