@@ -1,7 +1,7 @@
-"""Score a CLIPModel (folder or Hub id) on the benchmarks whose data is under --data-root.
+"""Score a CLIP, SigLIP or SigLIP 2 model (folder or Hub id) on the benchmarks under --benchmark_data_root.
 
-    python examples/run_benchmarks.py openai/clip-vit-base-patch32 --data-root data --benchmarks sugarcrepe,valse \
-        --output-dir eval_results
+    python examples/run_benchmarks.py openai/clip-vit-base-patch32 --benchmark_data_root data \
+        --benchmarks sugarcrepe,valse --output_dir eval_results
 
 Writes eval_results/results.json and eval_results/results.md; benchmarks whose files are absent are skipped
 with a message naming what to download and where to put it (layout: docs/BENCHMARKS.md).

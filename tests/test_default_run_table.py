@@ -72,6 +72,6 @@ def test_command_1_installs_the_versions_the_committed_run_was_made_with():
         assert pinned is not None and version.split("+")[0] == pinned, (
             f"constraints.txt pins {name} {pinned}, the README's run was made with {version}")
     blocks = re.findall(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
-    main = [block for block in blocks if "examples/train.py" in block and "torch==2.13.0" in block]
+    main = [block for block in blocks if "hf-finegrained-train" in block and "torch==2.13.0" in block]
     assert main and "-c constraints.txt" in main[0], "command 1 must install with the constraints file"
 

@@ -23,7 +23,7 @@ def test_ci_runs_the_readme_test_command():
     test_commands = [b for b in blocks if "pytest" in b]
     assert len(test_commands) == 1, "the README must show exactly one test command"
     assert test_commands[0] in (ROOT / ".ci" / "run").read_text()
-    assert any("examples/train.py" in b and "torch==2.13.0" in b for b in blocks), "main command missing"
+    assert any("hf-finegrained-train" in b and "torch==2.13.0" in b for b in blocks), "main command missing"
 
 
 @pytest.mark.slow
