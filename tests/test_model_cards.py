@@ -291,3 +291,21 @@ def test_each_new_benchmarks_row_names_the_licence_of_its_annotations():
     for name, cell in rows.items():
         assert cell.startswith(("MIT: ", "Apache-2.0: ", "CC BY 4.0: ", "not stated upstream")), (name, cell)
         assert "@" in cell, f"{name}: say which commit or copy the licence was read at"
+
+
+def test_the_build_command_writes_its_generators_seed_and_the_licence_into_the_card(tmp_path):
+    import datasets
+    from huggingface_hub import DatasetCard
+    from PIL import Image
+
+    from hf_finegrained.builders.cli import main as build_main
+
+    captions = ["A man riding a brown horse on the beach.", "A red car parked next to a white house."]
+    source = tmp_path / "mine" / "train.parquet"
+    source.parent.mkdir()
+    datasets.Dataset.from_dict({"text": captions, "image": [Image.new("RGB", (8, 8))] * 2}).to_parquet(str(source))
+    build_main(["negatives", "--dataset_path", str(source.parent), "--caption_column", "text", "--output_dir",
+                str(tmp_path / "out"), "--negatives-seed", "3", "--license", "cc-by-4.0", "--disable_tqdm"])
+    card = DatasetCard.load(tmp_path / "out" / "README.md")
+    assert card.data.license == "cc-by-4.0" and card.data.to_dict()["hf_finegrained"]["generator"]["seed"] == 3
+    assert "seed `3`, profile `strict`" in card.text

@@ -93,6 +93,9 @@ def parser() -> argparse.ArgumentParser:
         add_flag(command, "negatives_proposer", default=None,
                  help="a causal LM (Hub id or folder) that proposes negatives, gated by the profile")
         add_flag(command, "num_proc", type=int, default=None)
+        add_flag(command, "license", default=None,
+                 help="the dataset card's licence, a Hub licence id (e.g. cc-by-4.0); default none: the images and "
+                 "captions keep their sources' licences, which you should name")
         add_flag(command, "disable_tqdm", action="store_true", help="no progress bars (the negatives pass has one)")
     return main
 
@@ -181,7 +184,7 @@ def main(argv: list[str] | None = None) -> None:
             for split, part in loaded.items()})
     try:
         export_parquet(data, args.output_dir, negative_types=args.negative_types, overwrite=args.overwrite,
-                       generator=generator)
+                       generator=generator, license=args.license)
     except OutputFolderError as error:
         raise SystemExit(f"hf-finegrained-build {args.command}: {error}") from None
     logger.info("wrote %s; %s", args.output_dir, _stats_line(generator.stats.as_dict(generator.types)))
