@@ -60,19 +60,42 @@ class SkipNonFiniteStepCallback(TrainerCallback):
     """Stops training at a non-finite loss, or (`skip`) drops every gradient just before the optimizer step one of
     whose micro-batches had one, and counts the skipped steps (`skipped`).
 
-    That micro-batch's backward still runs (under DDP every rank must take part) and leaves NaN gradients;
-    parameters without a gradient are left alone by the optimizer, moments and weight decay included. The
-    `max_consecutive`-th skipped step in a row raises `FloatingPointError` naming the step and the first non-finite
-    parameter (every rank skips the same steps, so every rank raises).
+    Each training micro-batch's finite flag (all processes) stays on the device (`record`); the flags are read once,
+    just before the optimizer step (`check`, from `on_pre_optimizer_step`): one host sync per optimizer step, the
+    one the guarantee needs (the step must not be applied), none per micro-batch. The micro-batch's backward runs
+    (under DDP every rank must take part) and leaves NaN gradients; stopping then raises before the optimizer
+    step, and skipping drops the gradients: parameters without a gradient are left alone by the optimizer, moments
+    and weight decay included. The `max_consecutive`-th skipped step in a row raises `FloatingPointError` naming
+    the step and the first non-finite parameter (every rank skips the same steps, so every rank raises).
     """
 
     def __init__(self, max_consecutive: int = 10, output_dir: str | None = None, skip: bool = True) -> None:
+        self.recorded: list[tuple[torch.Tensor, dict[str, torch.Tensor], torch.Tensor, int]] = []
         self.pending = False
         self.consecutive = 0
         self.skipped = 0
         self.max_consecutive = max_consecutive
         self.output_dir = output_dir
         self.skip = skip
+
+    def record(self, finite: torch.Tensor, out: dict[str, torch.Tensor], logit_scale: torch.Tensor, step: int) -> None:
+        """Keeps a training micro-batch's finite flag (0-d bool, on the device, True only when the loss is finite on
+        every process) and its loss components, unread until `check`."""
+        values = {key: out[key].detach() for key in ("loss", "itc_loss", "imc_loss", "cmr_loss")}
+        self.recorded.append((finite, values, logit_scale.detach(), step))
+
+    def check(self) -> bool:
+        """Whether every micro-batch recorded since the last check had a finite loss: one host read of their flags.
+        At a non-finite one, `non_finite_loss` raises or marks the optimizer step to be skipped."""
+        recorded, self.recorded = self.recorded, []
+        if not recorded:
+            return True
+        flags = torch.stack([finite for finite, _, _, _ in recorded])
+        if bool(flags.all()):  # the one host sync of an optimizer step
+            return True
+        _, out, logit_scale, step = recorded[int((~flags).nonzero()[0, 0])]
+        self.non_finite_loss(out, logit_scale, step)
+        return False
 
     def non_finite_loss(self, out: dict[str, torch.Tensor], logit_scale: torch.Tensor, step: int) -> None:
         """At a non-finite loss (on any process) of training step `step`: raises, or marks the step to be skipped."""
@@ -83,7 +106,7 @@ class SkipNonFiniteStepCallback(TrainerCallback):
         if not self.skip:
             raise FloatingPointError(
                 f"non-finite loss ({value}){where} at step {step} ({details}). Training stopped before the "
-                "backward pass of this step; nothing of it was applied or saved. Look for NaN/inf inputs or "
+                "optimizer step of this step; nothing of it was applied or saved. Look for NaN/inf inputs or "
                 "weights (a learning rate too high?), resume from the last checkpoint, or set "
                 "skip_non_finite_steps=True (--skip_non_finite_steps) to skip such steps and count them."
             )
@@ -93,6 +116,7 @@ class SkipNonFiniteStepCallback(TrainerCallback):
                        value, where, step, details, self.skipped)
 
     def on_pre_optimizer_step(self, args, state, control, model=None, **kwargs) -> None:
+        self.check()
         self.consecutive = self.consecutive + 1 if self.pending else 0
         if self.pending and model is not None:
             if self.consecutive >= self.max_consecutive:
@@ -124,21 +148,26 @@ class LossCurves:
         self.loss_names = ["itc_loss", "imc_loss", "cmr_loss"] + (["distill_loss"] if distill else [])
         self.names = [*self.loss_names, "logit_scale", *(f"threshold/{t}" for t in negative_types)]
         self.sums: dict[str, torch.Tensor | None] = {"train": None, "eval": None}
-        self.counts: dict[str, int] = {"train": 0, "eval": 0}
+        self.counts: dict[str, int | torch.Tensor] = {"train": 0, "eval": 0}  # a tensor once a step was weighed
         self.divergence = DivergenceWatch(contrastive)
         self.gathered_processes = gathered_processes  # processes whose rows each loss sees (gathering)
 
     def record(self, out: dict[str, torch.Tensor], logit_scale: torch.Tensor, thresholds: torch.Tensor,
-               training: bool, images: int, texts: int) -> None:
+               training: bool, images: int, texts: int, counted: torch.Tensor | None = None) -> None:
         """Adds one step's values (`out` of `FineGrainedLoss`, the scale, the thresholds [K] after the step) to
         the running sums of its mode; a training step's batch shapes (`images`, `texts` on this process) go to
-        the divergence watch."""
+        the divergence watch. `counted` (0-d bool on the device; None: True) leaves the step out of the sums and
+        the count when False (a non-finite loss), decided on the device: no host sync."""
         values = torch.cat([torch.stack([*(out[key] for key in self.loss_names), logit_scale]).float(),
                             thresholds.float()]).detach()
         mode = "train" if training else "eval"
+        step = 1
+        if counted is not None:
+            values = torch.where(counted, values, torch.zeros_like(values))
+            step = counted.to(torch.int64)
         total = self.sums[mode]
         self.sums[mode] = values if total is None else total + values
-        self.counts[mode] += 1
+        self.counts[mode] = self.counts[mode] + step
         if training:  # shapes only: no host sync
             self.divergence.record(images * self.gathered_processes, texts * self.gathered_processes)
 
@@ -149,6 +178,7 @@ class LossCurves:
         """
         total, count = self.sums[mode], self.counts[mode]
         self.sums[mode], self.counts[mode] = None, 0
+        count = int(count)  # read here, at log time
         if accelerator.num_processes > 1:
             size = len(self.names)
             local = torch.zeros(size + 1, device=device)
@@ -206,21 +236,37 @@ class CardDataCallback(TrainerCallback):
 
     def __init__(self, info: CardInfo, negative_types: list[str]) -> None:
         self.info = info
-        self.trained = NegativeCounts(negative_types)
+        self.negative_types = list(negative_types)
+        self._sums: torch.Tensor | None = None  # [K + 2]: usable per type, rows, rows without any; on the device
 
-    def add_trained(self, negative_mask: torch.Tensor | None) -> None:
-        """Counts the rows of a training batch from the collator's `negative_mask` [B, K] (None: no negatives)."""
-        if negative_mask is not None:
-            for present in negative_mask.tolist():
-                self.trained.add_mask(present)
+    def add_trained(self, negative_mask: torch.Tensor | None, counted: torch.Tensor | None = None) -> None:
+        """Counts the rows of a training batch from the collator's `negative_mask` [B, K] (None: no negatives), on
+        the device (read only by `trained`); `counted` (0-d bool) False leaves the batch out (a skipped step)."""
+        if negative_mask is None:
+            return
+        present = negative_mask.to(torch.int64)
+        rows = present.new_full((1,), present.shape[0])
+        sums = torch.cat([present.sum(0), rows, (present.sum(1) == 0).sum().reshape(1)])
+        if counted is not None:
+            sums = sums * counted.to(torch.int64)
+        self._sums = sums if self._sums is None else self._sums + sums
+
+    @property
+    def trained(self) -> NegativeCounts:
+        """The per-type coverage of the rows trained on in this process (read from the device here)."""
+        counts = NegativeCounts(self.negative_types)
+        if self._sums is not None:
+            *usable, counts.rows, counts.rows_without = self._sums.tolist()
+            counts.usable = dict(zip(self.negative_types, usable))
+        return counts
 
     def complete(self, stream: StreamCounts | None) -> CardInfo:
         """`info`, its coverage taken from the rows trained on where the data could not be counted ahead, and a
         stream's read and skipped rows (image file names only: the card is published)."""
-        info = self.info
-        if not info.negative_coverage and self.trained.rows:
-            info.num_train_rows = self.trained.rows
-            info.negative_coverage = dict(self.trained.usable)
+        info, trained = self.info, self.trained
+        if not info.negative_coverage and trained.rows:
+            info.num_train_rows = trained.rows
+            info.negative_coverage = dict(trained.usable)
         if stream is not None and stream.read:
             info.data_checks = {**info.data_checks, **stream.card_entries()}
             info.data_checks_when = "as the stream was read"

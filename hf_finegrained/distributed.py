@@ -79,6 +79,16 @@ def gather_no_grad(tensor: torch.Tensor) -> torch.Tensor:
     return _all_gather_padded(tensor.detach())[0]
 
 
+def all_ranks_all(flag: torch.Tensor) -> torch.Tensor:
+    """A 0-d bool tensor, on ``flag``'s device: True when ``flag`` is True on every rank (an all-reduce queued on
+    the device, with no host read); ``flag`` itself on one process."""
+    if not is_distributed():
+        return flag
+    value = flag.to(torch.int32).reshape(1)
+    dist.all_reduce(value, op=dist.ReduceOp.MIN)
+    return value[0].bool()
+
+
 def all_ranks_true(flag: bool, device: torch.device) -> bool:
     """True when ``flag`` is True on every rank (an all-reduce of one integer); ``flag`` on one process.
 

@@ -103,23 +103,27 @@ class ModelFamily:
         """One forward of `model` (so DDP hooks fire) on the images and the B + M texts of a collated batch.
 
         Returns `image_embeds` [B, D], `text_embeds` [B, D], `negative_embeds` [B, K, D] (zeros where the mask
-        is False; None without negatives), `negative_mask` [B, K], `logit_scale` (exponentiated, 0-d) and
-        `logit_bias` (0-d, SigLIP; None for CLIP).
+        is False; None without negatives), `negative_mask` [B, K], `negative_positions` [M] (the valid negatives'
+        row-major places in B x K, counted from the shapes, so the loss selects them without a host sync),
+        `logit_scale` (exponentiated, 0-d) and `logit_bias` (0-d, SigLIP; None for CLIP).
         """
         outputs = model(input_ids=inputs["input_ids"], attention_mask=inputs.get("attention_mask"),
                         **{key: inputs[key] for key in self.image_keys})
         image_embeds, texts = outputs.image_embeds, outputs.text_embeds
         batch = image_embeds.shape[0]
         mask = inputs.get("negative_mask")
-        negative_embeds = None
+        negative_embeds = positions = None
         if mask is not None:
-            if texts.shape[0] != batch + int(mask.sum()):
+            count = texts.shape[0] - batch  # the valid negatives, from the shapes: no host read of the mask
+            try:  # checked on the device (an accelerator reports a failure at a later kernel launch)
+                torch._assert_async(mask.sum() == count)
+            except RuntimeError as error:
                 raise ValueError(
                     f"got {texts.shape[0]} texts for {batch} captions and {int(mask.sum())} valid negatives; "
                     "the batch was not built by FineGrainedCollator"
-                )
+                ) from error
+            positions = _true_positions(mask.reshape(-1), count)
             flat = texts.new_zeros(batch * mask.shape[1], texts.shape[1])
-            positions = mask.reshape(-1).nonzero().squeeze(1)
             negative_embeds = flat.index_put((positions,), texts[batch:]).reshape(batch, mask.shape[1], -1)
         base = unwrap(model)
         bias = getattr(base, "logit_bias", None)
@@ -128,6 +132,7 @@ class ModelFamily:
             "text_embeds": texts[:batch],
             "negative_embeds": negative_embeds,
             "negative_mask": mask,
+            "negative_positions": positions,
             "logit_scale": base.logit_scale.exp().reshape(()),
             "logit_bias": bias.reshape(()) if bias is not None else None,
         }
@@ -141,6 +146,14 @@ class ModelFamily:
             text["attention_mask"] = inputs["attention_mask"][:batch]
         out = model(**text, **{key: inputs[key] for key in self.image_keys})
         return out.image_embeds, out.text_embeds
+
+
+def _true_positions(flags: torch.Tensor, count: int) -> torch.Tensor:
+    """[count] the indices of the True entries of a 1-d bool tensor holding `count` of them; without a host sync
+    where `torch.nonzero_static` runs (CPU, CUDA), else by `nonzero`."""
+    if flags.device.type in ("cpu", "cuda"):
+        return torch.nonzero_static(flags, size=count).squeeze(1)
+    return flags.nonzero().squeeze(1)
 
 
 CLIP = ModelFamily("clip", "clip", "CLIPModel", contrastive="softmax", text_padding="longest", clamps_scale=True)

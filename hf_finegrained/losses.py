@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .contrastive import CONTRASTIVE_FORMS, contrastive_form
-from .distributed import gather_no_grad, gather_with_grad, sum_across_ranks
+from .distributed import gather_no_grad, gather_with_grad, is_distributed, sum_across_ranks
 
 if TYPE_CHECKING:  # only for hints
     from .families import ModelFamily
@@ -162,6 +162,9 @@ class FineGrainedLoss(nn.Module):
     Inputs:
         image_embeds: [B, D]. text_embeds: [B, D]. negative_embeds: [B, K, D] (may be None when
         ``use_hard_negatives`` is False). negative_mask: [B, K] bool, True = valid negative.
+        negative_positions: optional [M] row-major indices of the True entries of ``negative_mask``
+        (`ModelFamily.encode_batch` gives them): the valid negatives are then selected without the host sync
+        of a boolean index (not when gathering across several processes).
         logit_scale: the exponentiated scale ``s``, a float or a 0-d (or one-element) tensor (gradient flows
         through it).
         logit_bias: the bias ``b`` of the sigmoid form (``SiglipModel.logit_bias``, not exponentiated), a float
@@ -209,6 +212,9 @@ class FineGrainedLoss(nn.Module):
         self.form = contrastive_form(contrastive)
         self.threshold_units = threshold_units
         self.register_buffer("thresholds", torch.full((num_negative_types,), float(fixed_threshold or 0.0)))
+        # per type: updates that kept the threshold for a non-finite statistic, counted on the device and read
+        # when the trainer logs (`report_skipped_statistics`), so the update needs no host sync
+        self.register_buffer("skipped_statistics", torch.zeros(num_negative_types, dtype=torch.long), persistent=False)
 
     @classmethod
     def from_args(cls, args: Any, family: ModelFamily) -> FineGrainedLoss:
@@ -309,6 +315,7 @@ class FineGrainedLoss(nn.Module):
         teacher_image_embeds: torch.Tensor | None = None,
         teacher_text_embeds: torch.Tensor | None = None,
         logit_bias: torch.Tensor | float | None = None,
+        negative_positions: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         self._check_shapes(image_embeds, text_embeds, negative_embeds, negative_mask)
         if self.form.needs_bias and logit_bias is None:
@@ -352,7 +359,11 @@ class FineGrainedLoss(nn.Module):
             return self._result(itc, i2t, t2i, zero, zero, distill_loss, zero.long(), self.thresholds.clone())
 
         negatives = F.normalize(negative_embeds.to(dtype), dim=-1)  # [B, K, D]
-        valid = negatives[negative_mask]  # [M, D]
+        if negative_positions is not None and not (self.gather_across_devices and is_distributed()):
+            # the same rows as negatives[negative_mask], selected without the host sync of a boolean index
+            valid = negatives.reshape(-1, negatives.shape[-1]).index_select(0, negative_positions)  # [M, D]
+        else:
+            valid = negatives[negative_mask]  # [M, D]
         itc, i2t, t2i = self.form(logits, scale * image @ valid.T, bias)  # every image against every negative
 
         imc_logits = torch.cat([pos[:, None], scale * text @ valid.T], dim=1)  # [B, 1 + M]
@@ -394,14 +405,21 @@ class FineGrainedLoss(nn.Module):
         pos_sum, rows, neg_sum, counts = sums.split([1, 1, num_types, num_types])
         statistic = pos_sum / rows - neg_sum / counts.clamp(min=1)  # [K]
         usable = (counts > 0) & statistic.isfinite()
-        skipped = (counts > 0) & ~usable
-        if skipped.any():
-            logger.warning(
-                "Non-finite CMR statistics for %d negative type(s): their thresholds keep their previous values.",
-                int(skipped.sum()),
-            )
+        self.skipped_statistics += ((counts > 0) & ~usable).to(self.skipped_statistics.dtype)
         proposal = statistic.nan_to_num(0.0).clamp(0.0, self.threshold_upper_bound)
         self.thresholds.copy_(torch.where(usable, proposal.to(self.thresholds.dtype), self.thresholds))
+
+    def report_skipped_statistics(self, negative_types: list[str] | None = None) -> int:
+        """Warns about the threshold updates that kept a type's threshold for a non-finite statistic since the last
+        call (counted on the device by the update), and returns how many; one host read."""
+        counts = self.skipped_statistics.tolist()
+        if not any(counts):
+            return 0
+        self.skipped_statistics.zero_()
+        names = negative_types or [str(k) for k in range(len(counts))]
+        logger.warning("Non-finite CMR statistics: thresholds kept their previous values (%s).",
+                       ", ".join(f"{name}: {count} update(s)" for name, count in zip(names, counts) if count))
+        return sum(counts)
 
     def _result(self, itc, i2t, t2i, imc, cmr, distill, num_valid, thresholds) -> dict[str, torch.Tensor]:
         loss = itc + self.imc_weight * imc + self.cmr_weight * cmr

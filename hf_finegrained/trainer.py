@@ -13,6 +13,7 @@ that holds each rule (`checkpoints`, `output_checks`, `health`, `streaming`, `lo
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 import os
 from typing import Any
@@ -34,7 +35,7 @@ from .callbacks import (
 from .card_plots import LOSS_PLOT, THRESHOLD_PLOT
 from .checkpoints import JIT_SENTINEL, STATE_NAME, checkpoint_to_resume, read_loss_state, write_loss_state
 from .collator import ROW_KEYS, FineGrainedCollator
-from .distributed import all_ranks_true, make_shardable
+from .distributed import all_ranks_all, make_shardable
 from .families import ModelFamily, family_of, unwrap
 from .health import check_finite_before_save
 from .lora import LOCAL_BASE_NAME, publish_adapter_config
@@ -64,8 +65,9 @@ def encode_batch(model: nn.Module, inputs: dict[str, torch.Tensor],
     image, caption and negative embeddings, the negative mask, the exponentiated scale and, for SigLIP,
     `logit_bias` (absent for CLIP)."""
     encoded = (family or family_of(model)).encode_batch(model, inputs)
-    if encoded["logit_bias"] is None:
-        del encoded["logit_bias"]
+    for key in ("logit_bias", "negative_positions"):
+        if encoded[key] is None:
+            del encoded[key]
     return encoded
 
 
@@ -109,6 +111,7 @@ class FineGrainedTrainer(Trainer):
             raise ValueError(f"loss_fn has {self.loss_fn.num_negative_types} types but args name "
                              f"{len(self.negative_types)}.")
         self.loss_fn.to(args.device)
+        self._loss_takes_positions = "negative_positions" in inspect.signature(self.loss_fn.forward).parameters
         self._check_backend()
         # The loss is already a batch mean: the Trainer must divide it by gradient accumulation itself.
         self.model_accepts_loss_kwargs = False
@@ -205,6 +208,8 @@ class FineGrainedTrainer(Trainer):
         # the collator's fast path hands over uint8 pixels: normalised here, on the device
         inputs = normalize_batch(inputs, getattr(self.data_collator, "pixel_rule", None))
         encoded = encode_batch(model, inputs, self.family)
+        if not self._loss_takes_positions:  # a loss_fn of its own, with FineGrainedLoss's older signature
+            encoded.pop("negative_positions", None)
         if self.teacher is not None:
             teacher = self.teacher.encode(inputs, batch=encoded["image_embeds"].shape[0])
             encoded["teacher_image_embeds"], encoded["teacher_text_embeds"] = teacher
@@ -212,14 +217,20 @@ class FineGrainedTrainer(Trainer):
         before = self.loss_fn.snapshot_thresholds()
         out = self.loss_fn(**encoded)
         loss = out["loss"]
-        if model.training and not all_ranks_true(bool(torch.isfinite(loss)), loss.device):
-            self.loss_fn.restore_thresholds(before)  # a step that does not count moves no threshold
-            self._skip_step.non_finite_loss(out, encoded["logit_scale"], self.state.global_step + 1)
-        else:
-            self.curves.record(out, encoded["logit_scale"], self.loss_fn.thresholds, model.training,
-                               images=encoded["image_embeds"].shape[0], texts=inputs["input_ids"].shape[0])
-            if model.training:
-                self.card_data.add_trained(inputs.get("negative_mask"))
+        shapes = {"images": encoded["image_embeds"].shape[0], "texts": inputs["input_ids"].shape[0]}
+        if not model.training:
+            self.curves.record(out, encoded["logit_scale"], self.loss_fn.thresholds, False, **shapes)
+            return (loss, out) if return_outputs else loss
+        # No host sync here: whether the loss is finite (on every process) stays on the device; a micro-batch
+        # whose loss is not counts nowhere and moves no threshold, and the flags are read once before the
+        # optimizer step (`SkipNonFiniteStepCallback.check`), which stops or skips that step.
+        finite = all_ranks_all(torch.isfinite(loss.detach()))
+        self.loss_fn.restore_thresholds(torch.where(finite, self.loss_fn.thresholds, before))
+        self._skip_step.record(finite, out, encoded["logit_scale"], self.state.global_step + 1)
+        if self.is_deepspeed_enabled:  # its engine steps inside the backward pass: check before it, here
+            self._skip_step.check()
+        self.curves.record(out, encoded["logit_scale"], self.loss_fn.thresholds, True, counted=finite, **shapes)
+        self.card_data.add_trained(inputs.get("negative_mask"), counted=finite)
         return (loss, out) if return_outputs else loss
 
     def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):
@@ -240,6 +251,7 @@ class FineGrainedTrainer(Trainer):
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         if "loss" in logs:  # a training log: add the components averaged since the last one
             logs = {**logs, **self.curves.averaged("train", self.accelerator, self.args.device)}
+            self.loss_fn.report_skipped_statistics(self.negative_types)
             if self.args.skip_non_finite_steps:
                 logs["non_finite_steps_skipped"] = self.non_finite_steps_skipped
             warning = self.curves.divergence.check(logs, self.state.global_step)
