@@ -118,19 +118,20 @@ def _load(path: str, device: str | None) -> tuple[nn.Module, Any]:
 
 
 def _write_interpolated(model: nn.Module, processor: Any, folder: str, base: str, finetuned: str,
-                        alpha: float) -> None:
-    """Writes `model` (safetensors), its processor and a card naming both parents and alpha into `folder`."""
+                        alpha: float, license: str | None = None) -> None:
+    """Writes `model` (safetensors), its processor and a card naming both parents and alpha into `folder`
+    (`license`: the card's, default the parents' as `model_card.interpolation_card` reads it)."""
     from .model_card import interpolation_card
 
     os.makedirs(folder, exist_ok=True)
     model.save_pretrained(folder)
     if processor is not None:
         processor.save_pretrained(folder)
-    interpolation_card(base, finetuned, alpha, type(model).__name__).save(os.path.join(folder, "README.md"))
+    interpolation_card(base, finetuned, alpha, type(model).__name__, license).save(os.path.join(folder, "README.md"))
 
 
 def save_interpolated(model: nn.Module, processor: Any, output_dir: str, base: str, finetuned: str,
-                      alpha: float, overwrite: bool = False) -> str:
+                      alpha: float, overwrite: bool = False, license: str | None = None) -> str:
     """Writes `model` (safetensors), its processor and a card naming both parents and alpha to `output_dir`.
 
     The folder is written beside `output_dir` and moved into place when complete (`output_folder.staged_folder`):
@@ -140,7 +141,7 @@ def save_interpolated(model: nn.Module, processor: Any, output_dir: str, base: s
     """
     inputs = {"base model": base, "fine-tuned model": finetuned}
     with staged_folder(output_dir, overwrite, inputs) as staged:
-        _write_interpolated(model, processor, str(staged), base, finetuned, alpha)
+        _write_interpolated(model, processor, str(staged), base, finetuned, alpha, license)
     return output_dir
 
 
@@ -191,6 +192,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     add_flag(parser, "batch_size", type=int, default=64)
     add_flag(parser, "device", default=None, help="where the models are mixed and scored (default: cpu)")
     add_flag(parser, "disable_tqdm", action="store_true", help="no progress bar over the weights")
+    add_flag(parser, "license", default=None,
+             help="the card's licence, a Hub licence id (default: the fine-tuned model's card's, else the base's)")
     warn_deprecated(argv, DEPRECATED_FLAGS, "hf-finegrained-interpolate")
     return parser.parse_args(argv)
 
@@ -235,7 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             folder = os.path.join(args.output_dir, relative) if relative else args.output_dir
             written = os.path.join(staged, relative) if relative else str(staged)
             mixed = interpolate_weights(base, finetuned, alpha)
-            _write_interpolated(mixed, processor, written, args.base, args.finetuned, alpha)
+            _write_interpolated(mixed, processor, written, args.base, args.finetuned, alpha, args.license)
             logger.info("alpha %g: saved for %s", alpha, folder)
             point: dict[str, Any] = {"alpha": alpha, "folder": folder}
             if names:

@@ -309,3 +309,22 @@ def test_the_build_command_writes_its_generators_seed_and_the_licence_into_the_c
     card = DatasetCard.load(tmp_path / "out" / "README.md")
     assert card.data.license == "cc-by-4.0" and card.data.to_dict()["hf_finegrained"]["generator"]["seed"] == 3
     assert "seed `3`, profile `strict`" in card.text
+
+
+def test_the_interpolate_command_card_takes_the_licence_from_its_flag_or_the_fine_tunes_card(tiny_clip_dir, tmp_path):
+    import shutil
+
+    from huggingface_hub import ModelCard, ModelCardData
+
+    from hf_finegrained.interpolation import main as interpolate_main
+
+    finetuned = tmp_path / "finetuned"
+    shutil.copytree(tiny_clip_dir, finetuned)
+    ModelCard.from_template(ModelCardData(license="mit")).save(finetuned / "README.md")
+    assert interpolate_main([tiny_clip_dir, str(finetuned), "--alpha", "0.5", "--output_dir",
+                             str(tmp_path / "mixed"), "--disable_tqdm"]) == 0
+    card = check_card(tmp_path / "mixed" / "README.md")
+    assert card.data.license == "mit" and card.data.base_model is None  # local parents: no Hub id to list
+    assert interpolate_main([tiny_clip_dir, str(finetuned), "--alpha", "0.5", "--output_dir",
+                             str(tmp_path / "flagged"), "--license", "apache-2.0", "--disable_tqdm"]) == 0
+    assert check_card(tmp_path / "flagged" / "README.md").data.license == "apache-2.0"
