@@ -3,7 +3,15 @@
 The card holds the base model, the data and its per-type negative coverage, the loss weights, the
 final thresholds, the hyperparameters that differ from the defaults, benchmark results (also as
 `model-index` entries) and the paper's citation. It never holds tokens or absolute local paths.
-Every file is written atomically (`files.atomic_write`); the plots are drawn by `card_plots`.
+Every file is written atomically (`files.atomic_write`); the plots are drawn by `card_plots`, and a run too
+short for them says why (`curves_note`).
+
+- Metadata: `base_model` only when the base is a Hub id (`hub_id`); `license` from the training argument, else
+  the base's own card's (`base_license`, read offline), else none; tags the family's (`clip`, or `siglip` and
+  `siglip2`) before the package's. A folder holding a PEFT adapter (adapter_config.json) gets an adapter card:
+  `library_name: peft`, `base_model_relation: adapter` beside a Hub base (a local base is named in the text, never
+  by path), the LoRA settings, loading through `PeftModel`. An interpolation's card lists its Hub parents as
+  `base_model` with `base_model_relation: merge`.
 
 Benchmark results in the `model-index` metadata (`eval_results`) are described by the benchmarks themselves:
 each `BenchmarkSpec` (`evaluation/spec.py`) carries its `dataset` entry and the type of each metric it emits
