@@ -193,7 +193,8 @@ def run_suite(scorer: CLIPScorer, folder: Path, args: argparse.Namespace) -> Non
         engine_time = time.perf_counter() - start
         print(f"[{name}] {len(items)} items, {unique} unique images + captions | per item: {baseline_time:6.2f} s, "
               f"work ratio {(baseline.images + baseline.texts) / unique:.2f} | engine: {engine_time:6.2f} s, "
-              f"work ratio {(counted.images + counted.texts) / unique:.2f} | time ratio {engine_time / baseline_time:.3f}")
+              f"work ratio {(counted.images + counted.texts) / unique:.2f} | "
+              f"time ratio {engine_time / baseline_time:.3f}")
 
 
 def main() -> None:
