@@ -10,10 +10,12 @@ from .features import caption_features, negative_types_of, negatives_feature
 from .image_files import check_image_files
 from .karpathy import KarpathyCaptionsBuilder
 from .report import negatives_report
+from .resize import ImageResize, resize_images
 
 __all__ = [
     "AnnotationFileError",
     "CocoCaptionsBuilder",
+    "ImageResize",
     "KarpathyCaptionsBuilder",
     "add_hard_negatives",
     "caption_features",
@@ -23,4 +25,5 @@ __all__ = [
     "negative_types_of",
     "negatives_feature",
     "negatives_report",
+    "resize_images",
 ]

@@ -17,6 +17,9 @@ reference's coverage, many invalid negatives; default `strict`: the audited filt
 (a causal LM id or folder) writes negatives from a few-shot prompt per type (`negatives.CausalLMProposer`); each
 passes the profile's gate, the rules' draw is kept where none does; one process. Its quality was not measured
 (docs/NEGATIVES.md says how to audit it).
+`--image_shortest_side 256` stores every image resized (shortest side 256 px, JPEG `--image_quality`, optionally
+`--image_center_crop`), with its original size in `original_width` / `original_height`; the dataset card says so.
+Training then decodes and resizes small JPEGs (docs/PERFORMANCE.md: input pipeline).
 """
 
 from __future__ import annotations
@@ -97,6 +100,12 @@ def parser() -> argparse.ArgumentParser:
                  help="the dataset card's licence, a Hub licence id (e.g. cc-by-4.0); default none: the images and "
                  "captions keep their sources' licences, which you should name")
         add_flag(command, "disable_tqdm", action="store_true", help="no progress bars (the negatives pass has one)")
+        add_flag(command, "image_shortest_side", type=int, default=None,
+                 help="store each image resized to this shortest side in px (e.g. 256 for 224 px models; JPEG; "
+                 "smaller images kept), its original size in original_width/original_height; default: as they are")
+        add_flag(command, "image_center_crop", action="store_true",
+                 help="with --image_shortest_side N: also crop the centre N x N square")
+        add_flag(command, "image_quality", type=int, default=90, help="with --image_shortest_side: the JPEG quality")
     return main
 
 
@@ -139,6 +148,20 @@ def _trainer_columns(data: Any, caption_column: str, image_column: str | None, s
         raise SystemExit(f"hf-finegrained-build negatives: {error}") from None
 
 
+def _image_resize(args: argparse.Namespace) -> Any:
+    """The `builders.ImageResize` of `--image_shortest_side` (None: images stored as they are)."""
+    from .resize import ImageResize
+
+    if args.image_shortest_side is None:
+        if args.image_center_crop:
+            raise SystemExit(f"hf-finegrained-build {args.command}: --image_center_crop needs --image_shortest_side N.")
+        return None
+    try:
+        return ImageResize(args.image_shortest_side, center_crop=args.image_center_crop, quality=args.image_quality)
+    except ValueError as error:
+        raise SystemExit(f"hf-finegrained-build {args.command}: --image_shortest_side/--image_quality: {error}") from None
+
+
 def _missing_images(error: DataValidationError, args: argparse.Namespace) -> str:
     """What `hf-finegrained-build coco|karpathy` says when image files are missing or unreadable."""
     return (f"hf-finegrained-build {args.command}: {len(error.problems)} image file(s) named in {args.annotations} "
@@ -165,6 +188,7 @@ def main(argv: list[str] | None = None) -> None:
         check_output_folder(args.output_dir, args.overwrite, inputs, overwrite_hint="--overwrite")
     except OutputFolderError as error:
         raise SystemExit(f"hf-finegrained-build {args.command}: {error}") from None
+    image_resize = _image_resize(args)  # a bad value stops here, before any negative is made
     generator = _generator(args)
     num_proc = None if generator.scorer is not None or generator.proposer is not None else args.num_proc
     builders = {"coco": CocoCaptionsBuilder, "karpathy": KarpathyCaptionsBuilder}
@@ -184,7 +208,8 @@ def main(argv: list[str] | None = None) -> None:
             for split, part in loaded.items()})
     try:
         export_parquet(data, args.output_dir, negative_types=args.negative_types, overwrite=args.overwrite,
-                       generator=generator, license=args.license)
+                       generator=generator, license=args.license, image_resize=image_resize,
+                       num_proc=args.num_proc)
     except OutputFolderError as error:
         raise SystemExit(f"hf-finegrained-build {args.command}: {error}") from None
     logger.info("wrote %s; %s", args.output_dir, _stats_line(generator.stats.as_dict(generator.types)))

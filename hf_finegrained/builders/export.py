@@ -16,6 +16,7 @@ from ..output_folder import staged_folder
 from ..rows import CAPTION_COLUMN, NEGATIVES_COLUMN
 from .features import negative_types_of
 from .report import negatives_report
+from .resize import ImageResize, resize_images
 
 CARD_KEY = "hf_finegrained"
 TEMPLATE = Path(__file__).resolve().parents[1] / "templates" / "dataset_card.md"
@@ -41,6 +42,8 @@ def export_parquet(
     overwrite: bool = False,
     license: str | None = None,
     generator: Any = None,
+    image_resize: ImageResize | None = None,
+    num_proc: int | None = None,
 ) -> Path:
     """Writes `folder/data/{split}-XXXXX-of-YYYYY.parquet` and `folder/README.md`; returns the folder.
 
@@ -55,7 +58,9 @@ def export_parquet(
     coverage per type, skipped bad captions, rows without negatives, negatives equal to their caption); also
     `license` (a Hub licence id, when given), task categories and `dataset_info` from the features; `generator`
     (the `HardNegativeGenerator` that made the negatives) adds its settings and seed (`dataset_card`). A plain
-    `Dataset` is the `train` split.
+    `Dataset` is the `train` split. `image_resize` (`resize.ImageResize`) stores every image resized (shortest side,
+    optional centre crop, JPEG quality; `resize.resize_images`, over `num_proc` processes) with its original size
+    in `original_width` / `original_height`, and the card says so (a sentence, and `hf_finegrained: images:`).
 
     Note: `load_dataset` caches what it reads, and may serve an earlier export to a folder of the same name
     from that cache; after re-exporting, load with `download_mode="force_redownload"` or a fresh `cache_dir`.
@@ -66,6 +71,10 @@ def export_parquet(
             raise ValueError(f"split {name!r} has {NEGATIVES_COLUMN!r} but no {CAPTION_COLUMN!r} column (columns: "
                              f"{split.column_names}); the trainer reads {CAPTION_COLUMN!r}: rename the caption column "
                              f"first, e.g. `dataset.rename_column('text', {CAPTION_COLUMN!r})`.")
+    if image_resize is not None:
+        splits = resize_images(splits, image_resize, num_proc=num_proc)
+        extra_metadata = {**(extra_metadata or {}), "images": image_resize.card_entry()}
+        description = f"{description.strip()}\n\n{image_resize.sentence()}".strip()
     folder = Path(folder)
     with staged_folder(folder, overwrite) as staged:
         (staged / "data").mkdir()
