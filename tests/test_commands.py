@@ -158,14 +158,15 @@ def test_ablation_reads_both_spellings_and_the_training_commands_names():
 
     argv = ["--variants", "plain,ce_clip", "--seeds", "0", "--base_max_steps", "7", "--per_device_train_batch_size",
             "16", "--synthetic_seed", "2", "--synthetic_distractors", "0", "--tradeoff_alphas", "0.5",
-            "--output_dir", "o"]
+            "--output_dir", "o", "--disable_tqdm"]
     settings, args = parse(argv)
     assert parse(_hyphenated(argv)) == (settings, args)
     assert (settings.base_steps, settings.batch_size, settings.world_seed, settings.distractors,
             settings.alphas) == (7, 16, 2, 0.0, "0.5")
     with pytest.warns(FutureWarning) as warned:
         old = parse(["--variants", "plain,ce_clip", "--seeds", "0", "--base_steps", "7", "--batch_size", "16",
-                     "--world_seed", "2", "--distractors", "0", "--alphas", "0.5", "--output_dir", "o"])
+                     "--world_seed", "2", "--distractors", "0", "--alphas", "0.5", "--output_dir", "o",
+                     "--disable-tqdm"])
     assert old == (settings, args) and len(warned) == 5
 
 

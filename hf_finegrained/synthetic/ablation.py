@@ -180,6 +180,7 @@ def parse(argv: list[str]) -> tuple[StudySettings, argparse.Namespace]:
     add_flag(parser, "seeds", default="0,1,2", help="comma-separated fine-tuning seeds")
     add_flag(parser, "output_dir", default="outputs/ablation")
     add_flag(parser, "base_cache_dir", default=None, help="where the base is cached (default ~/.cache/...)")
+    add_flag(parser, "disable_tqdm", action="store_true", help="no bar while the base pre-trains")
     for name, default in asdict(StudySettings()).items():
         kind = float if default is None else _boolean if isinstance(default, bool) else type(default)
         old = [name] if name in FLAG_NAMES else []
@@ -491,7 +492,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                           confusable_distractors=settings.confusable_distractors)
     splits = world.build()
     base = prepare_base_model(world, BaseModelSettings(max_steps=settings.base_steps, family=settings.model_family),
-                              cache_dir=args.base_cache_dir)
+                              cache_dir=args.base_cache_dir, progress=not args.disable_tqdm)
     base_model, processor, _ = load_model(base)
     sets = evaluation_sets(world, splits, settings)
     base_scores = score_all(base_model.eval(), processor, sets)
