@@ -189,7 +189,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
              "table goes to --output_dir/sweep.json and sweep.md")
     add_flag(parser, "benchmark_data_root", deprecated=["data_root"], default="data",
              help="benchmark files (as for hf-finegrained-eval; old name --data-root)")
-    add_flag(parser, "batch_size", type=int, default=64)
+    add_flag(parser, "batch_size", type=int, default=64, help="images or texts encoded at once when scoring")
     add_flag(parser, "device", default=None, help="where the models are mixed and scored (default: cpu)")
     add_flag(parser, "disable_tqdm", action="store_true", help="no progress bar over the weights")
     add_flag(parser, "license", default=None,
@@ -199,7 +199,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`hf-finegrained-interpolate BASE FINETUNED (--alpha A | --alphas A,B,...) --output_dir DIR [--benchmarks ...]`."""
+    """`hf-finegrained-interpolate BASE FINETUNED (--alpha A | --alphas A,B,...) --output_dir DIR
+    [--benchmarks ...]`."""
     from .progress import bar
 
     args = parse_args(argv)

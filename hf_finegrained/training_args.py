@@ -25,7 +25,7 @@ from .teacher import TEACHER_KINDS
 logger = logging.getLogger(__name__)
 
 # The paper's fine-tuning hyperparameters (CE-CLIP on COCO, ViT-B/32), as `TrainingArguments` values:
-# the defaults of examples/train.py, and the base the embedded default's small-model settings start from
+# hf-finegrained-train's defaults with --model_name_or_path, and the base the embedded default's settings start from
 # (`synthetic.recipe.FINETUNE_DEFAULTS`). The loss settings' defaults and checks are the loss's (`losses.py`).
 PAPER_HYPERPARAMETERS: dict[str, Any] = dict(
     learning_rate=5e-6,

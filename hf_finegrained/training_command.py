@@ -80,7 +80,9 @@ class DataArguments:
                   "files (a parquet, json/jsonl, csv or arrow file, or a glob such as 'data/*.parquet'), with an "
                   "image, a caption and a hard-negatives column (named by the next three flags)."},
     )
-    caption_column: str = field(default="caption", metadata={"help": "The column of --dataset_path holding the captions."})
+    caption_column: str = field(
+        default="caption", metadata={"help": "The column of --dataset_path holding the captions."}
+    )
     image_column: str = field(default="image", metadata={"help": "The column of --dataset_path holding the images."})
     negatives_column: str = field(
         default="hard_negatives",
@@ -115,7 +117,8 @@ def _defaults_table() -> str:
     """The settings whose defaults differ between the two modes, as the parser really applies them."""
     plain = {f.name: f.default for f in dataclasses.fields(FineGrainedTrainingArguments)}
     embedded, paper = {**plain, **SYNTHETIC_DEFAULTS}, {**plain, **PAPER_DEFAULTS}
-    rows = [("--max_steps / --num_train_epochs", f"{embedded['max_steps']} steps", f"{paper['num_train_epochs']} epochs")]
+    rows = [("--max_steps / --num_train_epochs", f"{embedded['max_steps']} steps",
+             f"{paper['num_train_epochs']} epochs")]
     rows += [(f"--{key}", str(embedded[key]), str(paper[key]))
              for key in dict.fromkeys([*SYNTHETIC_DEFAULTS, *PAPER_DEFAULTS])
              if key not in ("max_steps", "num_train_epochs") and str(embedded[key]) != str(paper[key])]

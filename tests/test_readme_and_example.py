@@ -103,7 +103,7 @@ def test_real_path_with_a_local_pretrained_folder_lora_and_benchmarks(tiny_clip_
         sys.executable, str(ROOT / "examples" / "train.py"), "--model_name_or_path", tiny_clip_dir,
         "--dataset_path", str(tmp_path / "data"), "--output_dir", str(out), "--max_steps", "2",
         "--per_device_train_batch_size", "8", "--use_lora", "--lora_r", "4", "--merge_lora",
-        "--eval_benchmarks", "valse", "--benchmark_data_root", str(tmp_path / "no-benchmarks"),
+        "--benchmarks", "valse", "--benchmark_data_root", str(tmp_path / "no-benchmarks"),
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_DATASETS_CACHE": str(tmp_path / "ds-cache")}
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, cwd=tmp_path)

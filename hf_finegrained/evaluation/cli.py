@@ -38,7 +38,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
              help="override a path or set a setting, e.g. sugarcrepe.images=/coco/val2017, zeroshot.dataset=cifar10 "
                   "or aro_coco_order.strict_ties=true (ties counted wrong instead of as ARO's code counts them)")
     add_flag(parser, "output_dir", default="eval_results", help="where results.json and results.md go")
-    add_flag(parser, "batch_size", type=int, default=64)
+    add_flag(parser, "batch_size", type=int, default=64, help="images or texts encoded at once (default: 64)")
     add_flag(parser, "device", default=None, help="cpu, cuda, cuda:1, ... (default: cuda if available)")
     add_flag(parser, "disable_tqdm", deprecated=["no_progress"], action="store_true",
              help="hide progress bars (old name --no-progress)")
@@ -65,8 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         document = run_benchmarks(
             args.model, benchmark_names(args.benchmarks), data_root=args.benchmark_data_root,
-            paths=_overrides(args.overrides), output_dir=args.output_dir, batch_size=args.batch_size, device=args.device,
-            progress=not args.disable_tqdm,
+            paths=_overrides(args.overrides), output_dir=args.output_dir, batch_size=args.batch_size,
+            device=args.device, progress=not args.disable_tqdm,
         )
     except UnknownBenchmarkError as error:
         raise SystemExit(f"hf-finegrained-eval: {error}") from None

@@ -220,7 +220,7 @@ def base_cache_key(world: SyntheticWorld, settings: BaseModelSettings,
     tokenizer that a fresh machine no longer trains (issue 25). torch's thread count changes a trained base too (by
     2 points of the test_seen average between 1 and 2 threads, docs/RESULTS.md) but is not part of the key: a
     multi-process launch runs each process on fewer threads and must find the base its single-process warm-up
-    trained; `examples/train.py` records the count beside its results instead."""
+    trained; the default run (`synthetic.default_run`) records the count beside its results instead."""
     texts = tokenizer_texts(world, settings) if texts is None else texts
     rows = world.train_stream(FINGERPRINT_ROWS, name="pretrain", negatives=None, mix=settings.mix)
     data = {"tokenizer_texts": data_fingerprint({"text": text} for text in texts),
