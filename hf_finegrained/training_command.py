@@ -431,7 +431,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 def train_and_publish(argv: Sequence[str] | None = None) -> None:
     from transformers import AutoModel, set_seed
 
-    from .hub import push_folder, require_token
+    from .hub import check_repo_id, push_folder, require_token
     from .lora import merge_lora
     from .synthetic.default_run import default_run_trainer
 
@@ -448,6 +448,10 @@ def train_and_publish(argv: Sequence[str] | None = None) -> None:
     if push:
         if not args.hub_model_id:
             raise SystemExit("--push_to_hub needs --hub_model_id <user>/<name>.")
+        try:
+            check_repo_id(args.hub_model_id)  # a name the Hub would refuse fails before training, not after
+        except ValueError as error:
+            raise SystemExit(str(error)) from None
         token = require_token(args.hub_token)  # fails here, before any training, when not logged in
         args.push_to_hub = False  # the finished folder is pushed once, below, with an explicit file list
     if data_args.benchmarks:

@@ -61,6 +61,16 @@ def test_example_without_token_fails_before_training(tmp_path):
     assert not out.exists()
 
 
+def test_training_command_refuses_a_bad_hub_id_before_training(tmp_path):
+    from hf_finegrained import training_command as train
+
+    out = tmp_path / "never"
+    with mock.patch("hf_finegrained.hub.get_token", return_value="hf_secret"):
+        with pytest.raises(SystemExit, match="is not a Hub repository id"):
+            train.main(["--output_dir", str(out), "--push_to_hub", "--hub_model_id", "me/ce clip"])
+    assert not out.exists()
+
+
 def test_an_id_the_hub_would_refuse_is_refused_before_anything_is_sent(tmp_path):
     folder = _output_folder(tmp_path)
     api = mock.create_autospec(HfApi, instance=True)

@@ -51,8 +51,8 @@ class SyntheticRunArguments:
     )
     base_cache_dir: str | None = field(
         default=None,
-        metadata={"help": "Where the base and the plain fine-tune are cached (default $HF_FINEGRAINED_CACHE or "
-                  "~/.cache/hf_finegrained)."},
+        metadata={"help": "Where the base and the plain fine-tune are cached (default $HF_FINEGRAINED_CACHE, else "
+                  "hf_finegrained in $HF_HOME, else in $XDG_CACHE_HOME, else ~/.cache/hf_finegrained)."},
     )
     synthetic_test: int = field(
         default=1000,
