@@ -12,6 +12,9 @@
     .venv/bin/python benchmarks/audit_negatives.py textcheck today.json old.json --sugarcrepe  # blind LM scores
     .venv/bin/python benchmarks/audit_negatives.py sample --profile permissive --out permissive.tsv  # a profile
     .venv/bin/python benchmarks/audit_negatives.py sample --proposer MODEL --out lm.tsv  # a causal-LM proposer
+    .venv/bin/python benchmarks/audit_negatives.py sample --captions scpp --rules old/ --out old.tsv  # unseen list
+    .venv/bin/python benchmarks/audit_negatives.py textcheck --captions scpp today.json old.json  # on that list
+    .venv/bin/python benchmarks/audit_negatives.py screen     # English captions the language screen skips
 
 Captions: the distinct SugarCrepe positives (../shared/benchmarks/sugarcrepe, files in name order, captions in
 file order), split once with `random.Random(0)`: 3,000 form the audit list, the rest the development list.
@@ -21,6 +24,11 @@ Rules are developed by reading the development list only; the audit list is read
 draws 60 negatives per type with `random.Random("audit-<type>")` among the captions that got one. The sheet is
 a TSV (id, type, caption, negative, label, note) whose label column a reader fills with one of LABELS.
 Labels are judgements of truth and fluency: a script cannot make them, so `table` only counts them.
+
+`--captions scpp` (sample, negatives, textcheck) reads instead a list no rule was developed on: the distinct
+SugarCrepe++ paraphrases (`caption2` of ../shared/benchmarks/sugarcrepe_pp, files in name order, items in file
+order) of the items whose `caption` is not on the development list above, 3,000 of them drawn with
+`random.Random("scpp-audit")` and kept in list order. The text check still fits its model on the SugarCrepe half.
 """
 
 from __future__ import annotations
@@ -42,16 +50,20 @@ sys.path.insert(0, _RULES or str(ROOT))
 from hf_finegrained.negatives import DEFAULT_NEGATIVE_TYPES, HardNegativeGenerator  # noqa: E402
 
 SUGARCREPE = ROOT.parent / "shared" / "benchmarks" / "sugarcrepe"
+SUGARCREPE_PP = ROOT.parent / "shared" / "benchmarks" / "sugarcrepe_pp"
+VALSE = ROOT.parent / "shared" / "benchmarks" / "valse"
+VL_CHECKLIST = ROOT.parent / "shared" / "benchmarks" / "vl_checklist"
+CAPTION_SOURCES = ("sugarcrepe", "scpp")
 AUDIT_SIZE, PER_TYPE, SEED = 3000, 60, 0
 LABELS = ("VALID", "NOT_FALSE", "WRONG_KIND", "DISFLUENT")
 FIELDS = ("id", "type", "caption", "negative", "label", "note")
 
 
-def caption_lists() -> tuple[list[str], list[str]]:
+def caption_lists(sugarcrepe: Path = SUGARCREPE) -> tuple[list[str], list[str]]:
     """(audit list, development list) of distinct SugarCrepe positives."""
-    files = sorted(SUGARCREPE.glob("*.json"))
+    files = sorted(sugarcrepe.glob("*.json"))
     if not files:
-        raise SystemExit(f"the audit reads SugarCrepe's captions from {SUGARCREPE}, which is absent")
+        raise SystemExit(f"the audit reads SugarCrepe's captions from {sugarcrepe}, which is absent")
     captions = [item["caption"].strip() for path in files for item in json.loads(path.read_text()).values()]
     distinct = list(dict.fromkeys(captions))
     order = list(range(len(distinct)))
@@ -59,6 +71,30 @@ def caption_lists() -> tuple[list[str], list[str]]:
     audit = sorted(order[:AUDIT_SIZE])
     rest = sorted(order[AUDIT_SIZE:])
     return [distinct[i] for i in audit], [distinct[i] for i in rest]
+
+
+def scpp_captions(scpp: Path = SUGARCREPE_PP, sugarcrepe: Path = SUGARCREPE, size: int = AUDIT_SIZE) -> list[str]:
+    """An audit list no rule was developed on: distinct SugarCrepe++ paraphrases (`caption2`) of the items whose
+    `caption` is not on SugarCrepe's development list, `size` of them drawn with `random.Random("scpp-audit")`
+    (all when fewer), in list order."""
+    files = sorted(scpp.glob("*.json"))
+    if not files:
+        raise SystemExit(f"--captions scpp reads SugarCrepe++'s files from {scpp}, which is absent")
+    development = set(caption_lists(sugarcrepe)[1])
+    paraphrases = list(dict.fromkeys(item["caption2"].strip() for path in files for item in json.loads(path.read_text())
+                                     if item["caption"].strip() not in development))
+    if len(paraphrases) <= size:
+        return paraphrases
+    return [paraphrases[i] for i in sorted(random.Random("scpp-audit").sample(range(len(paraphrases)), size))]
+
+
+def audit_captions(source: str) -> list[str]:
+    """The audit list of a caption source of `CAPTION_SOURCES`."""
+    if source == "scpp":
+        return scpp_captions()
+    if source == "sugarcrepe":
+        return caption_lists()[0]
+    raise SystemExit(f"unknown caption source {source!r}: choose one of {CAPTION_SOURCES}")
 
 
 def _generator_options(args: argparse.Namespace) -> dict:
@@ -72,13 +108,15 @@ def _generator_options(args: argparse.Namespace) -> dict:
     return options
 
 
-def sample(out: Path, development: bool = False, per_type: int = PER_TYPE, generator_options: dict | None = None) -> None:
-    audit, rest = caption_lists()
+def sample(out: Path, development: bool = False, per_type: int = PER_TYPE, generator_options: dict | None = None,
+           captions: str = "sugarcrepe") -> None:
     if development:  # the same draw on the development list, to read while changing the rules
-        audit = rest
+        audit = caption_lists()[1]
+    else:
+        audit = audit_captions(captions)
     generator = HardNegativeGenerator(seed=SEED, **(generator_options or {}))
     rows = generator.generate(audit, progress=False)
-    if generator.stats.proposals is not None:
+    if getattr(generator.stats, "proposals", None) is not None:  # versions before the proposer have none
         print(json.dumps(generator.stats.as_dict(generator.types)["proposals"], indent=1))
     coverage = {name: sum(row[name] is not None for row in rows) / len(audit) for name in generator.types}
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -105,22 +143,30 @@ def read_sheet(path: Path) -> list[dict[str, str]]:
 
 
 def table(path: Path) -> str:
-    """The markdown table of a labelled sheet: coverage, label shares per type, VALID by volume."""
+    """The markdown table of a labelled sheet: coverage, label shares per type, the yield (valid and invalid
+    negatives per 100 captions: coverage x share), and each label's share by volume (weighted by coverage)."""
     rows = read_sheet(path)
     coverage = json.loads(path.with_suffix(".coverage.json").read_text())
-    lines = ["| type | coverage | VALID | NOT_FALSE | WRONG_KIND | DISFLUENT | read |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
-    valid_volume = total_volume = 0.0
+    lines = ["| type | coverage | VALID | NOT_FALSE | WRONG_KIND | DISFLUENT | read | valid /100 | invalid /100 |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    volume = Counter()
+    total_volume = 0.0
     for name in DEFAULT_NEGATIVE_TYPES:
         labels = Counter(row["label"] for row in rows if row["type"] == name)
         read = sum(labels.values())
         shares = {label: labels[label] / read if read else 0.0 for label in LABELS}
+        valid, invalid = 100 * coverage[name] * shares["VALID"], 100 * coverage[name] * (1 - shares["VALID"])
         lines.append(f"| {name} | {coverage[name]:.1%} | "
-                     + " | ".join(f"{shares[label]:.0%}" for label in LABELS) + f" | {read} |")
-        valid_volume += coverage[name] * shares["VALID"]
+                     + " | ".join(f"{shares[label]:.0%}" for label in LABELS)
+                     + f" | {read} | {valid:.1f} | {invalid:.1f} |")
+        for label in LABELS:
+            volume[label] += coverage[name] * shares[label]
         total_volume += coverage[name]
     lines.append("")
-    lines.append(f"VALID weighted by volume (coverage): {valid_volume / total_volume:.1%}")
+    lines.append(f"VALID weighted by volume (coverage): {volume['VALID'] / total_volume:.1%}")
+    lines.append("By volume: " + ", ".join(f"{label} {volume[label] / total_volume:.1%}" for label in LABELS))
+    lines.append(f"Yield per 100 captions: {100 * volume['VALID']:.1f} valid, "
+                 f"{100 * (total_volume - volume['VALID']):.1f} invalid")
     return "\n".join(lines)
 
 
@@ -183,17 +229,21 @@ def unblind(out_dir: Path) -> None:
 ORACLE_TYPES = ("swap_object", "swap_attribute", "replace_relation")
 
 
-def oracle_sheet(out: Path, count: int = 100) -> None:
+def oracle_sheet(out: Path, count: int = 100, captions: str = "sugarcrepe") -> None:
     """A sheet of `count` development captions (drawn with `random.Random("oracle")`) on which a reader writes,
     per type of ORACLE_TYPES, the best valid negative they can find, or NONE: how many captions admit one at all
-    bounds the coverage any generator can reach at the audit's bar."""
-    _, development = caption_lists()
-    picked = sorted(random.Random("oracle").sample(range(len(development)), count))
+    bounds the coverage any generator can reach at the audit's bar. `captions="scpp"`: drawn from that audit
+    list instead (ids "scpp-<index>"), for an oracle on the captions the audit read."""
+    if captions == "sugarcrepe":
+        prefix, pool = "dev", caption_lists()[1]
+    else:
+        prefix, pool = captions, audit_captions(captions)
+    picked = sorted(random.Random("oracle").sample(range(len(pool)), count))
     with out.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
         writer.writerow(("id", "caption", *ORACLE_TYPES))
         for index in picked:
-            writer.writerow((f"dev-{index}", development[index], *("" for _ in ORACLE_TYPES)))
+            writer.writerow((f"{prefix}-{index}", pool[index], *("" for _ in ORACLE_TYPES)))
     print(f"wrote {out}: fill each type's column with a valid negative or NONE")
 
 
@@ -226,22 +276,28 @@ def text_check_split() -> tuple[list[str], list[str]]:
     return distinct[:half], distinct[half:]
 
 
-def write_negatives(out: Path, generator_options: dict) -> None:
-    """The five types (seed 0) for the scored half of `text_check_split`, as {caption: {type: negative}}."""
-    _, scored = text_check_split()
+def write_negatives(out: Path, generator_options: dict, captions: str = "sugarcrepe") -> None:
+    """The five types (seed 0) for the scored half of `text_check_split` (`captions="scpp"`: for the SugarCrepe++
+    audit list), as {caption: {type: negative}}."""
+    scored = text_check_split()[1] if captions == "sugarcrepe" else audit_captions(captions)
     generator = HardNegativeGenerator(seed=SEED, **generator_options)
     rows = generator.generate(scored, progress=False)
     out.write_text(json.dumps(dict(zip(scored, rows)), indent=0) + "\n")
     print(f"wrote {out}: {len(scored)} captions")
 
 
-def text_check(files: list[Path], sugarcrepe: bool) -> str:
+def text_check(files: list[Path], sugarcrepe: bool, captions: str = "sugarcrepe") -> str:
     """The blind model's preference for the caption over each file's negatives (and SugarCrepe's own), per
-    type: 50% is no text-only shortcut."""
+    type: 50% is no text-only shortcut. The model is fit on `text_check_split`'s first half; the pairs scored
+    are those of its second half, or of the audit list of `captions` when that is not "sugarcrepe"."""
     from hf_finegrained.negatives.blind import BlindTextModel, text_only_score
 
     fit, scored = text_check_split()
     model = BlindTextModel(fit)
+    if captions != "sugarcrepe":
+        if sugarcrepe:
+            raise SystemExit("--sugarcrepe (SugarCrepe's own negatives) scores SugarCrepe's captions only")
+        scored = audit_captions(captions)
     wanted = set(scored)
     columns: dict[str, dict[str, list[tuple[str, str]]]] = {}
     for path in files:
@@ -267,6 +323,70 @@ def text_check(files: list[Path], sugarcrepe: bool) -> str:
     return "\n".join(lines)
 
 
+def english_caption_sets() -> dict[str, list[str]]:
+    """The English caption sets at hand, each distinct in read order: SugarCrepe's positives, SugarCrepe++'s
+    two positives (`caption`, `caption2`), VALSE's captions (every sample's) and VL-CheckList's POS texts."""
+    sets: dict[str, list[str]] = {}
+    files = sorted(SUGARCREPE.glob("*.json"))
+    if files:
+        sets["SugarCrepe positives"] = [item["caption"] for path in files
+                                        for item in json.loads(path.read_text()).values()]
+    files = sorted(SUGARCREPE_PP.glob("*.json"))
+    if files:
+        items = [item for path in files for item in json.loads(path.read_text())]
+        sets["SugarCrepe++ positives (caption, caption2)"] = [item[key] for item in items
+                                                              for key in ("caption", "caption2")]
+    files = sorted(VALSE.glob("*.json"))
+    if files:
+        sets["VALSE captions"] = [item["caption"] for path in files for item in json.loads(path.read_text()).values()]
+    files = sorted(VL_CHECKLIST.glob("data/**/*.json"))
+    if files:
+        sets["VL-CheckList POS"] = [text for path in files for _, texts in json.loads(path.read_text())
+                                    for text in texts["POS"]]
+    return {name: list(dict.fromkeys(text.strip() for text in texts)) for name, texts in sets.items()}
+
+
+def screen_table(sets: dict[str, list[str]] | None = None, examples: int = 5) -> str:
+    """Per caption set, how many distinct captions the language screen skips as non-English, with examples."""
+    from hf_finegrained.negatives.screening import screen_caption
+
+    sets = english_caption_sets() if sets is None else sets
+    lines = ["| caption set | distinct captions | skipped as non-English | share |", "|---|---:|---:|---:|"]
+    skipped_examples = []
+    for name, captions in sets.items():
+        skipped = [caption for caption in captions if screen_caption(caption) == "non_english"]
+        lines.append(f"| {name} | {len(captions):,} | {len(skipped):,} | {len(skipped) / len(captions):.2%} |")
+        skipped_examples += [f"- {name}: {caption!r}" for caption in skipped[:examples]]
+    return "\n".join(lines + ["", "Skipped, the first of each set:", *skipped_examples])
+
+
+def spacy_examples_caught() -> str:
+    """How many of the example sentences spaCy ships per language (`spacy.lang.<code>.examples`; all but English
+    and "xx") the screen skips as non-English, for the Latin-script languages (over 70% ASCII letters) and the
+    others. The screen was chosen on these sentences: this is not a held-out recall."""
+    import importlib
+    import pkgutil
+
+    import spacy.lang
+    from hf_finegrained.negatives.screening import screen_caption
+
+    counts = {"Latin script": [0, 0, 0], "other scripts": [0, 0, 0]}  # caught, sentences, languages
+    for module in pkgutil.iter_modules(spacy.lang.__path__):
+        if module.name in ("en", "xx"):
+            continue
+        try:
+            sentences = importlib.import_module(f"spacy.lang.{module.name}.examples").sentences
+        except (ImportError, AttributeError):
+            continue
+        letters = [ch for sentence in sentences for ch in sentence if ch.isalpha()]
+        script = "Latin script" if sum(ch.isascii() for ch in letters) > 0.7 * len(letters) else "other scripts"
+        counts[script][0] += sum(screen_caption(sentence) == "non_english" for sentence in sentences)
+        counts[script][1] += len(sentences)
+        counts[script][2] += 1
+    return "\n".join(f"{script}: {caught} of {total} sentences ({caught / total:.0%}) in {languages} languages"
+                     for script, (caught, total, languages) in counts.items() if total)
+
+
 def dev(kind: str, count: int, offset: int) -> None:
     _, development = caption_lists()
     chosen = development[offset:offset + count * 3]
@@ -287,6 +407,13 @@ def main() -> None:
                           help="draw from the development list instead (to read while changing the rules)")
     sampling.add_argument("--per_type", type=int, default=PER_TYPE)
     negatives = commands.add_parser("negatives", help="negatives for the text check's scored captions")
+    checking = commands.add_parser("textcheck", help="blind language-model scores of negatives files")
+    for command in (sampling, negatives, checking):
+        command.add_argument("--captions", choices=CAPTION_SOURCES, default="sugarcrepe",
+                             help="the audit list: SugarCrepe's 3,000, or SugarCrepe++ paraphrases (see above)")
+    for command in (sampling, negatives):
+        command.add_argument("--rules", type=Path, default=None,
+                             help="a folder holding another version's hf_finegrained/ package")
     for command in (sampling, negatives):
         command.add_argument("--profile", choices=("strict", "permissive"), default="strict")
         command.add_argument("--proposer", default=None, help="a causal LM (Hub id or folder) proposing negatives")
@@ -297,21 +424,22 @@ def main() -> None:
     mixing.add_argument("--out_dir", type=Path, required=True)
     mixing.add_argument("--readers", type=int, default=2)
     commands.add_parser("unblind").add_argument("out_dir", type=Path)
-    commands.add_parser("oracle").add_argument("--out", type=Path, required=True)
+    oracle = commands.add_parser("oracle")
+    oracle.add_argument("--out", type=Path, required=True)
+    oracle.add_argument("--count", type=int, default=100)
+    oracle.add_argument("--captions", choices=CAPTION_SOURCES, default="sugarcrepe")
     commands.add_parser("oracle_table").add_argument("sheets", type=Path, nargs="+")
     negatives.add_argument("--out", type=Path, required=True)
-    negatives.add_argument("--rules", type=Path, default=None,
-                           help="a folder holding another version's hf_finegrained/ package")
-    checking = commands.add_parser("textcheck", help="blind language-model scores of negatives files")
     checking.add_argument("files", type=Path, nargs="*")
     checking.add_argument("--sugarcrepe", action="store_true", help="also SugarCrepe's own negatives")
+    commands.add_parser("screen", help="share of each English caption set skipped as non-English")
     development = commands.add_parser("dev")
     development.add_argument("--type", choices=DEFAULT_NEGATIVE_TYPES, required=True)
     development.add_argument("-n", type=int, default=40)
     development.add_argument("--offset", type=int, default=0)
     args = parser.parse_args()
     if args.command == "sample":
-        sample(args.out, args.development, args.per_type, _generator_options(args))
+        sample(args.out, args.development, args.per_type, _generator_options(args), args.captions)
     elif args.command == "table":
         print(table(args.sheet))
     elif args.command == "blind":
@@ -319,11 +447,16 @@ def main() -> None:
     elif args.command == "unblind":
         unblind(args.out_dir)
     elif args.command == "oracle":
-        oracle_sheet(args.out)
+        oracle_sheet(args.out, args.count, args.captions)
     elif args.command == "negatives":
-        write_negatives(args.out, _generator_options(args))
+        write_negatives(args.out, _generator_options(args), args.captions)
     elif args.command == "textcheck":
-        print(text_check(args.files, args.sugarcrepe))
+        print(text_check(args.files, args.sugarcrepe, args.captions))
+    elif args.command == "screen":
+        print(screen_table())
+        print("\nspaCy's example sentences of other languages, skipped as non-English (the screen was chosen on "
+              "them, so this is not a held-out recall):")
+        print(spacy_examples_caught())
     elif args.command == "oracle_table":
         print(oracle_table(args.sheets))
     else:

@@ -1,0 +1,113 @@
+"""benchmarks/audit_negatives.py: the unseen caption list (`--captions scpp`), the yield in `table`, the language
+screen's count per caption set and the oracle sheet of another list, on small folders written here."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def audit():
+    spec = importlib.util.spec_from_file_location("audit_negatives", ROOT / "benchmarks" / "audit_negatives.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _folders(tmp_path: Path, audit) -> tuple[Path, Path, list[str]]:
+    """A SugarCrepe folder with AUDIT_SIZE + 12 distinct captions (so 12 form the development list) and a
+    SugarCrepe++ folder pairing a paraphrase with each of 8 development captions and 20 audit-list captions."""
+    sugarcrepe, scpp = tmp_path / "sugarcrepe", tmp_path / "sugarcrepe_pp"
+    sugarcrepe.mkdir()
+    scpp.mkdir()
+    captions = [f"A dog number {n} on a red couch." for n in range(audit.AUDIT_SIZE + 12)]
+    (sugarcrepe / "replace_obj.json").write_text(json.dumps(
+        {str(n): {"filename": "x.jpg", "caption": caption, "negative_caption": caption + " no"}
+         for n, caption in enumerate(captions)}))
+    audit_list, development = audit.caption_lists(sugarcrepe)
+    assert len(development) == 12 and not set(audit_list) & set(development)
+    items = [{"id": n, "filename": "x.jpg", "caption": caption, "caption2": f"On a red couch, dog {caption[13:]}",
+              "negative_caption": "no"} for n, caption in enumerate(development[:8] + audit_list[:20])]
+    items.append(dict(items[-1], id=99))  # a repeated paraphrase is kept once
+    (scpp / "swap_att.json").write_text(json.dumps(items))
+    return sugarcrepe, scpp, development
+
+
+def test_scpp_list_leaves_out_the_development_list_and_is_seeded(tmp_path, audit):
+    sugarcrepe, scpp, development = _folders(tmp_path, audit)
+    every = audit.scpp_captions(scpp, sugarcrepe, size=1000)
+    assert len(every) == 20  # 28 items: 8 paraphrase development captions, one repeats
+    assert all(f"dog {caption[13:]}" not in " ".join(every) for caption in development[:8])
+    drawn = audit.scpp_captions(scpp, sugarcrepe, size=7)
+    assert len(drawn) == 7 and set(drawn) < set(every)
+    assert drawn == sorted(drawn, key=every.index)  # kept in list order
+    assert drawn == audit.scpp_captions(scpp, sugarcrepe, size=7)
+    assert drawn != every[:7]  # drawn, not the first ones
+    with pytest.raises(SystemExit, match="absent"):
+        audit.scpp_captions(tmp_path / "nowhere", sugarcrepe)
+
+
+def test_table_reports_yield_and_every_label_by_volume(tmp_path, audit):
+    sheet = tmp_path / "sheet.tsv"
+    coverage = {name: 0.0 for name in audit.DEFAULT_NEGATIVE_TYPES}
+    coverage.update(swap_object=0.5, replace_object=0.25)
+    sheet.with_suffix(".coverage.json").write_text(json.dumps(coverage))
+    labels = {"swap_object": ["VALID", "DISFLUENT"], "replace_object": ["VALID", "VALID", "VALID", "NOT_FALSE"]}
+    with sheet.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+        writer.writerow(audit.FIELDS)
+        for name, names in labels.items():
+            for n, label in enumerate(names):
+                writer.writerow((f"{name}-{n}", name, "c", "n", label, ""))
+    text = audit.table(sheet)
+    assert "| swap_object | 50.0% | 50% | 0% | 0% | 50% | 2 | 25.0 | 25.0 |" in text
+    assert "| replace_object | 25.0% | 75% | 25% | 0% | 0% | 4 | 18.8 | 6.2 |" in text
+    # by volume: VALID (0.25 + 0.1875) / 0.75, NOT_FALSE 0.0625 / 0.75, DISFLUENT 0.25 / 0.75
+    assert "VALID weighted by volume (coverage): 58.3%" in text
+    assert "By volume: VALID 58.3%, NOT_FALSE 8.3%, WRONG_KIND 0.0%, DISFLUENT 33.3%" in text
+    assert "Yield per 100 captions: 43.8 valid, 31.2 invalid" in text
+
+
+def test_screen_table_counts_skipped_captions_per_set(audit):
+    text = audit.screen_table({"terse": ["small dog chewing bone", "man riding horse"],
+                               "mixed": ["A cat on a mat.", "Der Hund ist auf dem Sofa und schläft.",
+                                         "Le chien est sur le canapé avec les enfants."]})
+    assert "| terse | 2 | 0 | 0.00% |" in text
+    assert "| mixed | 3 | 2 | 66.67% |" in text
+    assert "- mixed: 'Der Hund ist auf dem Sofa und schläft.'" in text
+
+
+def test_oracle_sheet_of_the_scpp_list(tmp_path, audit, monkeypatch):
+    asked = []
+    monkeypatch.setattr(audit, "audit_captions",
+                        lambda source: asked.append(source) or [f"caption {n}" for n in range(30)])
+    out = tmp_path / "oracle.tsv"
+    audit.oracle_sheet(out, count=5, captions="scpp")
+    rows = list(csv.DictReader(out.open(encoding="utf-8"), delimiter="\t"))
+    assert len(rows) == 5 and all(row["id"] == f"scpp-{row['caption'].split()[1]}" for row in rows)
+    assert list(rows[0]) == ["id", "caption", *audit.ORACLE_TYPES]
+    assert [row["id"] for row in rows] == sorted((row["id"] for row in rows), key=lambda i: int(i.split("-")[1]))
+    assert asked == ["scpp"]
+
+
+def test_textcheck_refuses_sugarcrepe_negatives_on_another_list(audit, monkeypatch):
+    monkeypatch.setattr(audit, "text_check_split", lambda: (["a dog on a couch"], ["a cat on a mat"]))
+    pytest.importorskip("nltk")
+    with pytest.raises(SystemExit, match="SugarCrepe's captions only"):
+        audit.text_check([], sugarcrepe=True, captions="scpp")
+
+
+def test_command_line_names_the_new_options():
+    import subprocess
+
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "audit_negatives.py"), "sample", "--help"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "--captions" in result.stdout and "--rules" in result.stdout
