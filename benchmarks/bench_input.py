@@ -1,25 +1,33 @@
-"""What one dataloader worker (one CPU core) feeds: images/s and hard negatives/s, measured in one process.
+"""What one dataloader worker (one CPU core) feeds: rows/s through the processor, the fast path and pre-resized images.
 
 Stages, each timed on the same batches of rows in one thread, interleaved round by round:
 
-- decode: `rows.open_image` on each row's undecoded `{"bytes", "path"}` (what `FineGrainedTrainer` hands the
-  collator from a `datasets.Image` column): the baseline of the ratios;
-- decode + preprocess: the same, then `CLIPImageProcessorPil` at 224 px (resize, centre crop, normalise; the PIL
-  processor, as no torchvision is installed) on the batch;
-- collate: `FineGrainedCollator` on the rows: decode, preprocess and tokenise the B captions and their valid
-  negatives (up to 5 each, generated once ahead), padded to the longest;
-- negatives: `HardNegativeGenerator(seed=0).generate(captions)` on the batch's captions (the five types);
-- collate + negatives: both, as a worker that makes the negatives on the fly does.
+- decode: `rows.open_image` on each row's undecoded `{"bytes", "path"}` 640x480 JPEG (what `FineGrainedTrainer`
+  hands the collator from a `datasets.Image` column): the baseline of the ratios;
+- (a) processor path (`image_pipeline="processor"`, the reference and the old default): decode + `CLIPImageProcessorPil`
+  at 224 px (resize, centre crop, normalise in float); `FineGrainedCollator` (decode, preprocess, tokenise the B
+  captions and their valid negatives, padded to the longest); the same with the negatives made on the fly;
+- (b) fast path (`image_pipeline="fast"`, `pixels.PixelRule`): the reduced-scale decode alone (draft mode to
+  320x240 for 224 px, then the bicubic resize to 298x224); decode + resize + crop to uint8; the collator; the
+  collator with the negatives made on the fly;
+- (b) profile: where the fast path's time goes: the reduced-scale decode alone, the bicubic resize alone;
+- (c) the same images stored at build time with a 256 px shortest side (`builders.ImageResize(256)`, JPEG q90:
+  341x256) through the fast path: decode + pixels; the collator; with the negatives on the fly;
+- (d) stored at the model's size (`ImageResize(224, center_crop=True)`: 224x224, CLIP's crop baked in, so only
+  for CLIP-like processors): the collator, with and without the negatives on the fly;
+- tokenise: the tokenizer alone on the batch's captions and negatives (as the collator calls it);
+- negatives: `HardNegativeGenerator(seed=0).generate(captions)` on the batch's captions (the five types).
 
 Images are COCO-sized JPEGs written by the script (640x480, quality 90, gradients, shapes and sensor-like noise, so
 that they cost what photos cost to decode; the mean file size is printed). Captions are SugarCrepe's (COCO
-captions) from ../shared/benchmarks/sugarcrepe/*.json when present, else synthetic ones.
+captions) from ../shared/benchmarks/sugarcrepe/*.json when present, else synthetic ones. The normalisation of the
+fast path runs on the training device, not in the worker, and is not timed here.
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_input.py            # a few minutes
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_input.py --tiny     # seconds: checks that it runs
+    OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/bench_input.py          # ~5 minutes
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_input.py --tiny             # seconds: checks that it runs
 
 Workers needed to feed N GPUs = N x (images/s of one GPU, e.g. from benchmarks/bench_gpu.py) / (images/s of one
-worker, from the "collate" or "collate + negatives" line).
+worker, from a "collate" line).
 """
 
 from __future__ import annotations
@@ -39,6 +47,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from bench_step import WORDS  # benchmarks/ is on the path when run as a script
+from hf_finegrained.builders.resize import ImageResize, resize_image
 from hf_finegrained.collator import FineGrainedCollator
 from hf_finegrained.negatives import HardNegativeGenerator
 from hf_finegrained.negatives.types import DEFAULT_NEGATIVE_TYPES as TYPES
@@ -107,16 +116,29 @@ def main() -> None:
     captions, source = load_captions(args.images)
     generator = HardNegativeGenerator(seed=0)
     generated = generator.generate(captions)  # the collator's negatives (and spaCy loaded before timing)
-    rows = [{"image": {"bytes": blob, "path": None}, "caption": caption,
-             "hard_negatives": [negatives[name] for name in TYPES]}
-            for blob, caption, negatives in zip(blobs, captions, generated)]
-    batches = [rows[i : i + args.batch_size] for i in range(0, len(rows), args.batch_size)]
-    batches = [batch for batch in batches if len(batch) == args.batch_size]
+    small = [resize_image({"bytes": blob, "path": None}, ImageResize(256))[0]["bytes"] for blob in blobs]
+    square = [resize_image({"bytes": blob, "path": None}, ImageResize(224, center_crop=True))[0]["bytes"]
+              for blob in blobs]
+    negatives_of = [[negatives[name] for name in TYPES] for negatives in generated]
+    rows = [{"image": {"bytes": blob, "path": None}, "caption": caption, "hard_negatives": made}
+            for blob, caption, made in zip(blobs, captions, negatives_of)]
+    small_rows = [{**row, "image": {"bytes": blob, "path": None}} for row, blob in zip(rows, small)]
+    square_rows = [{**row, "image": {"bytes": blob, "path": None}} for row, blob in zip(rows, square)]
+    cut = lambda data: [data[i : i + args.batch_size] for i in range(0, len(data) - args.batch_size + 1,  # noqa: E731
+                                                                     args.batch_size)]
+    batches, small_batches, square_batches = cut(rows), cut(small_rows), cut(square_rows)
     # A vocabulary where COCO words are single tokens, as in CLIP's 49k BPE; tokenising cost is the fast
     # tokenizer's either way.
     processor = build_processor(train_clip_tokenizer(captions * 4, vocab_size=4000), image_size=args.image_size)
     collator = FineGrainedCollator(processor, TYPES, max_length=77)
+    fast = FineGrainedCollator(processor, TYPES, max_length=77, image_pipeline="fast")
+    rule = fast.pixel_rule
     produced = sum(generator.stats.produced.values()) / len(captions)
+    same = {id(b): s for b, s in zip(batches, small_batches)}
+    same_square = {id(b): s for b, s in zip(batches, square_batches)}
+    halves = [Image.open(io.BytesIO(blob)) for blob in blobs[:1]]
+    halves[0].draft("RGB", (298, 224))
+    half = halves[0].convert("RGB")  # 320 x 240: what draft mode decodes for 224 px
 
     def decode(batch: list[dict]) -> None:
         for row in batch:
@@ -125,16 +147,60 @@ def main() -> None:
     def preprocess(batch: list[dict]) -> None:
         processor.image_processor(images=[open_image(row["image"]) for row in batch], return_tensors="pt")
 
+    def fast_decode(batch: list[dict]) -> None:
+        for row in batch:
+            rule.decode(row["image"])
+
+    def fast_pixels(batch: list[dict]) -> None:
+        rule([rule.decode(row["image"]) for row in batch])
+
+    def on_the_fly(collate: Callable[[list[dict]], object]) -> Callable[[list[dict]], None]:
+        def run(batch: list[dict]) -> None:
+            made = generator.generate([row["caption"] for row in batch], progress=False)
+            collate([{**row, "hard_negatives": [m[name] for name in TYPES]} for row, m in zip(batch, made)])
+        return run
+
+    def tokenise(batch: list[dict]) -> None:
+        texts = [row["caption"] for row in batch] + [n for row in batch for n in row["hard_negatives"] if n]
+        processor.tokenizer(texts, return_tensors="pt", padding="longest", truncation=True, max_length=77)
+
     def negatives(batch: list[dict]) -> None:
         generator.generate([row["caption"] for row in batch], progress=False)
 
-    def collate_with_negatives(batch: list[dict]) -> None:
-        made = generator.generate([row["caption"] for row in batch], progress=False)
-        collator([{**row, "hard_negatives": [m[name] for name in TYPES]} for row, m in zip(batch, made)])
+    def pre_resized(function: Callable[[list[dict]], object], rows_of: dict) -> Callable[[list[dict]], None]:
+        def run(batch: list[dict]) -> None:
+            function(rows_of[id(batch)])
+        return run
 
-    stages = {"decode": decode, "decode + preprocess 224 px": preprocess, "collate (decode + preprocess + tokenise)":
-              collator, "hard negatives (5 types)": negatives, "collate + hard negatives on the fly":
-              collate_with_negatives}
+    def draft_only(batch: list[dict]) -> None:  # where the time goes: the reduced-scale decode alone
+        for row in batch:
+            image = Image.open(io.BytesIO(row["image"]["bytes"]))
+            image.draft("RGB", (298, 224))
+            image.load()
+
+    def resize_only(batch: list[dict]) -> None:  # ... and the processor's resize of the drafted image alone
+        for _ in batch:
+            half.resize((298, 224), resample=rule.resample)
+
+    stages = {
+        "decode (baseline)": decode,
+        "(a) processor: decode + preprocess 224 px": preprocess,
+        "(a) processor: collate": collator,
+        "(a) processor: collate + negatives on the fly": on_the_fly(collator),
+        "(b) fast: reduced-scale decode + resize": fast_decode,
+        "(b) profile: reduced-scale decode (320x240) alone": draft_only,
+        "(b) profile: bicubic resize 320x240 -> 298x224 alone": resize_only,
+        "(b) fast: decode + uint8 pixels 224 px": fast_pixels,
+        "(b) fast: collate": fast,
+        "(b) fast: collate + negatives on the fly": on_the_fly(fast),
+        "(c) 256 px at build: decode + uint8 pixels": pre_resized(fast_pixels, same),
+        "(c) 256 px at build: collate": pre_resized(fast, same),
+        "(c) 256 px at build: collate + negatives on the fly": pre_resized(on_the_fly(fast), same),
+        "(d) 224 px cropped at build: collate": pre_resized(fast, same_square),
+        "(d) 224 px cropped at build: collate + negatives": pre_resized(on_the_fly(fast), same_square),
+        "tokenise (captions + negatives)": tokenise,
+        "hard negatives (5 types), captions/s": negatives,
+    }
     for function in stages.values():  # warm-up
         function(batches[0])
     seconds: dict[str, list[float]] = {name: [] for name in stages}
@@ -144,15 +210,23 @@ def main() -> None:
     count = len(batches) * args.batch_size
     texts = [collator(batch)["input_ids"].shape[0] for batch in batches]
     mean_kb = sum(map(len, blobs)) / len(blobs) / 1024
+    small_kb = sum(map(len, small)) / len(small) / 1024
     print(f"threads={torch.get_num_threads()} images={count} ({len(batches)} batches of {args.batch_size}) "
-          f"640x480 JPEG q90 mean {mean_kb:.0f} KB, preprocess to {args.image_size} px; texts per batch "
-          f"{statistics.mean(texts):.0f} (captions + valid negatives); captions: {source}; rounds={args.rounds}")
+          f"640x480 JPEG q90 mean {mean_kb:.0f} KB (256 px at build: 341x256 q90 mean {small_kb:.0f} KB), to "
+          f"{args.image_size} px; texts per batch {statistics.mean(texts):.0f} (captions + valid negatives); "
+          f"captions: {source}; rounds={args.rounds}")
     # The fastest round is the one least slowed by other load on the machine; the median is printed beside it.
-    base = min(seconds["decode"])
-    print(f"{'stage (one core)':<42} {'rows/s':>8} {'ms/row':>7} {'time / decode':>14} {'median rows/s':>14}")
+    base = min(seconds["decode (baseline)"])
+    print(f"{'stage (one core)':<52} {'rows/s':>8} {'ms/row':>7} {'time / decode':>14} {'median rows/s':>14}")
     for name, values in seconds.items():
-        print(f"{name:<42} {count / min(values):>8.1f} {1000 * min(values) / count:>7.2f} {min(values) / base:>14.2f} "
-              f"{count / statistics.median(values):>14.1f}")
+        print(f"{name:<52} {count / min(values):>8.1f} {1000 * min(values) / count:>7.2f} "
+              f"{min(values) / base:>14.2f} {count / statistics.median(values):>14.1f}")
+    rate = {name: count / min(values) for name, values in seconds.items()}
+    for path in ("(b) fast", "(c) 256 px at build", "(d) 224 px cropped at build"):
+        alone = rate[f"{path}: collate"]
+        fly = rate.get(f"{path}: collate + negatives on the fly") or rate[f"{path}: collate + negatives"]
+        print(f"{path}: collate {alone / rate['(a) processor: collate']:.2f}x the processor path's rows/s; "
+              f"negatives on the fly take {100 * (1 - fly / alone):.1f}% of the worker's time")
     print(f"negatives per caption: {produced:.2f} of {len(TYPES)} types")
 
 

@@ -22,7 +22,7 @@ from hf_finegrained.synthetic.tiny_clip import build_processor, build_siglip_pro
 # processor's own output (normalised difference / the normalised step of one level). Measured on these photo-like
 # images (sensor-like noise of sd 18 levels, which the DCT-scaled decode averages otherwise than the full decode
 # and the processor's antialiased bicubic resize): mean 2.9 levels (CLIP) and 2.6 (SigLIP), max 48 and 40 levels
-# (single pixels on sharp edges); without the noise, mean ~0.4 levels (docs/PERFORMANCE.md).
+# (single pixels on sharp edges); without the noise, mean 0.6 (CLIP) and 0.5 (SigLIP) levels (docs/PERFORMANCE.md).
 MEAN_LEVELS, MAX_LEVELS = 3.5, 64
 
 
