@@ -219,9 +219,8 @@ def _level_table(image_processor: Any) -> torch.Tensor:
     one 1 x 256 image run through it without resize or crop."""
     levels = np.repeat(np.arange(256, dtype=np.uint8)[None, :, None], 3, axis=2)  # [1, 256, 3]
     out = image_processor(images=Image.fromarray(levels, "RGB"), do_resize=False, do_center_crop=False,
-                          return_tensors="np")["pixel_values"]
-    table = np.asarray(out, dtype=np.float32).reshape(3, 256)
-    return torch.from_numpy(table.copy())
+                          return_tensors="pt")["pixel_values"]  # "pt": both the PIL and torchvision backends
+    return out.to(torch.float32).reshape(3, 256).clone()
 
 
 def normalize_batch(inputs: dict[str, Any], rule: PixelRule | None) -> dict[str, Any]:
