@@ -283,3 +283,14 @@ def test_a_stream_with_negatives_made_on_the_fly_trains_on_the_fast_path(tiny_cl
     trainer.train()
     logs = [entry for entry in trainer.state.log_history if "loss" in entry]
     assert len(logs) == 2 and all(math.isfinite(entry["loss"]) for entry in logs)
+
+
+def test_the_trainer_setting_falls_back_to_the_processor_where_there_is_no_fast_path(processors, tmp_path):
+    from hf_finegrained.training_data import _image_pipeline
+
+    siglip2 = build_siglip_processor(processors["clip"].tokenizer, 32, version=2)
+    assert _image_pipeline("fast", SIGLIP2, siglip2) == "processor"
+    assert _image_pipeline("fast", CLIP, processors["clip"]) == "fast"
+    assert _image_pipeline("processor", CLIP, processors["clip"]) == "processor"
+    with pytest.raises(ValueError, match="image_pipeline must be 'fast' or 'processor'"):
+        make_args(tmp_path, image_pipeline="gpu")
