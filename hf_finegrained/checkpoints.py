@@ -159,3 +159,25 @@ def read_loss_state(folder: str) -> dict[str, Any] | None:
             return json.load(handle, parse_constant=_strict_json_constant)
     except ValueError as error:
         raise ValueError(f"Cannot read {path}: {error}. Resume from another checkpoint.") from error
+
+
+def loss_state_to_resume(checkpoint_dir: str, allow_missing: bool, initial: Any) -> dict[str, Any] | None:
+    """The loss state to resume from in `checkpoint_dir` (`read_loss_state`). A missing file is a ValueError saying
+    what to do, unless `allow_missing` (`resume_without_loss_state`): then a warning naming the `initial` thresholds
+    the run restarts from, and None."""
+    path = os.path.join(checkpoint_dir, STATE_NAME)
+    state = read_loss_state(checkpoint_dir)
+    if state is not None:
+        return state
+    if not allow_missing:
+        raise ValueError(
+            f"{path} is missing, so the CMR thresholds of this checkpoint are unknown; restarting them "
+            "would make the resumed run diverge from an uninterrupted one. Resume from a checkpoint "
+            "written by FineGrainedTrainer, or set resume_without_loss_state=True "
+            "(--resume_without_loss_state) to resume anyway with the thresholds restarting."
+        )
+    logger.warning(
+        "%s is missing: resuming anyway (resume_without_loss_state=True); the CMR thresholds restart "
+        "from %s, so this run diverges from an uninterrupted one.", path, initial.tolist()
+    )
+    return None

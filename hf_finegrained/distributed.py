@@ -184,6 +184,28 @@ def make_shardable(model: nn.Module) -> None:
         model.get_input_embeddings = _no_input_embeddings  # module-level, so the model still pickles
 
 
+
+def prepare_sharding(model: nn.Module, fsdp_version: int | None, deepspeed: bool, *, distill: bool,
+                     skip_non_finite: bool) -> None:
+    """Refuses what a sharding backend cannot do here, and makes `model` shardable where one is used.
+
+    `fsdp_version`: the FSDP plugin's version, None without FSDP; `deepspeed`: whether DeepSpeed runs the model;
+    `distill`: a distillation teacher is used; `skip_non_finite`: non-finite steps are to be skipped, not stopped.
+    """
+    if fsdp_version == 1:
+        raise ValueError("FSDP1 (fsdp_config version 1) shards the logit scale outside the forward pass, where the "
+                         "loss reads it; use FSDP2 (the default, fsdp_config version 2).")
+    sharded = fsdp_version is not None or deepspeed
+    if sharded:
+        make_shardable(model)
+    if distill and sharded:
+        raise ValueError("distill_weight > 0 keeps a full teacher copy beside the model, which sharded "
+                         "training (DeepSpeed, FSDP) does not support yet; train with DDP or one device.")
+    if skip_non_finite and deepspeed:
+        raise ValueError("skip_non_finite_steps=True cannot skip steps under DeepSpeed, whose engine applies "
+                         "the gradients itself; leave it False (a non-finite loss then stops training).")
+
+
 def _no_input_embeddings() -> None:
     return None
 

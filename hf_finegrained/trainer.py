@@ -33,9 +33,9 @@ from .callbacks import (
     TeacherUpdateCallback,
 )
 from .card_plots import LOSS_PLOT, THRESHOLD_PLOT
-from .checkpoints import JIT_SENTINEL, STATE_NAME, checkpoint_to_resume, read_loss_state, write_loss_state
+from .checkpoints import JIT_SENTINEL, STATE_NAME, checkpoint_to_resume, loss_state_to_resume, write_loss_state
 from .collator import ROW_KEYS, FineGrainedCollator
-from .distributed import all_ranks_all, make_shardable
+from .distributed import all_ranks_all, prepare_sharding
 from .families import ModelFamily, family_of, unwrap
 from .health import check_finite_before_save
 from .lora import LOCAL_BASE_NAME, publish_adapter_config
@@ -112,7 +112,9 @@ class FineGrainedTrainer(Trainer):
                              f"{len(self.negative_types)}.")
         self.loss_fn.to(args.device)
         self._loss_takes_positions = "negative_positions" in inspect.signature(self.loss_fn.forward).parameters
-        self._check_backend()
+        fsdp = self.accelerator.state.fsdp_plugin.fsdp_version if self.is_fsdp_enabled else None
+        prepare_sharding(unwrap(self.model), fsdp, self.is_deepspeed_enabled, distill=self.loss_fn.distill_weight > 0,
+                         skip_non_finite=args.skip_non_finite_steps)
         # The loss is already a batch mean: the Trainer must divide it by gradient accumulation itself.
         self.model_accepts_loss_kwargs = False
         if family.clamps_scale:
@@ -140,21 +142,6 @@ class FineGrainedTrainer(Trainer):
         ), self.negative_types)
         self.add_callback(self.card_data)
         self._saved_folders: set[str] = set()  # folders this trainer has saved into (`save_model`)
-
-    def _check_backend(self) -> None:
-        """Refuses what a sharding backend cannot do here, and makes the model shardable where one is used."""
-        if self.is_fsdp_enabled and self.accelerator.state.fsdp_plugin.fsdp_version == 1:
-            raise ValueError("FSDP1 (fsdp_config version 1) shards the logit scale outside the forward pass, where the "
-                             "loss reads it; use FSDP2 (the default, fsdp_config version 2).")
-        sharded = self.is_fsdp_enabled or self.is_deepspeed_enabled
-        if sharded:
-            make_shardable(unwrap(self.model))
-        if self.loss_fn.distill_weight > 0 and sharded:
-            raise ValueError("distill_weight > 0 keeps a full teacher copy beside the model, which sharded "
-                             "training (DeepSpeed, FSDP) does not support yet; train with DDP or one device.")
-        if self.args.skip_non_finite_steps and self.is_deepspeed_enabled:
-            raise ValueError("skip_non_finite_steps=True cannot skip steps under DeepSpeed, whose engine applies "
-                             "the gradients itself; leave it False (a non-finite loss then stops training).")
 
     @property
     def card_info(self) -> CardInfo:
@@ -260,15 +247,12 @@ class FineGrainedTrainer(Trainer):
         super().log(logs, start_time)
 
     def save_model(self, output_dir: str | None = None, _internal_call: bool = False) -> None:
-        """Saves the weights, then the thresholds and the model card beside them, then pushes if asked.
+        """Saves the weights, then the thresholds, an EMA teacher and the model card beside them, then pushes if asked.
 
-        Over an existing save, every file a save writes (weights, configs, processor files, `training_args.bin`,
-        thresholds, card, plots; at this trainer's first save into the folder also the results and plots written
-        beside an older model: `output_checks.remove_older_run_files`) is removed before the weights are written:
-        a kill in between leaves new weights without thresholds (resuming from them is then an error), never beside
-        a file of the old ones. Checkpoint sub-folders and other files are left alone. Non-finite weights or
-        thresholds raise before anything is written; a failed write raises `SaveFailedError` naming the newest
-        complete checkpoint. A LoRA adapter's config names its base publicly (`lora.publish_adapter_config`).
+        Over an existing save, the files a save writes are removed before the weights are written
+        (`output_checks.remove_older_run_files`), so a kill never leaves new weights beside an old file; non-finite
+        weights or thresholds raise before anything is written; a failed write raises `SaveFailedError` naming the
+        newest complete checkpoint (docs/FAILURES.md). A LoRA adapter's config names its base publicly.
         """
         output_dir = output_dir or self.args.output_dir
         check_finite_before_save(unwrap(self.model), self.args.device, output_dir, self.args.output_dir,
@@ -304,13 +288,11 @@ class FineGrainedTrainer(Trainer):
     ) -> None:
         """Writes the CE-CLIP model card (README.md) and its two plots.
 
-        The arguments of `Trainer.create_model_card` that the card can hold go into `trainer.card_info`:
-        `model_name`, `finetuned_from` (the base model), `tags` (added to the package's), `language`, `license`
-        and `dataset` (the data's name). Others (`tasks`, `dataset_tags`, `dataset_args`) are logged as unused.
-        Fill `trainer.card_info` (dataset name, benchmark results) before saving to have them in the card. A
-        dataset that could not be counted ahead (a stream) gets the coverage of the rows trained on (in this
-        process), counted in `compute_loss`, and the rows read and skipped by all processes (as of the last
-        `save_model`, which gathers them) with the first bad rows named.
+        The arguments of `Trainer.create_model_card` that the card can hold (`model_name`, `finetuned_from`,
+        `tags`, `language`, `license`, `dataset`) go into `trainer.card_info`; others are logged as unused. Fill
+        `trainer.card_info` (dataset name, benchmark results) before saving to have them in the card. A stream gets
+        the coverage of the rows trained on (this process) and the rows read and skipped by all processes (as of
+        the last `save_model`, which gathers them), the first bad rows named.
         """
         self.card_info.update(model_name=model_name, base_model=public_name(finetuned_from), dataset_name=dataset,
                               tags=tags, language=language, license=license)
@@ -318,14 +300,9 @@ class FineGrainedTrainer(Trainer):
         if unused:
             logger.warning("create_model_card: %s not used by the CE-CLIP card.", ", ".join(unused))
         stream = self.stream_rows and (self.stream_rows.card_counts or self.stream_rows.counts)
-        write_model_card(
-            output_dir or self.args.output_dir,
-            self.args,
-            self.state.log_history,
-            self.negative_types,
-            dict(zip(self.negative_types, self.loss_fn.thresholds.tolist())),
-            self.card_data.complete(stream),
-        )
+        thresholds = dict(zip(self.negative_types, self.loss_fn.thresholds.tolist()))
+        write_model_card(output_dir or self.args.output_dir, self.args, self.state.log_history, self.negative_types,
+                         thresholds, self.card_data.complete(stream))
 
     def save_loss_state(self, output_dir: str) -> None:
         """Writes the per-type thresholds (by name) and the count of skipped non-finite steps to
@@ -334,25 +311,11 @@ class FineGrainedTrainer(Trainer):
                                       "non_finite_steps_skipped": self.non_finite_steps_skipped})
 
     def load_loss_state(self, checkpoint_dir: str) -> None:
-        """Restores what `save_loss_state` wrote, and an EMA teacher; type names and units must match the run.
-
-        A missing file is an error unless `args.resume_without_loss_state` (then a warning, and the thresholds
-        keep their initial value).
-        """
+        """Restores what `save_loss_state` wrote, and an EMA teacher; type names and units must match the run. A
+        missing file is an error unless `args.resume_without_loss_state` (`checkpoints.loss_state_to_resume`)."""
         path = os.path.join(checkpoint_dir, STATE_NAME)
-        state = read_loss_state(checkpoint_dir)
+        state = loss_state_to_resume(checkpoint_dir, self.args.resume_without_loss_state, self.loss_fn.thresholds)
         if state is None:
-            if not self.args.resume_without_loss_state:
-                raise ValueError(
-                    f"{path} is missing, so the CMR thresholds of this checkpoint are unknown; restarting them "
-                    "would make the resumed run diverge from an uninterrupted one. Resume from a checkpoint "
-                    "written by FineGrainedTrainer, or set resume_without_loss_state=True "
-                    "(--resume_without_loss_state) to resume anyway with the thresholds restarting."
-                )
-            logger.warning(
-                "%s is missing: resuming anyway (resume_without_loss_state=True); the CMR thresholds restart "
-                "from %s, so this run diverges from an uninterrupted one.", path, self.loss_fn.thresholds.tolist()
-            )
             return
         self.loss_fn.load_threshold_state(state, self.negative_types, path)
         self.non_finite_steps_skipped = int(state.get("non_finite_steps_skipped", 0))
