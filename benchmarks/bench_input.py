@@ -25,6 +25,12 @@ fast path runs on the training device, not in the worker, and is not timed here.
 
     OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/bench_input.py          # ~5 minutes
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_input.py --tiny             # seconds: checks that it runs
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_input.py --memory           # a worker's peak memory vs rows
+
+`--memory`: does a worker's memory grow with the data set? A `datasets` folder of N distinct 640x480 JPEGs
+(`Image(decode=False)`, memory-mapped, as the Trainer reads it) is collated on the fast path with the negatives
+made on the fly, in a fresh process per size, and the process's anonymous resident memory (`RssAnon`: the heap, not
+the mapped file pages the kernel can drop) is sampled after every batch; its peak is printed for each N.
 
 Workers needed to feed N GPUs = N x (images/s of one GPU, e.g. from benchmarks/bench_gpu.py) / (images/s of one
 worker, from a "collate" line).
@@ -99,6 +105,53 @@ def timed(function: Callable[[list[dict]], object], batches: list[list[dict]]) -
     return time.perf_counter() - start
 
 
+def _rss_anon_kib() -> int:
+    with open("/proc/self/status", encoding="ascii") as handle:
+        return next(int(line.split()[1]) for line in handle if line.startswith("RssAnon:"))
+
+
+def memory_child(folder: str, rows: int, batch_size: int) -> None:
+    """One worker's pass over the first `rows` rows of the folder: prints the peak RssAnon (KiB) over its batches."""
+    import datasets
+
+    torch.set_num_threads(1)
+    data = datasets.load_from_disk(folder).select(range(rows))
+    processor = build_processor(train_clip_tokenizer(data["caption"][:256] * 4, vocab_size=4000), image_size=224)
+    fast = FineGrainedCollator(processor, TYPES, max_length=77, image_pipeline="fast")
+    generator = HardNegativeGenerator(seed=0)
+    start, peak = _rss_anon_kib(), 0
+    for first in range(0, rows, batch_size):
+        batch = [data[i] for i in range(first, min(first + batch_size, rows))]
+        made = generator.generate([row["caption"] for row in batch], progress=False)
+        fast([{**row, "hard_negatives": [m[name] for name in TYPES]} for row, m in zip(batch, made)])
+        peak = max(peak, _rss_anon_kib())
+    print(json.dumps({"rows": rows, "start_kib": start, "peak_kib": peak}))
+
+
+def memory(sizes: list[int], batch_size: int) -> None:
+    """Peak anonymous memory of one worker collating each size of the same on-disk data set, one process each."""
+    import subprocess
+    import sys
+    import tempfile
+
+    import datasets
+
+    rng = np.random.default_rng(1)
+    captions, _ = load_captions(max(sizes))
+    with tempfile.TemporaryDirectory() as folder:
+        features = datasets.Features({"image": datasets.Image(decode=False), "caption": datasets.Value("string")})
+        rows = {"image": [{"bytes": photo_like_jpeg(rng), "path": None} for _ in range(max(sizes))],
+                "caption": captions}
+        datasets.Dataset.from_dict(rows, features=features).save_to_disk(folder)
+        print(f"{'rows collated':>14} {'RssAnon at start MiB':>21} {'peak MiB':>9} {'growth MiB':>11}")
+        for size in sizes:
+            out = subprocess.run([sys.executable, __file__, "--memory-child", folder, str(size),
+                                  "--batch-size", str(batch_size)], check=True, capture_output=True, text=True)
+            result = json.loads(out.stdout.strip().splitlines()[-1])
+            print(f"{size:>14} {result['start_kib'] / 1024:>21.1f} {result['peak_kib'] / 1024:>9.1f} "
+                  f"{(result['peak_kib'] - result['start_kib']) / 1024:>11.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--images", type=int, default=512, help="distinct images (and captions)")
@@ -106,7 +159,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds; the fastest is reported")
     parser.add_argument("--image-size", type=int, default=224)
     parser.add_argument("--tiny", action="store_true", help="8 images, 1 round: checks that the script runs")
+    parser.add_argument("--memory", action="store_true", help="a worker's peak memory for 256 and 2,048 rows")
+    parser.add_argument("--memory-child", nargs=2, metavar=("FOLDER", "ROWS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.memory_child:
+        memory_child(args.memory_child[0], int(args.memory_child[1]), args.batch_size)
+        return
+    if args.memory:
+        memory([64, 256, 2048] if not args.tiny else [8, 16], args.batch_size if not args.tiny else 4)
+        return
     if args.tiny:
         args.images, args.batch_size, args.rounds = 8, 4, 1
     torch.set_num_threads(1)  # one worker = one core
