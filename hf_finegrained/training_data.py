@@ -157,7 +157,8 @@ def stream_loader(stream: Any, collate: Callable[[list[Any]], dict[str, Any]], b
     workers = args.dataloader_num_workers
     loader = DataLoader(
         stream, batch_size=batch_size, collate_fn=collate, num_workers=workers,
-        pin_memory=args.dataloader_pin_memory, drop_last=args.dataloader_drop_last,
+        pin_memory=args.dataloader_pin_memory and args.device.type != "cpu",  # torch warns on CPU
+        drop_last=args.dataloader_drop_last,
         persistent_workers=args.dataloader_persistent_workers if workers else False,
         prefetch_factor=args.dataloader_prefetch_factor if workers else None,
         multiprocessing_context=args.dataloader_multiprocessing_context if workers else None,

@@ -328,3 +328,17 @@ def test_the_interpolate_command_card_takes_the_licence_from_its_flag_or_the_fin
     assert interpolate_main([tiny_clip_dir, str(finetuned), "--alpha", "0.5", "--output_dir",
                              str(tmp_path / "flagged"), "--license", "apache-2.0", "--disable_tqdm"]) == 0
     assert check_card(tmp_path / "flagged" / "README.md").data.license == "apache-2.0"
+
+
+def test_the_committed_default_run_card_is_what_todays_code_writes_and_passes_the_hubs_rules():
+    """model_cards/synthetic-ce-clip/README.md (the default run's card, linked from the README) carries the
+    metadata today's code makes from its own results.json (metric and task types included), and the Hub's checks
+    pass on it: a card left behind by a change of the card code fails here, not on the Hub."""
+    import json
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parent.parent / "model_cards" / "synthetic-ce-clip"
+    card = check_card(str(folder / "README.md"))
+    scores = json.loads((folder / "results.json").read_text())["ce_clip"]
+    expected = eval_results({f"synthetic_{group}": values for group, values in scores.items()})
+    assert card.data.eval_results == expected
