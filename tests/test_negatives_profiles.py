@@ -129,6 +129,6 @@ def test_a_profile_is_checked_and_reaches_the_builders(strict):
     assert add_hard_negatives(data)[0]["hard_negatives"]["swap_object"] is None
     with pytest.raises(ValueError, match="differs from the generator's"):
         add_hard_negatives(data, profile="permissive", generator=strict)
-    args = parser().parse_args(["negatives", "--data", "d/", "--out", "o/", "--negatives-profile", "permissive"])
+    args = parser().parse_args(["negatives", "--dataset_path", "d/", "--output_dir", "o/", "--negatives-profile", "permissive"])
     assert _generator(args).profile == "permissive"
-    assert _generator(parser().parse_args(["negatives", "--data", "d/", "--out", "o/"])).profile == "strict"
+    assert _generator(parser().parse_args(["negatives", "--dataset_path", "d/", "--output_dir", "o/"])).profile == "strict"

@@ -102,7 +102,7 @@ def test_the_build_command_takes_a_scorer(tiny_mlm_dir, tmp_path):
     folder, vocab = tiny_mlm_dir
     images = [Image.new("RGB", (8, 8), (index * 40, 0, 0)) for index in range(len(CAPTIONS))]
     datasets.Dataset.from_dict({"image": images, "caption": CAPTIONS}).to_parquet(str(tmp_path / "in.parquet"))
-    main(["negatives", "--data", str(tmp_path / "in.parquet"), "--out", str(tmp_path / "out"),
+    main(["negatives", "--dataset_path", str(tmp_path / "in.parquet"), "--output_dir", str(tmp_path / "out"),
           "--negatives_scorer", folder, "--scorer-candidates", "5"])
     built = datasets.load_dataset(str(tmp_path / "out"), cache_dir=str(tmp_path / "cache"))["train"]
     expected = HardNegativeGenerator(seed=0, scorer=MaskedLMScorer(folder, device="cpu"),
