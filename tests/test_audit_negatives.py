@@ -1,4 +1,4 @@
-"""benchmarks/audit_negatives.py: the unseen caption list (`--captions scpp`), the yield in `table`, the language
+"""benchmarks/audit_negatives.py: the unseen caption lists (`--captions scpp`, `valse_vlc`), the yield in `table`, the language
 screen's count per caption set and the oracle sheet of another list, on small folders written here."""
 
 from __future__ import annotations
@@ -53,6 +53,26 @@ def test_scpp_list_leaves_out_the_development_list_and_is_seeded(tmp_path, audit
     assert drawn != every[:7]  # drawn, not the first ones
     with pytest.raises(SystemExit, match="absent"):
         audit.scpp_captions(tmp_path / "nowhere", sugarcrepe)
+
+
+def test_valse_vlc_list_takes_half_from_each_set_distinct_and_seeded(tmp_path, audit):
+    valse, vlc = tmp_path / "valse", tmp_path / "vl_checklist"
+    (vlc / "data" / "Attribute").mkdir(parents=True)
+    valse.mkdir()
+    valse_texts = [f"A cat number {n} sleeps." for n in range(30)] + ["A cat number 0 sleeps. "]  # repeated once
+    (valse / "existence.json").write_text(json.dumps({str(n): {"caption": text} for n, text in enumerate(valse_texts)}))
+    vlc_texts = [f"man in shirt {n}" for n in range(25)] + ["A cat number 3 sleeps."]  # also a VALSE caption
+    (vlc / "data" / "Attribute" / "color.json").write_text(json.dumps(
+        [[f"img{n}.jpg", {"POS": [text], "NEG": ["no"]}] for n, text in enumerate(vlc_texts)]))
+    drawn = audit.valse_vlc_captions(valse, vlc, size=10)
+    assert len(drawn) == len(set(drawn)) == 10
+    assert all("cat" in text for text in drawn[:5]) and all("shirt" in text for text in drawn[5:])
+    assert drawn == audit.valse_vlc_captions(valse, vlc, size=10)
+    assert drawn[:5] != [f"A cat number {n} sleeps." for n in range(5)]  # drawn, not the first ones
+    every = audit.valse_vlc_captions(valse, vlc, size=1000)
+    assert len(every) == 30 + 25  # distinct; the VL-CheckList text equal to a VALSE caption counts once
+    with pytest.raises(SystemExit, match="absent"):
+        audit.valse_vlc_captions(tmp_path / "nowhere", vlc)
 
 
 def test_table_reports_yield_and_every_label_by_volume(tmp_path, audit):
