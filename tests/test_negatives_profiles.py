@@ -25,7 +25,8 @@ CAPTIONS = [
     "a dark dog sleeping on the grass",
 ]
 
-# The strict profile's output for CAPTIONS, made by the rules before profiles existed (commit 0573723).
+# The strict profile's output for CAPTIONS, made by the rules before profiles existed (commit 0573723); the entries
+# marked with an issue 29 session changed deliberately then.
 STRICT = {  # caption: (swap_object, swap_attribute, replace_object, replace_attribute, replace_relation)
     'A man in a red shirt is riding a brown horse on the beach.': (
         None,
@@ -39,7 +40,7 @@ STRICT = {  # caption: (swap_object, swap_attribute, replace_object, replace_att
         None,
         'A black cat on a white chair.',
         'A white cat on a black couch.',
-        'A white cat on a beige chair.',
+        'A white cat on a gray chair.',  # issue 29's second session: replacements from the noun's palette (never beige)
         'A white cat underneath a black chair.',
     ),
     'There are no cars on the street.': (None, None, None, None, None),
@@ -47,8 +48,8 @@ STRICT = {  # caption: (swap_object, swap_attribute, replace_object, replace_att
     'A red car next to a bench.': (
         None,
         'A car next to a red bench.',
-        'A red bicycle next to a bench.',
-        'A green car next to a bench.',
+        'A red bike next to a bench.',  # issue 29's second session: vehicles by their way
+        'A black car next to a bench.',  # issue 29's second session: replacements from the noun's palette
         None,
     ),
     'A toilet next to a sink.': (None, None, 'A toilet next to a shower.', None, None),
@@ -57,7 +58,7 @@ STRICT = {  # caption: (swap_object, swap_attribute, replace_object, replace_att
         None,
         'a large table under a small wooden window',
         'a small wooden shelf under a large window',
-        'a small fabric table under a large window',
+        'a big wooden table under a large window',  # issue 29's second session: never "a fabric table"
         'a small wooden table atop a large window',
     ),
     'A Dog chasing a HORSE.': (None, None, 'A Cat chasing a HORSE.', None, 'A Dog watching a HORSE.'),
@@ -65,7 +66,7 @@ STRICT = {  # caption: (swap_object, swap_attribute, replace_object, replace_att
         None,
         None,
         'A brown dog on a beige stool.',
-        'A brown dog on a purple couch.',
+        'A brown dog on a silver couch.',  # issue 29's second session: replacements from the noun's palette
         'A brown dog under a beige couch.',
     ),
     'a dark dog sleeping on the grass': (None, None, 'a dark cat sleeping on the grass', None, None),

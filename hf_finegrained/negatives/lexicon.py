@@ -173,6 +173,50 @@ class Lexicon:
                 "person" if category in self.rules["person_categories"] else category)
         return found
 
+    def by_noun(self, name: str, entry: Entry | None, prefix: str = "") -> frozenset[str] | None:
+        """The members of the first line `name.<prefix><key>` whose key is listed noun `entry` (its singular), its
+        category (with its kind), its class, or `*` (a noun the lists do not know, `entry` None, takes `*` only);
+        None when the map has no such line (`palette.colour.animal: ...`: `by_noun("palette", cat, "colour.")`)."""
+        cache_key = (name, prefix, entry)
+        found = self._by_noun.get(cache_key, False)
+        if found is False:
+            lines = self.rules.map(name)
+            keys = ("*",) if entry is None else (entry.forms[0], entry.category, self.noun_class(entry), "*")
+            found = self._by_noun[cache_key] = next(
+                (lines[prefix + key] for key in keys if prefix + key in lines), None)
+        return found
+
+    def key_of(self, name: str, member: str) -> str | None:
+        """The key of the line of map `name` that holds `member` (`way.road: car | bus` -> "road" for "car")."""
+        inverse = self._inverse.get(name)
+        if inverse is None:
+            inverse = self._inverse[name] = {word: key for key, members in self.rules.map(name).items()
+                                             for word in members}
+        return inverse.get(member)
+
+    @functools.cached_property
+    def verb_objects(self) -> dict[str, frozenset[str]]:
+        """What a verb's object may be (`takes.<verb>` of negatives_classes.txt), by every form of the verb."""
+        return {form: members for key, members in self.rules.map("takes").items()
+                for form in _forms(key, "verbs")}
+
+    @functools.cached_property
+    def fixed_phrases_by_word(self) -> dict[str, tuple[str, ...]]:
+        """The `fixed_attribute_phrases` holding each of their words (split at spaces and hyphens)."""
+        found: dict[str, list[str]] = {}
+        for phrase in self.rules["fixed_attribute_phrases"]:
+            for word in phrase.replace("-", " ").split():
+                found.setdefault(word, []).append(phrase)
+        return {word: tuple(phrases) for word, phrases in found.items()}
+
+    @functools.cached_property
+    def _by_noun(self) -> dict:
+        return {}
+
+    @functools.cached_property
+    def _inverse(self) -> dict[str, dict[str, str]]:
+        return {}
+
     @functools.cached_property
     def _classes(self) -> dict[str, str]:
         return {}

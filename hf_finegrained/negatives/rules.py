@@ -298,6 +298,10 @@ def replace_object_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
             continue  # "on an airport", "a bike on a river"; "a woman ... his skateboard"; "a skier on the sand"
         if filters.portion_of(caption, lexicon, group) or filters.named_elsewhere(caption, group, entry):
             continue  # "a slice of pizza"; "a train inside a train station"
+        if (filters.in_name(caption, lexicon, group.noun_start, group.noun_end)
+                or filters.in_hyphenated_word(caption, group) or filters.modifies_next_noun(caption, lexicon, group)):
+            continue  # "the Eiffel tower", "cross-country", "the orange fire hydrant"
+        takes = filters.verb_objects(caption, lexicon, group)
         rideable = None
         start_of_group = group.det if group.det is not None else group.mod_start
         if kind in lexicon.rules["animal_classes"] and filters.ridden(
@@ -318,6 +322,12 @@ def replace_object_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
                 continue  # "a person wearing a pants"
             if rideable is not None and alternative.forms[0] not in rideable:
                 continue
+            if (filters.broader_term(lexicon, entry, alternative) or not filters.same_way(lexicon, entry, alternative)
+                    or not filters.scene_fits(caption, lexicon, alternative)
+                    or (takes is not None and not filters.taken_by(lexicon, takes, alternative))
+                    or (kind == "room" and not filters.room_fits(caption, lexicon, entry, alternative))):
+                continue  # "teddy bears" -> "toys"; "motorbikes on the road" -> "boats"; "uniforms" -> "wetsuits";
+                # "reading a book" -> "a bag"; "a bathroom with a shower" -> "an office"
             if group.has_modifiers and not filters.same_age(lexicon, entry, alternative):
                 continue  # "an old man" may become "an old woman", never "an old girl"
             new = alternative.forms[number]
@@ -352,17 +362,24 @@ def replace_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> li
         group, noun = _modified_noun(caption, lexicon, index)
         if group is None and token.tag not in ADJECTIVE_TAGS:
             continue
+        if group is None:
+            noun = filters.described_animal(caption, lexicon, index)  # "A cat, black in color"
         entry = adjectives[token.lower][0]
         if not filters.attribute_fits(lexicon, token.lower, entry.category, noun, like=token.lower):
             continue
         if not filters.attribute_replaceable(caption, lexicon, index, entry.category, group, noun):
-            continue  # "dark brown", "a dark dog"; "big ears"
+            continue  # "dark brown", "a dark dog"; "big ears"; "a young boy"; "a circular disk"; "old-fashioned"
+        if filters.in_name(caption, lexicon, index, index + 1):
+            continue  # "Reel Big Fish"
         others = set() if group is None else {t.lower for t in tokens[group.mod_start:group.noun_start]}
+        kind_of = noun if group is None else filters.described_noun(caption, lexicon, group, noun)
         for alternative in lexicon.adjectives.alternatives(entry):
             new = alternative.forms[0]
-            if (new in words or new in others
-                    or not filters.attribute_fits(lexicon, new, entry.category, noun, like=token.lower)):
-                continue
+            if (new in words or new in others or filters.compared_in(words, new)
+                    or not filters.attribute_fits(lexicon, new, entry.category, noun, like=token.lower)
+                    or not (kind_of is None and group is None  # no noun to suit (a parse without one)
+                            or filters.replacement_suits(lexicon, entry.category, new, token.lower, kind_of))):
+                continue  # "old and younger" -> "young and younger"; "a glass cup" -> "a cloth cup"
             edits: list[Edit] = [(token.start, token.end, _cased(caption, new, token.text))]
             fixed = _article_edit(caption, _article_before(caption, index), new)
             if fixed is not None:

@@ -9,11 +9,14 @@ properties and the word sets the checks read are data, not code: `hf_finegrained
 `Lexicon.rules`; noun classes are the categories of `negatives_nouns.txt` (`Lexicon.noun_class`).
 """
 
-from .attributes import attribute_fits, attribute_movable_to, attribute_replaceable, implied_attribute
-from .common import direct_link, group_after, group_before, head_entry, heads_of_phrase, object_entry, subject_before
-from .objects import (conjoined, describes_next_noun, exchange_reads, has_indefinite_article, in_list, mass_fits,
-                      named_elsewhere, next_to_possessive, portion_of, read_as_mass, repeated_noun, ridden, same_age,
-                      same_swap_class, swappable_class)
+from .attributes import (attribute_fits, attribute_movable_to, attribute_replaceable, compared_in, described_animal,
+                         described_noun, implied_attribute, in_fixed_phrase, replacement_suits)
+from .common import (direct_link, group_after, group_before, head_entry, heads_of_phrase, in_name, object_entry,
+                     subject_before)
+from .objects import (broader_term, conjoined, describes_next_noun, exchange_reads, has_indefinite_article,
+                      in_hyphenated_word, in_list, mass_fits, modifies_next_noun, named_elsewhere, next_to_possessive,
+                      portion_of, read_as_mass, repeated_noun, ridden, room_fits, same_age, same_swap_class, same_way,
+                      scene_fits, swappable_class, taken_by, verb_objects)
 from .relations import (attached_thing, can_be_under, directed_verb_before, ground_opposite, in_slashed_word,
                         motion_fits, object_of_verb_before, posture_clashes, pronoun_landmark, relation_fits,
                         relation_object, side_fits, verb_before, verb_fits)
@@ -26,4 +29,7 @@ __all__ = [
     "object_of_verb_before", "portion_of", "posture_clashes", "pronoun_landmark", "read_as_mass", "relation_fits",
     "relation_object", "repeated_noun", "ridden", "same_age", "same_swap_class", "side_fits", "subject_before",
     "swappable_class", "verb_before", "verb_fits",
+    "broader_term", "compared_in", "described_animal", "described_noun", "in_fixed_phrase", "in_hyphenated_word",
+    "in_name", "modifies_next_noun", "replacement_suits", "room_fits", "same_way", "scene_fits", "taken_by",
+    "verb_objects",
 ]

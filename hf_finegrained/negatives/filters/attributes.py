@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from ..lexicon import Entry, Lexicon
 from ..phrases import NounGroup, ParsedCaption, singular
+from .common import group_before, head_entry, object_entry
 
 
 def implied_attribute(lexicon: Lexicon, category: str, word: str, noun: Entry, noun_attributes: list[str]) -> bool:
@@ -80,7 +81,74 @@ def attribute_replaceable(caption: ParsedCaption, lexicon: Lexicon, index: int, 
         if listed is not None and listed[0].category == "colour":
             return False
         return noun is not None and lexicon.noun_class(noun) not in lexicon.rules["living_classes"]
-    if category == "size" and group is not None and noun is None:
-        head = tokens[group.head].lower
-        return head not in lexicon.rules["body_parts"] and singular(head) not in lexicon.rules["body_parts"]
-    return True
+    head = tokens[group.head].lower if group is not None else (noun.forms[0] if noun is not None else "")
+    heads = {head, singular(head)}
+    if category == "size" and group is not None and noun is None and heads & lexicon.rules["body_parts"]:
+        return False
+    if category == "age" and heads & lexicon.rules["young_nouns"]:
+        return False  # "a young boy" -> "an old boy": a boy is young
+    if heads & lexicon.rules.map("inherent").get(category, frozenset()):
+        return False  # "a circular disk", "small trinkets": the noun says it
+    return not in_fixed_phrase(caption, lexicon, index)
+
+
+def in_fixed_phrase(caption: ParsedCaption, lexicon: Lexicon, index: int) -> bool:
+    """The token at `index` is a word of a fixed phrase (`fixed_attribute_phrases`: "black and white photo",
+    "old-fashioned", "fast food"), found in the caption's lower-cased text around it."""
+    token = caption.tokens[index]
+    phrases = lexicon.fixed_phrases_by_word.get(token.lower)
+    if not phrases:
+        return False
+    text = caption.text.lower()
+    for phrase in phrases:
+        at = text.find(phrase, max(0, token.start - len(phrase)))
+        while -1 < at < token.end:
+            end = at + len(phrase)
+            if (at <= token.start and token.end <= end and (at == 0 or not text[at - 1].isalnum())
+                    and (end == len(text) or not text[end].isalnum())):
+                return True
+            at = text.find(phrase, at + 1)
+    return False
+
+
+def replacement_suits(lexicon: Lexicon, category: str, new: str, old: str, noun: Entry | None) -> bool:
+    """Replacement attribute `new` (for `old`, of adjective `category`) is a plain word for its noun: one of the
+    noun's `palette.<category>.<key>` (the usual colours, materials, sizes of its kind: "a glass cup" never
+    becomes "a cloth cup", "a black cat" never "a golden cat", "large mirrors" never "miniature mirrors"), and no
+    near-synonym of `old` (`close.<word>`: "cloudy" -> "rainy"). Drawn shapes (`free_attribute_classes`) take
+    any word."""
+    if noun is not None and lexicon.noun_class(noun) in lexicon.rules["free_attribute_classes"]:
+        return True
+    palette = lexicon.by_noun("palette", noun, category + ".")
+    if palette is not None and new not in palette:
+        return False
+    close = lexicon.rules.map("close")
+    return new not in close.get(old, ()) and old not in close.get(new, ())
+
+
+def described_animal(caption: ParsedCaption, lexicon: Lexicon, index: int) -> Entry | None:
+    """The listed animal an attribute outside any noun group describes: the noun group right before it names one
+    ("A cat, black in color", "a cow, which is brown and white"); else None."""
+    group = group_before(caption, index)
+    entry = group and object_entry(caption, group, lexicon)
+    return entry if entry is not None and lexicon.noun_class(entry) in lexicon.rules["animal_classes"] else None
+
+
+def described_noun(caption: ParsedCaption, lexicon: Lexicon, group: NounGroup, noun: Entry | None) -> Entry | None:
+    """The listed noun whose kind a replacement in `group`'s modifiers must suit: the group's noun (`noun`), else
+    its head's ("a glass coffee cup": cup); a colour read as the noun ("a large orange square", "a large orange
+    fire hydrant") gives way to the listed noun after it."""
+    tokens = caption.tokens
+    after = group.noun_end
+    if (noun is not None and group.noun_end - group.noun_start == 1 and after < len(tokens)
+            and tokens[after].lower in lexicon.nouns.lookup):
+        listed = lexicon.adjectives.lookup.get(tokens[group.head].lower)
+        if listed is not None and listed[0].category == "colour":
+            return lexicon.nouns.lookup[tokens[after].lower][0]
+    return noun if noun is not None else head_entry(caption, group, lexicon)
+
+
+def compared_in(words: frozenset[str], word: str) -> bool:
+    """The caption holds a comparative or superlative of `word` ("old and younger people" -> "young and younger")."""
+    stems = (word, word + word[-1:], word[:-1] + "i" if word.endswith("y") else word)
+    return any(stem + ending in words for stem in stems for ending in ("er", "est", "r", "st"))

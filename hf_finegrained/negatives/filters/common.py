@@ -86,3 +86,22 @@ def direct_link(caption: ParsedCaption, lexicon: Lexicon, first: NounGroup, seco
             listed = lexicon.relations.lookup.get(phrase)
             return listed[0].category if listed is not None else None
     return None
+
+
+NAME_TAGS = frozenset({"NNP", "NNPS", "NN", "NNS", "JJ", "VB", "VBP", "VBZ", "FW", "XX"})
+SENTENCE_ENDS = frozenset({".", "!", "?", ":", ";", '"'})
+
+
+def in_name(caption: ParsedCaption, lexicon: Lexicon, start: int, end: int) -> bool:
+    """Tokens [start, end) are part of a name: they or the token next to them include a capitalised word that is
+    not at a sentence's start and that the lists do not know ("the Eiffel tower" -> "the Eiffel barn", "Reel Big
+    Fish" -> "Reel Miniature Fish"). A capitalised listed word alone ("A Dog chasing a cat") is no name."""
+    tokens = caption.tokens
+    if caption.text.isupper():
+        return False
+    for index in range(max(start - 1, 0), min(end + 1, len(tokens))):
+        token = tokens[index]
+        if (index > 0 and token.text[:1].isupper() and tokens[index - 1].text not in SENTENCE_ENDS
+                and token.tag in NAME_TAGS and token.lower not in lexicon.words and not token.text.isupper()):
+            return True
+    return False

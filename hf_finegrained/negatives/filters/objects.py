@@ -4,7 +4,7 @@ what. The classes and words they read are data (negatives_classes.txt, negatives
 from __future__ import annotations
 
 from ..lexicon import Entry, Lexicon
-from ..phrases import NOUN_TAGS, NounGroup, ParsedCaption
+from ..phrases import NOUN_TAGS, NounGroup, ParsedCaption, singular
 from .common import direct_link, object_entry
 
 
@@ -147,3 +147,78 @@ def named_elsewhere(caption: ParsedCaption, group: NounGroup, entry: Entry) -> b
     heads = {other.head for other in caption.groups}
     return any(token.lower in forms and index not in heads for index, token in enumerate(caption.tokens)
                if not group.noun_start <= index < group.noun_end)
+
+
+def same_way(lexicon: Lexicon, first: Entry, second: Entry) -> bool:
+    """Two vehicles travel the same way (`way.<way>` of negatives_classes.txt: road, rail, water, air), so one may
+    replace the other ("motorbikes riding on the road" never become "boats"); nouns without a way always do."""
+    ways = [lexicon.key_of("way", entry.forms[0]) for entry in (first, second)]
+    return ways[0] is None or ways[1] is None or ways[0] == ways[1]
+
+
+def broader_term(lexicon: Lexicon, first: Entry, second: Entry) -> bool:
+    """One noun is a broader term of the other (`broader.<noun>`: "teddy bears" -> "toys" stays true)."""
+    broader = lexicon.rules.map("broader")
+    return (second.forms[0] in broader.get(first.forms[0], ())) or (first.forms[0] in broader.get(second.forms[0], ()))
+
+
+def scene_fits(caption: ParsedCaption, lexicon: Lexicon, new: Entry) -> bool:
+    """A noun that belongs to one kind of scene (`scene_of.<noun>`: a wetsuit to water) is put only into a caption
+    naming that scene ("a team wearing orange uniforms" never wears "wetsuits")."""
+    scene = lexicon.rules.map("scene_of").get(new.forms[0])
+    return scene is None or bool(caption.words & scene)
+
+
+def verb_objects(caption: ParsedCaption, lexicon: Lexicon, group: NounGroup) -> frozenset[str] | None:
+    """What the group's verb takes as its object (`takes.<verb>`), when the group is the object of a listed verb:
+    right after it ("reading a book") or as the subject of its passive ("Television is being watched"); else
+    None."""
+    tokens, takes = caption.tokens, lexicon.verb_objects
+    start = group.det if group.det is not None else group.mod_start
+    if start > 0 and tokens[start - 1].tag.startswith("VB") and tokens[start - 1].lower in takes:
+        return takes[tokens[start - 1].lower]
+    after = group.noun_end
+    while after < len(tokens) and tokens[after].lower in lexicon.rules["auxiliaries"]:
+        after += 1
+    if after > group.noun_end and after < len(tokens) and tokens[after].tag == "VBN" and tokens[after].lower in takes:
+        return takes[tokens[after].lower]
+    return None
+
+
+def taken_by(lexicon: Lexicon, objects: frozenset[str], new: Entry) -> bool:
+    """Noun `new` is among a verb's objects (`verb_objects`): by its singular, its category or its class."""
+    return bool({new.forms[0], new.category, lexicon.noun_class(new)} & objects)
+
+
+def room_fits(caption: ParsedCaption, lexicon: Lexicon, old: Entry, new: Entry) -> bool:
+    """A room is replaced only by one that holds what the caption names of it (`found_inside.<room>`): "a bathroom
+    with a shower and a sink" never becomes "an office with a shower and a sink"; "a kitchen with a sink" may
+    become "a bathroom with a sink"."""
+    inside = lexicon.rules.map("found_inside")
+    held = inside.get(old.forms[0])
+    if not held:
+        return True
+    named = {word for word in caption.words if word in held or singular(word) in held}
+    named = {word if word in held else singular(word) for word in named}
+    return named <= inside.get(new.forms[0], frozenset())
+
+
+def modifies_next_noun(caption: ParsedCaption, lexicon: Lexicon, group: NounGroup) -> bool:
+    """The group's one noun is also a listed colour and an object noun follows it: it is that colour ("the orange
+    fire hydrant" is no fruit; "a square right of" is a square)."""
+    tokens = caption.tokens
+    listed = lexicon.adjectives.lookup.get(tokens[group.head].lower)
+    if group.noun_end - group.noun_start != 1 or listed is None or listed[0].category != "colour":
+        return False
+    after = tokens[group.noun_end] if group.noun_end < len(tokens) else None
+    return (after is not None and after.tag.startswith("NN") and after.lower not in lexicon.rules["non_object_nouns"]
+            and singular(after.lower) not in lexicon.rules["non_object_nouns"])
+
+
+def in_hyphenated_word(caption: ParsedCaption, group: NounGroup) -> bool:
+    """The group's nouns are glued by a hyphen to a word around them ("cross-country", "T-shirt"): part of a
+    word, not an object."""
+    left, right = caption.char_span(group.noun_start, group.noun_end)
+    text = caption.text
+    return (text[left - 1:left] == "-" and text[left - 2:left - 1].isalnum()) or (
+        text[right:right + 1] == "-" and text[right + 1:right + 2].isalnum())
