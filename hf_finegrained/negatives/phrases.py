@@ -7,16 +7,21 @@ is an approximation of spaCy's `noun_chunks` that is good enough for short, lite
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from .lexicon import VERB_SLOTS, VERB_TAG_SLOT, Lexicon
+from .lexicon import VERB_SLOTS, VERB_TAG_SLOT, Entry, Lexicon
+from .text import normalize
 
 NOUN_TAGS = frozenset({"NN", "NNS"})
 MODIFIER_TAGS = frozenset({"JJ", "JJR", "JJS", "VBN", "HYPH"})
 DETERMINER_TAGS = frozenset({"DT", "PRP$", "CD"})
 LINK_TAGS = frozenset({"CC", ","})  # "a red and white bus", "a big, brown dog"
+LINKS_OR_HYPHEN = LINK_TAGS | {"HYPH"}
 PREPOSITION_TAGS = frozenset({"IN", "RP", "RB", "TO"})
+NOUN_PHRASE_TAGS = NOUN_TAGS | MODIFIER_TAGS
+RETAGGED = frozenset({"NNP", "NNPS"}) | NOUN_TAGS  # the tags `_tag` may change
 GERUND_SLOT = VERB_SLOTS.index("gerund")
 # Quantifiers tagged JJ stop the modifier span: they are not attributes of the object.
 QUANTIFIERS = frozenset({"many", "several", "few", "other", "various", "different", "same", "such", "own",
@@ -71,12 +76,27 @@ class ParsedCaption:
     # (reason, first char, end char) of what no edit may touch: a negated phrase, the question of a question and
     # its answer (`protected_spans`)
     protected: list[tuple[str, int, int]] = field(default_factory=list)
+    # {noun group: (lexicon, its listed noun)}: `filters.object_entry`, asked by several rules, per caption
+    entries: dict[NounGroup, tuple[Lexicon, Entry | None]] = field(default_factory=dict, repr=False, compare=False)
+
+    @functools.cached_property
+    def normalized(self) -> str:
+        """`text.normalize(self.text)`: the form a negative must differ from."""
+        return normalize(self.text)
+
+    @functools.cached_property
+    def is_upper(self) -> bool:
+        """The caption is written in capitals ("A MAN ON A HORSE")."""
+        return self.text.isupper()
 
     def span_text(self, start: int, end: int) -> str:
         return self.text[self.tokens[start].start:self.tokens[end - 1].end]
 
     def char_span(self, start: int, end: int) -> tuple[int, int]:
         return self.tokens[start].start, self.tokens[end - 1].end
+
+
+_new_token: Any = tuple.__new__  # `Token(...)` without the Python-level `__new__` of a NamedTuple
 
 
 def singular(word: str) -> str:
@@ -96,12 +116,22 @@ def parse_caption(doc, lexicon: Lexicon, text: str | None = None) -> ParsedCapti
     `text` is `doc.text` when the caller has it (spaCy rebuilds `doc.text` from the tokens on every access).
     """
     nouns, adjectives = lexicon.nouns.lookup, lexicon.adjectives.lookup
-    tokens = [Token(t.text, t.lower_, _tag(t.tag_, t.lower_, nouns, adjectives), t.idx, t.idx + len(t.text))
-              for t in doc if not t.is_space]
+    tokens: list[Token] = []
+    # Per token, spaCy builds each string attribute anew from its string store: `text` is read once, and its
+    # lower case, whitespace test and end are computed here (spaCy's English `lower_` and `is_space` are
+    # `str.lower()` and `str.isspace()` of the text).
+    for t in doc:
+        word = t.text
+        if word.isspace():
+            continue
+        start, lower, tag = t.idx, word.lower(), t.tag_
+        if tag in RETAGGED:
+            tag = _tag(tag, lower, nouns, adjectives)
+        tokens.append(_new_token(Token, (word, lower, tag, start, start + len(word))))
     for index, token in enumerate(tokens):
         # A listed noun tagged as an adjective with no noun after it ends its noun phrase ("a large pink square").
         if (token.tag == "JJ" and token.lower in nouns and index > 0
-                and (index + 1 == len(tokens) or tokens[index + 1].tag not in NOUN_TAGS | MODIFIER_TAGS)):
+                and (index + 1 == len(tokens) or tokens[index + 1].tag not in NOUN_PHRASE_TAGS)):
             tokens[index] = token._replace(tag="NN")
     relations, in_relation = _relation_spans(tokens, lexicon)
     groups = _noun_groups(tokens, in_relation, lexicon)
@@ -236,7 +266,7 @@ def _noun_groups(tokens: list[Token], taken: list[bool], lexicon: Lexicon) -> li
                 mod_start -= 1
             else:
                 break
-        while mod_start < noun_start and tokens[mod_start].tag in LINK_TAGS | {"HYPH"}:
+        while mod_start < noun_start and tokens[mod_start].tag in LINKS_OR_HYPHEN:
             mod_start += 1
         det = mod_start - 1 if mod_start > 0 and tokens[mod_start - 1].tag in DETERMINER_TAGS else None
         groups.append(NounGroup(det, mod_start, noun_start, end + 1))

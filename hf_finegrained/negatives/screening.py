@@ -71,9 +71,13 @@ def screen_caption(caption: Any, max_words: int = DEFAULT_MAX_WORDS, max_chars: 
     words = caption.lower().split()
     if len(words) > max_words:
         return "too_long"
-    letters = [ch for ch in caption if ch.isalpha()]
-    if not letters or sum(not ch.isascii() for ch in letters) > 0.3 * len(letters):
-        return "non_english"
+    if caption.isascii():  # most captions: no letter to count
+        if not any(ch.isalpha() for ch in caption):
+            return "non_english"
+    else:
+        letters = [ch for ch in caption if ch.isalpha()]
+        if not letters or sum(not ch.isascii() for ch in letters) > 0.3 * len(letters):
+            return "non_english"
     if english is None:
         english = _shipped_english()
     foreign = foreign_vocabulary(english)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import MutableSequence, Sequence
 from typing import TypeVar
@@ -12,8 +13,15 @@ _MASK = (1 << 64) - 1
 
 def caption_seed(seed: int, negative_type: str, caption: str) -> int:
     """The seed of one (caption, type): a hash of the three, never a shared stream."""
-    digest = hashlib.blake2b(f"{seed}\x1f{negative_type}\x1f{caption}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big")
+    digest = _prefix(seed, negative_type).copy()  # the hash of f"{seed}\x1f{negative_type}\x1f{caption}"
+    digest.update(caption.encode())
+    return int.from_bytes(digest.digest(), "big")
+
+
+@functools.lru_cache(maxsize=256, typed=True)  # typed: seed 1 and True write differently
+def _prefix(seed: int, negative_type: str) -> "hashlib._Hash":
+    """The hash state after f"{seed}\x1f{negative_type}\x1f" (copied, never updated: one per caption saved)."""
+    return hashlib.blake2b(f"{seed}\x1f{negative_type}\x1f".encode(), digest_size=8)
 
 
 class CaptionRandom:

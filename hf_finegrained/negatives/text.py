@@ -6,8 +6,7 @@ import functools
 import re
 from collections.abc import Iterable
 
-_NON_WORD = re.compile(r"[^\w\s]+")
-_SPACES = re.compile(r"\s+")
+_NON_WORD_SUB = re.compile(r"[^\w\s]+").sub
 # Words read with a vowel sound despite their spelling, and vice versa (enough for captions).
 _AN_EXCEPTIONS = ("hour", "honest", "honor", "honour", "heir")
 _A_EXCEPTIONS = ("uni", "use", "usu", "uten", "euro", "one", "once", "ufo")
@@ -17,7 +16,8 @@ Edit = tuple[int, int, str]  # (start, end, replacement) in character offsets of
 
 def normalize(text: str) -> str:
     """Lower case, punctuation removed, whitespace collapsed: the form in which a negative must differ."""
-    return _SPACES.sub(" ", _NON_WORD.sub(" ", text.lower())).strip()
+    # str.split() and the regex class \s agree on what is whitespace (every code point checked)
+    return " ".join(_NON_WORD_SUB(" ", text.lower()).split())
 
 
 def word_multiset(text: str) -> list[str]:
@@ -60,6 +60,7 @@ def match_case(new: str, old: str) -> str:
     return new.lower()
 
 
+@functools.lru_cache(maxsize=1 << 14)  # asked for every candidate replacement; the words repeat
 def indefinite_article(word: str) -> str:
     """'a' or 'an' for the word that follows the article."""
     lower = word.lower()

@@ -9,6 +9,15 @@ from ..phrases import NounGroup, ParsedCaption, singular
 def object_entry(caption: ParsedCaption, group: NounGroup, lexicon: Lexicon) -> Entry | None:
     """The listed noun a group names: its whole noun run must be one listed noun (pattern 4: "a dog bed" is
     not a dog, and its "bed" is not replaced alone), and not a non-object ("kinds of", "a view")."""
+    known = caption.entries.get(group)  # several rules ask for the same groups
+    if known is not None and known[0] is lexicon:
+        return known[1]
+    found = _object_entry(caption, group, lexicon)
+    caption.entries[group] = (lexicon, found)
+    return found
+
+
+def _object_entry(caption: ParsedCaption, group: NounGroup, lexicon: Lexicon) -> Entry | None:
     tokens = caption.tokens
     head = tokens[group.head].lower
     if head in lexicon.rules["non_object_nouns"] or singular(head) in lexicon.rules["non_object_nouns"]:
