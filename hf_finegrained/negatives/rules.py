@@ -51,7 +51,7 @@ PREPOSITION_TAGS = frozenset({"IN", "TO"})
 
 def _finish(caption: ParsedCaption, edits: Sequence[Edit]) -> str | None:
     result = apply_edits(caption.text, edits)
-    return None if normalize(result) == normalize(caption.text) else result
+    return None if normalize(result) == caption.normalized else result
 
 
 def candidate_text(caption: ParsedCaption, candidate: Candidate) -> str | None:
@@ -83,7 +83,7 @@ def choose(caption: ParsedCaption, candidates: list[Candidate], rng: Chooser) ->
 
 def _cased(caption: ParsedCaption, new: str, old: str) -> str:
     """`new` in the casing of `old`, or all capitals in an all-capitals caption ("A MAN ON A HORSE")."""
-    return new.upper() if caption.text.isupper() else match_case(new, old)
+    return new.upper() if caption.is_upper else match_case(new, old)
 
 
 def _objects(caption: ParsedCaption, lexicon: Lexicon) -> list[tuple[NounGroup, Entry]]:
