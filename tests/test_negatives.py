@@ -179,8 +179,9 @@ def test_sugarcrepe_coverage():
     gen = HardNegativeGenerator(seed=0)
     rows = gen.generate(captions)
     coverage = gen.stats.coverage(gen.types)
-    # Measured 0.02 / 0.09 / 0.85 / 0.38 / 0.42 (docs/NEGATIVES.md); the bounds catch a broken rule.
-    assert coverage["swap_object"] > 0.01 and coverage["replace_object"] > 0.75
+    # Measured 0.02 / 0.09 / 0.85 / 0.38 / 0.42 (docs/NEGATIVES.md); the bounds catch a broken rule. swap_object
+    # is 0.0098 since issue 29's second session dropped the swaps that fit one way only.
+    assert coverage["swap_object"] > 0.008 and coverage["replace_object"] > 0.75
     assert coverage["replace_relation"] > 0.35 and coverage["replace_attribute"] > 0.3
     assert coverage["swap_attribute"] > 0.07
     for caption, row in zip(captions, rows):

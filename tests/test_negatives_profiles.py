@@ -59,7 +59,7 @@ STRICT = {  # caption: (swap_object, swap_attribute, replace_object, replace_att
         'a large table under a small wooden window',
         'a small wooden shelf under a large window',
         'a big wooden table under a large window',  # issue 29's second session: never "a fabric table"
-        'a small wooden table atop a large window',
+        None,  # "atop a large window" until issue 29's second session: a window is fixed in place
     ),
     'A Dog chasing a HORSE.': (None, None, 'A Cat chasing a HORSE.', None, 'A Dog watching a HORSE.'),
     'A brown dog on a beige couch.': (

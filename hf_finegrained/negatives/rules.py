@@ -47,6 +47,7 @@ ARTICLES = frozenset({"a", "an"})
 ADJECTIVE_TAGS = frozenset({"JJ", "JJR"})
 MODIFIER_LINKS = frozenset({",", "and", "-"})
 PREPOSITION_TAGS = frozenset({"IN", "TO"})
+LIST_WORD_TAGS = frozenset({"DT", "CD", "JJ", "JJR", "JJS", "PRP$"})  # words of a noun phrase outside its group
 
 
 def _finish(caption: ParsedCaption, edits: Sequence[Edit]) -> str | None:
@@ -143,7 +144,8 @@ def swap_object_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[Can
     tokens = caption.tokens
     objects = [(group, entry) for group, entry in _objects(caption, lexicon)
                if filters.swappable_class(lexicon, entry) and not filters.next_to_possessive(caption, group)
-               and not filters.in_list(caption, group) and not filters.describes_next_noun(caption, lexicon, group)]
+               and not filters.in_list(caption, group) and not filters.describes_next_noun(caption, lexicon, group)
+               and not _content(caption, lexicon, group) and not _belongs_with(caption, lexicon, group, entry)]
     candidates = []
     for index, (a, entry_a) in enumerate(objects):
         for b, entry_b in objects[index + 1:]:
@@ -152,8 +154,17 @@ def swap_object_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[Can
                     or filters.conjoined(caption, lexicon, a, b)):
                 continue
             if lexicon.noun_class(entry_a) == "person" and (
-                    a.has_modifiers or b.has_modifiers or caption.words & lexicon.rules["gendered_words"]):
-                continue  # "A male girl", "a woman ... his chest"
+                    a.has_modifiers or b.has_modifiers or caption.words & lexicon.rules["gendered_words"]
+                    or caption.words & lexicon.rules["gendered_clothing"]):
+                continue  # "A male girl", "a woman ... his chest", "a woman in a skirt" -> "a man in a skirt"
+            if {entry_a.forms[0], entry_b.forms[0]} & lexicon.rules["gendered_clothing"]:
+                continue  # "a girl in a floral dress next to a boy in a blue shirt" -> "a boy in a blue dress"
+            if entry_a.category == entry_b.category and entry_a.category in lexicon.rules["positional_roles"]:
+                continue  # "the catcher behind the batter": each role has its place and its action
+            if _medium(lexicon, entry_a) != _medium(lexicon, entry_b):
+                continue  # "a parked van below a low flying airplane" -> "a low flying van"
+            if _usual_after_swap(caption, lexicon, a, entry_b) or _usual_after_swap(caption, lexicon, b, entry_a):
+                continue  # "a white toilet next to the shower" -> "a white shower": showers are white too
             if (not filters.exchange_reads(caption, lexicon, a, b) or filters.repeated_noun(caption, a)
                     or filters.repeated_noun(caption, b)):
                 continue  # "a sink above the mirror", "a sink next to a toilet"; "a table and table"
@@ -161,6 +172,42 @@ def swap_object_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[Can
             if edits is not None:
                 candidates.append(Candidate(len(candidates), tuple(edits)))
     return candidates
+
+
+def _content(caption: ParsedCaption, lexicon: Lexicon, group: NounGroup) -> bool:
+    """The group is what fills or tops another ("a vase filled with water and rocks", "a pizza topped with
+    vegetables"; `content_words` before "with", "of" or "in", across a list): exchanged with another object, the
+    roles of container and content or base and topping are exchanged too, which fit one way only."""
+    tokens, inside = caption.tokens, set()
+    for other in caption.groups:
+        inside.update(range(other.det if other.det is not None else other.mod_start, other.noun_end))
+    position = (group.det if group.det is not None else group.mod_start) - 1
+    while position >= 1 and (position in inside or tokens[position].lower in lexicon.rules["conjunctions"]
+                             or tokens[position].tag in LIST_WORD_TAGS):  # "with various vegetables"
+        position -= 1
+    return (position >= 1 and tokens[position].lower in ("with", "of", "in")
+            and tokens[position - 1].lower in lexicon.rules["content_words"])
+
+
+def _belongs_with(caption: ParsedCaption, lexicon: Lexicon, group: NounGroup, entry: Entry) -> bool:
+    """The caption names what the noun belongs with (`belongs_with.<noun>`: a camera with its tripod, a toilet
+    with its seat): exchanged, the other noun would take its place on it ("a laptop on top of a tripod")."""
+    partners = lexicon.rules.map("belongs_with").get(entry.forms[0])
+    return bool(partners) and any(token.lower in partners or singular(token.lower) in partners
+                                  for index, token in enumerate(caption.tokens)
+                                  if not group.noun_start <= index < group.noun_end)
+
+
+def _medium(lexicon: Lexicon, entry: Entry) -> str | None:
+    """Where a vehicle moves (`medium.<name>`: air, water, rail), None for the road and for other nouns."""
+    return next((name for name, nouns in lexicon.rules.map("medium").items() if entry.forms[0] in nouns), None)
+
+
+def _usual_after_swap(caption: ParsedCaption, lexicon: Lexicon, group: NounGroup, new: Entry) -> bool:
+    """The modifiers of `group`, which stay in place when its noun is exchanged, are usual for the noun that
+    takes its place (`usual.<noun>`): the exchanged caption may stay true ("a white shower")."""
+    usual = lexicon.rules.map("usual").get(new.forms[0], frozenset())
+    return any(token.lower in usual for token in caption.tokens[group.mod_start:group.noun_start])
 
 
 def _attributes(caption: ParsedCaption, lexicon: Lexicon, group: NounGroup) -> list[tuple[int, Entry]] | None:
@@ -193,16 +240,20 @@ def swap_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
                 and not filters.heads_of_phrase(caption, group)):
             groups.append((group, entry, _attributes(caption, lexicon, group) if group.has_modifiers else None))
     candidates: list[Candidate] = []
+    # the listed noun of a group's head, for what suits it ("a black bear cub" is a bear: never "a blue bear cub")
+    suited = {group.head: entry or filters.head_entry(caption, group, lexicon) for group, entry, _ in groups}
 
-    def fits(attributes: list[tuple[int, Entry]], noun: Entry | None) -> bool:
+    def fits(attributes: list[tuple[int, Entry]], group: NounGroup) -> bool:
+        noun = suited[group.head]
         return all(filters.attribute_fits(lexicon, tokens[i].lower, entry.category, noun)
                    and (entry.category != "material" or noun is None
                         or filters.attribute_movable_to(lexicon, entry.category, noun, tokens[i].lower))
+                   and _lands_well(caption, lexicon, tokens[i].lower, entry.category, group)
                    for i, entry in attributes)
 
     for index, (a, entry_a, attrs_a) in enumerate(groups):
         for b, entry_b, attrs_b in groups[index + 1:]:
-            if attrs_a is None or attrs_b is None or not (fits(attrs_a, entry_b) and fits(attrs_b, entry_a)):
+            if attrs_a is None or attrs_b is None or not (fits(attrs_a, b) and fits(attrs_b, a)):
                 continue
             if normalize(caption.span_text(a.mod_start, a.noun_start)) == normalize(
                     caption.span_text(b.mod_start, b.noun_start)):
@@ -232,10 +283,19 @@ def swap_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
                 continue  # "a very small kitchen", "a lime green room" would keep "very", "lime" behind
             if span.start == span.stop - 1 and source.det is None and tokens[source.head].tag == "NN":
                 continue  # "a man in brown shirt" -> "a man in shirt"
+            if position + 1 < span.stop and _participle(caption, lexicon, position + 1):
+                continue  # "old fashioned", "dark tinted": the word describes the participle, not the noun
+            if _suits_all_of(lexicon, caption, source, lexicon.rules["covering_classes"]):
+                continue  # "a white bathroom with a shower": what is in a white room is often white
             for target, target_entry, target_attrs in groups:
                 if (target is source or target_entry is None or target.noun_start == 0
                         or len(target_attrs or ()) != target.noun_start - target.mod_start):
                     continue  # a listed object whose modifiers (if any) are all listed attributes
+                if _shares_modifier(caption, lexicon, source, target) or not _lands_well(
+                        caption, lexicon, word, category, target):
+                    continue  # "a black shirt and skirt" may be both black
+                if target.head < source.head and _is_part(caption, lexicon, source):
+                    continue  # "a clock with a white face" -> "a white clock with a face"
                 if any(entry.category == category for _, entry in target_attrs or ()):
                     continue
                 if not (filters.attribute_movable_to(lexicon, category, target_entry, word)
@@ -248,6 +308,50 @@ def swap_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
                           target.noun_start)
                 candidates.append(Candidate(len(candidates), _move_attribute(caption, source, position, target, at)))
     return candidates
+
+
+def _participle(caption: ParsedCaption, lexicon: Lexicon, index: int) -> bool:
+    """Token `index` is a participle an attribute before it describes (`attribute_participles`: "old fashioned",
+    "red colored", "dark tinted"; never "a black stuffed animal")."""
+    return caption.tokens[index].lower in lexicon.rules["attribute_participles"]
+
+
+def _suits_all_of(lexicon: Lexicon, caption: ParsedCaption, group: NounGroup, classes: frozenset[str]) -> bool:
+    entry = filters.head_entry(caption, group, lexicon)
+    return entry is not None and lexicon.noun_class(entry) in classes
+
+
+def _lands_well(caption: ParsedCaption, lexicon: Lexicon, word: str, category: str, target: NounGroup) -> bool:
+    """Attribute `word` may land on `target` in an exchange or a move: no size on what has none (`sizeless_nouns`:
+    "the large sky"), no fullness on the place someone sits or lies in (`occupying_verbs` before its preposition:
+    "seated in an empty chair")."""
+    head = caption.tokens[target.head].lower
+    if category == "size" and (head in lexicon.rules["sizeless_nouns"] or singular(head) in lexicon.rules["sizeless_nouns"]):
+        return False
+    if category in lexicon.rules["occupancy_categories"]:
+        start = target.det if target.det is not None else target.mod_start
+        tokens = caption.tokens
+        if (start >= 2 and tokens[start - 1].tag in PREPOSITION_TAGS
+                and tokens[start - 2].lower in lexicon.rules["occupying_verbs"]):
+            return False
+    return True
+
+
+def _shares_modifier(caption: ParsedCaption, lexicon: Lexicon, source: NounGroup, target: NounGroup) -> bool:
+    """The target is a bare noun joined to the source by a conjunction ("a black shirt and skirt", "a blue shirt
+    and jeans"): the source's modifiers may describe both, so moving one keeps the caption true."""
+    first, second = (source, target) if source.head < target.head else (target, source)
+    start = second.det if second.det is not None else second.mod_start
+    between = [token.lower for token in caption.tokens[first.noun_end:start]]
+    bare = target is second and target.det is None and not target.has_modifiers
+    return bare and bool(between) and all(word in lexicon.rules["conjunctions"] for word in between)
+
+
+def _is_part(caption: ParsedCaption, lexicon: Lexicon, group: NounGroup) -> bool:
+    """The group names a part that makes most of what one sees of a thing (`covering_parts`: "a clock with a white
+    face" is a white clock; "a skateboard with red wheels" is not a red skateboard)."""
+    head = caption.tokens[group.head].lower
+    return head in lexicon.rules["covering_parts"] or singular(head) in lexicon.rules["covering_parts"]
 
 
 def _attributes_differ(first: list[tuple[int, Entry]], second: list[tuple[int, Entry]]) -> bool:
@@ -414,6 +518,10 @@ def replace_relation_candidates(caption: ParsedCaption, lexicon: Lexicon) -> lis
                 continue
             if entry.category == "vehicle_motion" and not filters.motion_fits(caption, lexicon, end, subject_entry):
                 continue
+            if entry.category in lexicon.rules["held_categories"] and filters.held_to_body(caption, lexicon, end):
+                continue  # "holds a bottle close to their mouth" never "drops" it
+            if entry.category in lexicon.rules["outfit_categories"] and filters.outfit_after(caption, lexicon, end):
+                continue  # "wearing a jacket and pants" is an outfit, not "carrying" it
             slot = VERB_SLOTS.index(VERB_TAG_SLOT.get(tokens[start].tag, "gerund"))
             alternatives = [alt.forms[slot] for alt in lexicon.verbs.alternatives(entry)
                             if alt.forms[0] not in lexicon.rules["never_inserted_verbs"]]
@@ -447,6 +555,10 @@ def _preposition_alternatives(caption: ParsedCaption, lexicon: Lexicon, start: i
         return []  # "out in a field"
     if phrase in lexicon.rules["contact_relations"] and filters.attached_thing(caption, lexicon, start):
         return []  # "the wipers on a car", "a tap on a sink": part of it, never under or beside it
+    if category in lexicon.rules["flipping_categories"] and filters.cooking_before(caption, lexicon, start):
+        return []  # "stir-frying vegetables in a skillet": the pan is the tool
+    if filters.restated_by_pronoun(caption, lexicon, end):
+        return []  # "above a small elephant, who walks beneath it"
     flips, sides, way_off = True, False, None
     landmark = filters.relation_object(caption, lexicon, end)
     if landmark is None:
@@ -456,7 +568,12 @@ def _preposition_alternatives(caption: ParsedCaption, lexicon: Lexicon, start: i
             flips = sides = _furniture_first(caption, lexicon)
     else:
         landmark_entry = filters.head_entry(caption, landmark, lexicon)
+        if (category in lexicon.rules["flipping_categories"] and filters.body_part_landmark(caption, lexicon, landmark)
+                or filters.ridden_landmark(caption, lexicon, phrase, landmark_entry)):
+            return []  # "a look on her face"; "a person on a horse ... rides"
         flips = filters.relation_fits(lexicon, category, landmark_entry)
+        if category == "containment" and filters.found_inside(caption, lexicon, landmark_entry):
+            flips = False  # "in the zoo ... his enclosure"
         sides = filters.side_fits(lexicon, category, landmark_entry)
         way_off = filters.ground_opposite(caption, lexicon, start, category, phrase, landmark_entry)
         if category == "vertical" and entry.cluster == 0:
@@ -470,6 +587,8 @@ def _preposition_alternatives(caption: ParsedCaption, lexicon: Lexicon, start: i
                  (group and filters.head_entry(caption, group, lexicon) for group in resting) if found}
         if kinds & (lexicon.rules["resting_classes"] | {"person"}):
             flips = False  # "a sandwich below a plate", "two women under a park bench"
+        elif filters.fixed_in_place(caption, lexicon, resting[0] if entry.cluster == 0 else landmark):
+            flips = False  # "a traffic light above a car" never underneath it; "a bench under a tree" never above
         elif start > 0 and _posture_verb(lexicon, tokens[start - 1].lower):
             subject = filters.subject_before(caption, start - 1)
             subject_entry = subject and filters.object_entry(caption, subject, lexicon)

@@ -174,3 +174,101 @@ def verb_fits(lexicon: Lexicon, frame: Frame | None, subject: Entry | None, obj:
     if frame.objects:
         return obj is not None and lexicon.noun_class(obj) in frame.objects
     return True
+
+
+def _listed(caption: ParsedCaption, lexicon: Lexicon, group: NounGroup | None, name: str) -> bool:
+    """The group's noun run, its head (or their singular), or its listed noun's class is a member of set `name`."""
+    if group is None:
+        return False
+    members, tokens = lexicon.rules[name], caption.tokens
+    head = tokens[group.head].lower
+    run = " ".join(token.lower for token in tokens[group.noun_start:group.noun_end])
+    if run in members or singular(run) in members or head in members or singular(head) in members:
+        return True
+    entry = head_entry(caption, group, lexicon)
+    return entry is not None and (entry.forms[0] in members or lexicon.noun_class(entry) in members)
+
+
+def fixed_in_place(caption: ParsedCaption, lexicon: Lexicon, group: NounGroup | None) -> bool:
+    """The group names a thing fixed in place or too large to be put under another (`fixed_in_place` of
+    negatives_classes.txt: "a traffic light above a car" never becomes "underneath a car", "a bench under a
+    tree" never "above a tree")."""
+    return _listed(caption, lexicon, group, "fixed_in_place")
+
+
+def body_part_landmark(caption: ParsedCaption, lexicon: Lexicon, landmark: NounGroup | None) -> bool:
+    """The relation's landmark is a body part (`body_parts`: "a look on her face", "a tattoo on his arm"): what is
+    on it is worn or part of a gesture, never under or beside it."""
+    return _listed(caption, lexicon, landmark, "body_parts")
+
+
+def cooking_before(caption: ParsedCaption, lexicon: Lexicon, position: int) -> bool:
+    """A cooking verb (`cooking_verbs`) comes before token `position` ("stir-frying vegetables in a skillet"): the
+    pan or oven is the tool, and food "beside a skillet" or "outside the oven" is no longer cooked."""
+    verbs, tokens = lexicon.rules["cooking_verbs"], caption.tokens
+    describing = {i for group in caption.groups for i in range(group.mod_start, group.noun_start)}
+    return any(token.lower in verbs and index not in describing  # not "a grilled sandwich served on a tray"
+               for index, token in enumerate(tokens[:position]))
+
+
+def restated_by_pronoun(caption: ParsedCaption, lexicon: Lexicon, end: int) -> bool:
+    """The landmark of the relation ending before token `end` is the subject of a later relation to a pronoun
+    (`referring_pronouns`: "above a small elephant, who walks beneath it"; "next to a child skateboarding on its
+    edge"): the caption tells the relation twice, and an edit of the first contradicts the second. A pronoun
+    after another noun ("a desk with a cup on it") is that noun's relation."""
+    tokens, pronouns = caption.tokens, lexicon.rules["referring_pronouns"]
+    for start, after in caption.relations:
+        if (start < end or after >= len(tokens) or tokens[after].lower not in pronouns
+                or " ".join(token.lower for token in tokens[start:after]) not in lexicon.relations.lookup):
+            continue
+        between = [group for group in caption.groups
+                   if (group.det if group.det is not None else group.mod_start) >= end and group.noun_end <= start]
+        if len(between) == 1:
+            return True
+    return False
+
+
+def ridden_landmark(caption: ParsedCaption, lexicon: Lexicon, phrase: str, landmark: Entry | None) -> bool:
+    """"on" an animal, a vehicle or a board that the caption says is ridden ("a person on a horse ... rides"):
+    beside or under it contradicts the riding."""
+    if landmark is None or phrase not in lexicon.rules["contact_relations"]:
+        return False
+    rideable = (landmark.forms[0] in lexicon.rules["rideable"]
+                or lexicon.noun_class(landmark) in lexicon.rules["ridden_classes"] | {"vehicle"})
+    return rideable and bool(caption.words & lexicon.rules["riding_words"])
+
+
+def found_inside(caption: ParsedCaption, lexicon: Lexicon, landmark: Entry | None) -> bool:
+    """The caption names something found only inside the landmark (`found_inside.<landmark>`: "in the zoo ... his
+    enclosure", "in a kitchen ... at the stove"): "outside" it contradicts the caption."""
+    if landmark is None:
+        return False
+    inside = lexicon.rules.map("found_inside").get(landmark.forms[0])
+    if not inside:
+        return False
+    return any(token.lower in inside or singular(token.lower) in inside for token in caption.tokens)
+
+
+def held_to_body(caption: ParsedCaption, lexicon: Lexicon, end: int) -> bool:
+    """A body part follows the verb ending before token `end` ("holds a bottle close to their mouth", "holding a
+    remote in one hand"): the thing is held there, and "drops" contradicts it."""
+    parts = lexicon.rules["body_parts"]
+    return any(token.lower in parts or singular(token.lower) in parts for token in caption.tokens[end:])
+
+
+def outfit_after(caption: ParsedCaption, lexicon: Lexicon, end: int) -> bool:
+    """The verb ending before token `end` takes two garments joined by "and" ("wearing a red jacket and brown
+    pants"): an outfit is worn, and "carrying a jacket and pants" reads as no scene."""
+    garments = 0
+    for group in caption.groups:
+        if group.noun_end <= end:
+            continue
+        entry = head_entry(caption, group, lexicon)
+        if entry is None or lexicon.noun_class(entry) not in lexicon.rules["worn_classes"]:
+            break
+        start = group.det if group.det is not None else group.mod_start
+        joined = caption.tokens[start - 1].lower in lexicon.rules["conjunctions"] if garments else start == end
+        if not joined:  # the first garment is the verb's object, the next ones follow a conjunction
+            break
+        garments += 1
+    return garments > 1
