@@ -6,6 +6,7 @@ Used by the embedded default run (nothing downloaded) and by the tests. The resu
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -98,8 +99,12 @@ def build_clip_model(
     max_position_embeddings: int = 77,
     seed: int = 0,
     sincos_positions: float = 0.0,
+    logit_scale: float | None = None,
 ) -> CLIPModel:
-    """A randomly initialised `CLIPModel` sized by the arguments, with token ids taken from `tokenizer`."""
+    """A randomly initialised `CLIPModel` sized by the arguments, with token ids taken from `tokenizer`.
+
+    `logit_scale`: the initial temperature scale (exponentiated; None: CLIP's 1 / 0.07). `sincos_positions`: the
+    image position embeddings start as this multiple of a 2-D sine-cosine table (0: CLIP's random ones)."""
     import torch
 
     text = {
@@ -121,7 +126,8 @@ def build_clip_model(
         "num_hidden_layers": num_layers,
         "num_attention_heads": num_heads,
     }
-    config = CLIPConfig(text_config=text, vision_config=vision, projection_dim=projection_dim)
+    scale = {} if logit_scale is None else {"logit_scale_init_value": math.log(logit_scale)}
+    config = CLIPConfig(text_config=text, vision_config=vision, projection_dim=projection_dim, **scale)
     torch.manual_seed(seed)
     model = CLIPModel(config)
     if sincos_positions:
@@ -175,8 +181,6 @@ def build_siglip_model(
     `build_clip_model` (SigLIP has no projection: the embeddings have `hidden_size` dimensions), with token
     ids from `tokenizer` and SigLIP's initial scale and bias (log 10 and -10). SigLIP 2's vision tower reads
     up to (image_size / patch_size)^2 patches of its NaFlex image processor."""
-    import math
-
     import torch
     from transformers import Siglip2Config, Siglip2Model, SiglipConfig, SiglipModel
 
