@@ -12,11 +12,12 @@ from .lexicon import Lexicon, load_lexicon
 from .permissive import PERMISSIVE_CANDIDATES
 from .phrases import HELD_BACK_REASONS, ParsedCaption, parse_caption
 from .proposals import NegativeProposer, ProposalCounts, judge_proposal
-from .rules import CANDIDATES, RULES, CandidateRule, candidate_text, draw
+from .rules import CANDIDATES, RULES, Candidate, CandidateRule, candidate_text, draw
 from .scoring import NegativeScorer
 from .seeding import CaptionRandom, caption_seed
 from .screening import DEFAULT_MAX_CHARS, DEFAULT_MAX_WORDS, SKIP_REASONS, english_vocabulary, screen_caption
 from .spacy_model import load_spacy_model
+from .text import written_words
 from .types import DEFAULT_NEGATIVE_TYPES
 
 PROGRESS_THRESHOLD = 20_000  # captions; longer runs show a progress bar unless told otherwise
@@ -81,6 +82,13 @@ class HardNegativeGenerator:
             and reason in `stats.proposals`. Not combined with `scorer`.
         fallback_to_rules: with a proposer, where no proposal is accepted, keep the rules' own draw (default)
             instead of None.
+        vocabulary: None (default): a negative may write any word of the lexicon. A set of words (lower case, as
+            `text.corpus_vocabulary(captions)` gives): a negative may only write words of this set (the rules'
+            candidates that write another word are not drawn; a proposal that does is rejected as
+            "outside_vocabulary"). A negative naming a word the corpus never shows teaches the text side that
+            an unseen word means "false" (a text-only shortcut; the synthetic world's replace negatives reached
+            their CMR threshold bound within 25 steps that way, docs/RESULTS.md). Where every candidate writes
+            known words the draw is the one without a vocabulary.
 
     Attribute `stats` accumulates a `GenerationStats` over all calls.
 
@@ -104,6 +112,7 @@ class HardNegativeGenerator:
         profile: str = "strict",
         proposer: NegativeProposer | None = None,
         fallback_to_rules: bool = True,
+        vocabulary: Iterable[str] | None = None,
     ) -> None:
         self.types = list(DEFAULT_NEGATIVE_TYPES if types is None else types)
         unknown = [name for name in self.types if name not in RULES]
@@ -131,6 +140,10 @@ class HardNegativeGenerator:
             raise ValueError(f"scorer_candidates must be >= 1, got {scorer_candidates}")
         self.scorer = scorer
         self.scorer_candidates = scorer_candidates
+        if isinstance(vocabulary, str):
+            raise TypeError("vocabulary must be a collection of words, not one string; e.g. "
+                            "`corpus_vocabulary(captions)`")
+        self.vocabulary = None if vocabulary is None else frozenset(word.lower() for word in vocabulary)
         self.stats = GenerationStats(proposals=ProposalCounts() if proposer is not None else None)
         self._english = english_vocabulary(self.lexicon.words)
 
@@ -155,17 +168,29 @@ class HardNegativeGenerator:
         text = doc.text if text is None else text
         return self._negatives(parse_caption(doc, self.lexicon, text), text)
 
+    def _candidates(self, parsed: ParsedCaption, name: str) -> list[Candidate]:
+        """The profile's candidates of type `name`, less those writing a word outside `vocabulary`."""
+        found = self.candidates[name](parsed, self.lexicon)
+        if self.vocabulary is None:
+            return found
+        return [candidate for candidate in found if self._known(parsed.text, candidate_text(parsed, candidate))]
+
+    def _known(self, caption: str, negative: str | None) -> bool:
+        """`negative` writes only words of `vocabulary` (a candidate equal to its caption is kept: `draw` passes
+        over it, and keeping it keeps the draws of an unrestricted generator)."""
+        return negative is None or written_words(caption, negative) <= self.vocabulary
+
     def _negatives(self, parsed: ParsedCaption, text: str) -> dict[str, str | None]:
-        if self.scorer is None and self.profile == "strict":
+        if self.scorer is None and self.profile == "strict" and self.vocabulary is None:
             return {
                 name: RULES[name](parsed, self.lexicon, CaptionRandom(caption_seed(self.seed, name, text)))
                 for name in self.types
             }
         if self.scorer is None:
-            return {name: next(iter(draw(parsed, self.candidates[name](parsed, self.lexicon),
+            return {name: next(iter(draw(parsed, self._candidates(parsed, name),
                                          CaptionRandom(caption_seed(self.seed, name, text)), 1)), None)
                     for name in self.types}
-        drawn = {name: draw(parsed, self.candidates[name](parsed, self.lexicon),
+        drawn = {name: draw(parsed, self._candidates(parsed, name),
                              CaptionRandom(caption_seed(self.seed, name, text)), self.scorer_candidates)
                  for name in self.types}
         everything = [made for texts in drawn.values() for made in texts]
@@ -233,7 +258,7 @@ class HardNegativeGenerator:
         for (text, name), proposals in zip(requests, answers):
             caption = parsed[text]
             admitted = {found for found in (candidate_text(caption, candidate)
-                                            for candidate in self.candidates[name](caption, self.lexicon))
+                                            for candidate in self._candidates(caption, name))
                         if found is not None}
             kept = None
             for proposal in proposals:
@@ -242,6 +267,8 @@ class HardNegativeGenerator:
                 reason = judge_proposal(caption, cleaned,
                                         parsed_proposals.get(cleaned) if isinstance(cleaned, str) else None,
                                         name, self.lexicon, self.profile, admitted)
+                if reason is None and self.vocabulary is not None and not self._known(text, cleaned):
+                    reason = "outside_vocabulary"
                 if reason is not None:
                     counts.reject(name, reason)
                     continue

@@ -21,6 +21,8 @@ proposal with the same tagger as the captions and judges it with `judge_proposal
    changes a negated phrase or a question (`phrases.protected_spans`), else `filtered` (the strict filters of
    `filters/` admit only the edits the rules list, so a proposal outside them is not one they can vouch for).
    Under the permissive profile it is accepted.
+4. a generator given a `vocabulary` rejects a proposal accepted above that writes a word outside it:
+   `outside_vocabulary` (`HardNegativeGenerator` checks it; `judge_proposal` does not know the vocabulary).
 
 So with the strict profile a language model chooses among the rules' edits; with the permissive profile it may
 also write edits the word lists do not hold (new words, new phrasings), checked only for the invariants.
@@ -37,7 +39,8 @@ from .lexicon import Lexicon
 from .phrases import ParsedCaption, Token
 from .text import normalize
 
-REJECTION_REASONS: tuple[str, ...] = ("malformed", "same_text", "not_minimal", "wrong_kind", "protected", "filtered")
+REJECTION_REASONS: tuple[str, ...] = ("malformed", "same_text", "not_minimal", "wrong_kind", "protected", "filtered",
+                                      "outside_vocabulary")
 MAX_REPLACED_WORDS = 3  # a replacement changes one run of at most this many words on either side
 ATTRIBUTE_TAGS = frozenset({"JJ", "JJR", "JJS", "VBN"})
 RELATION_TAGS = frozenset({"IN", "TO", "RP", "RB", "VB", "VBD", "VBG", "VBN", "VBP", "VBZ"})

@@ -69,3 +69,25 @@ def indefinite_article(word: str) -> str:
     if lower.startswith(_A_EXCEPTIONS):
         return "a"
     return "an" if lower[:1] in "aeiou" else "a"
+
+
+def written_words(caption: str, negative: str) -> set[str]:
+    """The normalized words of `negative` that `caption` does not have: what an edit wrote."""
+    return set(normalize(negative).split()) - set(normalize(caption).split())
+
+
+def corpus_vocabulary(captions: Iterable[str], min_count: int = 1) -> frozenset[str]:
+    """The normalized words written at least `min_count` times in `captions` (non-strings are passed over): the
+    set to give `HardNegativeGenerator(vocabulary=...)` so that negatives only use words the corpus uses.
+
+    >>> sorted(corpus_vocabulary(["A red ring.", "a blue bar", None]))
+    ['a', 'bar', 'blue', 'red', 'ring']
+    """
+    if min_count < 1:
+        raise ValueError(f"min_count must be >= 1, got {min_count}")
+    counts: dict[str, int] = {}
+    for caption in captions:
+        if isinstance(caption, str):
+            for word in normalize(caption).split():
+                counts[word] = counts.get(word, 0) + 1
+    return frozenset(word for word, count in counts.items() if count >= min_count)

@@ -64,7 +64,7 @@ from .recipe import (
 )
 from .tradeoff import GENERAL, keeps_general, plot_tradeoff, tradeoff_table
 from .tradeoff import tradeoff_points as curve_points
-from .world import NOISE_KINDS, NegativeNoise
+from .world import NEGATIVES_VOCABULARIES, NOISE_KINDS, NegativeNoise
 
 @dataclass(frozen=True)
 class Variant:
@@ -136,6 +136,7 @@ class StudySettings:
     world_seed: int = 0
     distractors: float = WORLD_DISTRACTORS  # SyntheticWorld.distractors: unnamed objects (0.25: in a quarter of scenes)
     confusable_distractors: bool = False  # SyntheticWorld.confusable_distractors: the first one a swapped binding
+    negatives_vocabulary: str = "lexicon"  # SyntheticWorld.negatives_vocabulary: "lexicon" or "world"
     num_seen: int = 1000
     num_held_out: int = 500
     num_zeroshot: int = 960
@@ -166,9 +167,10 @@ QUICK = dict(num_seen=32, num_held_out=32, num_zeroshot=64, num_retrieval=32, ba
 # The command line's name of each study setting where the training command has one (`hf-finegrained-train`);
 # the settings keep their names (results.json records them, and a study resumes only on equal settings).
 FLAG_NAMES = {"base_steps": "base_max_steps", "batch_size": "per_device_train_batch_size",
-              "world_seed": "synthetic_seed", "distractors": "synthetic_distractors", "alphas": "tradeoff_alphas"}
+              "world_seed": "synthetic_seed", "distractors": "synthetic_distractors",
+              "negatives_vocabulary": "synthetic_negatives_vocabulary", "alphas": "tradeoff_alphas"}
 # Old flag names, still read (with a FutureWarning): old name -> the name to use.
-DEPRECATED_FLAGS = dict(FLAG_NAMES)
+DEPRECATED_FLAGS = {name: flag for name, flag in FLAG_NAMES.items() if name != "negatives_vocabulary"}
 
 
 def parse(argv: list[str]) -> tuple[StudySettings, argparse.Namespace]:
@@ -183,7 +185,7 @@ def parse(argv: list[str]) -> tuple[StudySettings, argparse.Namespace]:
     add_flag(parser, "disable_tqdm", action="store_true", help="no bar while the base pre-trains")
     for name, default in asdict(StudySettings()).items():
         kind = float if default is None else _boolean if isinstance(default, bool) else type(default)
-        old = [name] if name in FLAG_NAMES else []
+        old = [name] if name in DEPRECATED_FLAGS else []
         add_flag(parser, FLAG_NAMES.get(name, name), deprecated=old, dest=name, type=kind, default=None,
                  help=f"default {default}")
     warn_deprecated(argv, DEPRECATED_FLAGS, "examples/ablation.py")
@@ -197,6 +199,8 @@ def parse(argv: list[str]) -> tuple[StudySettings, argparse.Namespace]:
         parser.error(f"--model_family must be one of {', '.join(FAMILIES)}")
     if settings.threshold_units not in THRESHOLD_UNITS:
         parser.error(f"--threshold_units must be one of {', '.join(THRESHOLD_UNITS)}")
+    if settings.negatives_vocabulary not in NEGATIVES_VOCABULARIES:
+        parser.error(f"--synthetic_negatives_vocabulary must be one of {', '.join(NEGATIVES_VOCABULARIES)}")
     if settings.eval_split not in ("validation", "test", "both"):
         parser.error("--eval_split must be validation, test or both")
     for name in args.variants.split(","):
@@ -489,7 +493,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     world = default_world(seed=settings.world_seed, num_seen=settings.num_seen, num_validation=settings.num_held_out,
                           num_test=settings.num_held_out, num_zeroshot=settings.num_zeroshot,
                           num_retrieval=settings.num_retrieval, distractors=settings.distractors,
-                          confusable_distractors=settings.confusable_distractors)
+                          confusable_distractors=settings.confusable_distractors,
+                          negatives_vocabulary=settings.negatives_vocabulary)
     splits = world.build()
     base = prepare_base_model(world, BaseModelSettings(max_steps=settings.base_steps, family=settings.model_family),
                               cache_dir=args.base_cache_dir, progress=not args.disable_tqdm)

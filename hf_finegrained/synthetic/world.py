@@ -42,6 +42,7 @@ import datasets
 
 from ..rows import NEGATIVES_COLUMN
 from ..negatives import HardNegativeGenerator
+from ..negatives.text import corpus_vocabulary
 from ..negatives.types import DEFAULT_NEGATIVE_TYPES, SHORT_NAMES
 from ..builders.add_negatives import add_hard_negatives
 from ..builders.features import caption_features
@@ -89,6 +90,7 @@ HELD_OUT_SPLITS = ("validation", "test")  # every scene holds a held-out combina
 ZEROSHOT_CLASSES: tuple[str, ...] = tuple(f"{color} {shape}" for color in COLORS for shape in SHAPES)
 NEGATIVES = ("spacy", "ground_truth", None)  # what a training stream's `hard_negatives` hold
 NOISE_KINDS = ("not_false", "disfluent", "dropped")  # `NegativeNoise.kind`
+NEGATIVES_VOCABULARIES = ("lexicon", "world")  # `SyntheticWorld.negatives_vocabulary`
 # {type name: the SugarCrepe-style category name reports use}, in the report order (negatives/types.py).
 CATEGORY_NAMES: dict[str, str] = SHORT_NAMES
 
@@ -161,6 +163,15 @@ def _noun_phrases(scene: Scene, style: Style, colors: bool = True) -> list[str]:
         article = "an" if style.article == "a" and words[0] in "aeiou" else style.article
         phrases.append(f"{article} {words}")
     return phrases
+
+
+def caption_vocabulary() -> frozenset[str]:
+    """Every word a relation caption of the world can use (templates, relation phrases, articles, sizes, colours,
+    shapes), normalized as `negatives.text.normalize` writes them."""
+    texts = [re.sub(r"\{\w+\}", " ", template) for template in TEMPLATES]
+    texts += [phrase for phrases in RELATION_PHRASES.values() for phrase in phrases]
+    texts += ["a an the", *COLORS, *SHAPES, *SIZES]
+    return corpus_vocabulary(texts)
 
 
 def render(scene: Scene, style: Style) -> str:
@@ -310,6 +321,11 @@ class SyntheticWorld:
             of a blue bar"), so each swap negative holds one pair the picture shows; the other distractors and
             the replace negatives are as above (a scene with one distractor then replaces with its colour or
             shape, which is a named object's: the replace negatives take words from outside the picture).
+        negatives_vocabulary: the words the training negatives may write: "lexicon" (any word of the generator's
+            lists, e.g. "a purple triangle" in a world without triangles: the studies before 2026-12-07 session 5)
+            or "world" (only words of the world's relation captions, `caption_vocabulary()`: the replacement is a
+            colour, shape or relation the world shows, as COCO words are for a COCO fine-tune). A `generator`
+            given explicitly is used as it is.
         exclude_held_out_negatives: set training negatives that state a held-out combination to None
             (default True; see the module docstring). `masked_negatives` counts them per type, over the
             train split and every stream row whose negatives were made in this process.
@@ -331,8 +347,14 @@ class SyntheticWorld:
     num_retrieval: int = 0
     distractors: float = 0
     confusable_distractors: bool = False
+    negatives_vocabulary: str = "lexicon"
     masked_negatives: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
     noisy_negatives: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.negatives_vocabulary not in NEGATIVES_VOCABULARIES:
+            raise ValueError(f"negatives_vocabulary must be one of {NEGATIVES_VOCABULARIES}; "
+                             f"got {self.negatives_vocabulary!r}")
 
     def example(self, split: str, index: int, mix: CaptionMix | None = None, ground_truth: bool = False) -> dict:
         """Row `index` of `split` (one of `SPLITS` but zeroshot) or of a training stream (any other name):
@@ -528,7 +550,9 @@ class SyntheticWorld:
     def _with_negatives(self, data: Any, batch_size: int = 1000, spacy: bool = True) -> Any:
         """`data` (a Dataset or an IterableDataset) with spaCy negatives (`spacy`), held-out ones masked."""
         if spacy:
-            generator = self.generator or HardNegativeGenerator(types=self.negative_types, seed=self.seed)
+            generator = self.generator or HardNegativeGenerator(
+                types=self.negative_types, seed=self.seed,
+                vocabulary=caption_vocabulary() if self.negatives_vocabulary == "world" else None)
             data = add_hard_negatives(data, generator=generator, batch_size=batch_size,
                                       desc="synthetic train negatives")
         if not self.exclude_held_out_negatives:
