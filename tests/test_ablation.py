@@ -40,9 +40,9 @@ def test_the_protocols_win_rule():
         compare(_runs({"a": [0.9], "b": [0.8, 0.7]}), "a", "b", "seen", "average")
 
 
-def _run(out: Path, cache: Path) -> subprocess.CompletedProcess:
+def _run(out: Path, cache: Path, *flags: str) -> subprocess.CompletedProcess:
     command = [sys.executable, str(ROOT / "examples" / "ablation.py"), "--quick", "--output_dir", str(out),
-               "--base_cache_dir", str(cache)]
+               "--base_cache_dir", str(cache), *flags]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, cwd=out.parent)
 
@@ -94,6 +94,15 @@ def test_quick_ablation_writes_the_table_curves_and_resumes(tmp_path):
     again = _run(out, tmp_path / "cache")  # every run is in results.json: nothing is trained again
     assert again.returncode == 0, again.stderr[-4000:]
     assert "seed 0]" not in again.stdout and (out / "table.md").read_text() == table
+
+    # a subset's tables show the subset, and results.json keeps every run (the others' too)
+    subset = _run(out, tmp_path / "cache", "--variants", "plain", "--seeds", "0")
+    assert subset.returncode == 0, subset.stderr[-4000:]
+    assert "seed 0]" not in subset.stdout
+    kept = json.loads((out / "results.json").read_text())["runs"]
+    assert sorted((r["variant"], r["seed"]) for r in kept) == sorted((r["variant"], r["seed"]) for r in runs)
+    shown = (out / "table.md").read_text().split("\n\n")[0].splitlines()[2:]
+    assert [line.split(" | ")[:2] for line in shown] == [["| base, no fine-tuning", "-"], ["| plain", "1"]]
 
 
 def _point_document(base_zs: float, settings: dict) -> dict:
@@ -152,6 +161,19 @@ def test_noisy_variants_name_their_kind_and_share():
     for bad in ("plain~dropped0.5", "ce_clip~dropped", "ce_clip~dropped1.5", "ce_clip~typo0.5", "ce_clip~"):
         with pytest.raises(ValueError, match="unknown variant"):
             ablation.variant_of(bad)
+
+
+def test_the_negatives_vocabulary_flag_reaches_the_study_settings():
+    import warnings
+
+    ablation = _ablation_module()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a new flag has no old name to warn about
+        settings, _ = ablation.parse(["--synthetic_negatives_vocabulary", "world"])
+    assert settings.negatives_vocabulary == "world"
+    assert ablation.parse([])[0].negatives_vocabulary == ablation.WORLD_NEGATIVES_VOCABULARY
+    with pytest.raises(SystemExit):
+        ablation.parse(["--synthetic_negatives_vocabulary", "corpus"])
 
 
 @pytest.mark.slow

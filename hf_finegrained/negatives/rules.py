@@ -151,8 +151,8 @@ def swap_object_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[Can
         for b, entry_b in objects[index + 1:]:
             if (tokens[a.head].tag != tokens[b.head].tag or not filters.same_swap_class(lexicon, entry_a, entry_b)
                     or (entry_a.category, entry_a.cluster) == (entry_b.category, entry_b.cluster)
-                    or filters.conjoined(caption, lexicon, a, b)):
-                continue
+                    or filters.conjoined(caption, lexicon, a, b) or filters.one_way_link(caption, lexicon, a, b)):
+                continue  # "a sink has a faucet", "faucet ON sink", "a woman talks to a man"
             if lexicon.noun_class(entry_a) == "person" and (
                     a.has_modifiers or b.has_modifiers or caption.words & lexicon.rules["gendered_words"]
                     or caption.words & lexicon.rules["gendered_clothing"]):
@@ -260,6 +260,11 @@ def swap_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
                 continue
             if not _attributes_differ(attrs_a, attrs_b):
                 continue  # "a brown dog on a beige couch": shades of one colour
+            if _close_words(caption, lexicon, attrs_a, attrs_b):
+                continue  # "white goats in a snowy field" -> "snowy goats in a white field" tells the same
+            if _joined_to_word_before(caption, lexicon, a) or _joined_to_word_before(caption, lexicon, b) or any(
+                    filters.in_fixed_phrase(caption, lexicon, i) for i, _ in attrs_a + attrs_b):
+                continue  # "the grey and white cat": one colour scheme; "a black eye"
             if (entry_a is not None and entry_b is not None and (entry_a.category, entry_a.cluster)
                     == (entry_b.category, entry_b.cluster) and _symmetric_link(caption, lexicon, a, b)):
                 continue  # "a black dog next to a white dog" is the white dog next to the black one
@@ -285,6 +290,9 @@ def swap_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
                 continue  # "a man in brown shirt" -> "a man in shirt"
             if position + 1 < span.stop and _participle(caption, lexicon, position + 1):
                 continue  # "old fashioned", "dark tinted": the word describes the participle, not the noun
+            if (position == span.start and _joined_to_word_before(caption, lexicon, source)) or filters.in_fixed_phrase(
+                    caption, lexicon, position):
+                continue  # "the grey and white cat" (parsed "grey" apart) -> "the grey and cat"; "a black eye"
             if _suits_all_of(lexicon, caption, source, lexicon.rules["covering_classes"]):
                 continue  # "a white bathroom with a shower": what is in a white room is often white
             for target, target_entry, target_attrs in groups:
@@ -359,6 +367,23 @@ def _attributes_differ(first: list[tuple[int, Entry]], second: list[tuple[int, E
     different clusters ("brown" and "beige" are one cluster: near-synonyms)."""
     clusters = [{entry.category: entry.cluster for _, entry in attributes} for attributes in (first, second)]
     return clusters[0] != clusters[1]
+
+
+def _close_words(caption: ParsedCaption, lexicon: Lexicon, first: list[tuple[int, Entry]],
+                 second: list[tuple[int, Entry]]) -> bool:
+    """A word of one list is close to a word of the other (`close.<word>`, either way round, across categories:
+    a snowy field is white), so the exchange tells nearly the same scene."""
+    close = lexicon.rules.map("close")
+    words = [[caption.tokens[i].lower for i, _ in attributes] for attributes in (first, second)]
+    return any(b in close.get(a, ()) or a in close.get(b, ()) for a in words[0] for b in words[1])
+
+
+def _joined_to_word_before(caption: ParsedCaption, lexicon: Lexicon, group: NounGroup) -> bool:
+    """The group's modifiers follow a listed attribute and a link ("grey and white cat", "red, white cat"): the
+    parse split one colour scheme, and the words before belong to this noun too."""
+    tokens, start = caption.tokens, group.mod_start
+    return (start >= 2 and group.has_modifiers and tokens[start - 1].lower in MODIFIER_LINKS
+            and tokens[start - 2].lower in lexicon.adjectives.lookup)
 
 
 def _symmetric_link(caption: ParsedCaption, lexicon: Lexicon, first: NounGroup, second: NounGroup) -> bool:
@@ -475,6 +500,8 @@ def replace_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> li
             continue  # "dark brown", "a dark dog"; "big ears"; "a young boy"; "a circular disk"; "old-fashioned"
         if filters.in_name(caption, lexicon, index, index + 1):
             continue  # "Reel Big Fish"
+        if any(0 <= other < len(tokens) and tokens[other].lower == token.lower for other in (index - 1, index + 1)):
+            continue  # "a black black nose": a doubled word, replaced once, reads as a stack ("an orange black nose")
         others = set() if group is None else {t.lower for t in tokens[group.mod_start:group.noun_start]}
         kind_of = noun if group is None else filters.described_noun(caption, lexicon, group, noun)
         for alternative in lexicon.adjectives.alternatives(entry):
@@ -555,6 +582,8 @@ def _preposition_alternatives(caption: ParsedCaption, lexicon: Lexicon, start: i
         return []  # "out in a field"
     if phrase in lexicon.rules["contact_relations"] and filters.attached_thing(caption, lexicon, start):
         return []  # "the wipers on a car", "a tap on a sink": part of it, never under or beside it
+    if filters.in_phrasal_verb(caption, lexicon, start, end):
+        return []  # "looks over the plates", "close in on a surfer": the verb's particle, not a place
     if category in lexicon.rules["flipping_categories"] and filters.cooking_before(caption, lexicon, start):
         return []  # "stir-frying vegetables in a skillet": the pan is the tool
     if filters.restated_by_pronoun(caption, lexicon, end):
@@ -571,6 +600,9 @@ def _preposition_alternatives(caption: ParsedCaption, lexicon: Lexicon, start: i
         if (category in lexicon.rules["flipping_categories"] and filters.body_part_landmark(caption, lexicon, landmark)
                 or filters.ridden_landmark(caption, lexicon, phrase, landmark_entry)):
             return []  # "a look on her face"; "a person on a horse ... rides"
+        if phrase in lexicon.rules["contact_relations"] and filters.worn_by_landmark(caption, lexicon, start,
+                                                                                     landmark_entry):
+            return []  # "sunglasses on a skier" are worn, never "next to a skier"
         flips = filters.relation_fits(lexicon, category, landmark_entry)
         if category == "containment" and filters.found_inside(caption, lexicon, landmark_entry):
             flips = False  # "in the zoo ... his enclosure"

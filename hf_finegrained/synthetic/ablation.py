@@ -29,7 +29,8 @@ A seed sets the fine-tuning stream ("finetune-<seed>": which new images, in whic
 seed. Each run is scored (hf_finegrained.synthetic.evaluation) on new images of seen combinations (`<split>_seen`,
 the headline), on held-out combinations (`<split>`), on zero-shot classification and on retrieval. Choose
 settings with `--eval_split validation`, never on test. The output folder gets `results.json` (every run, written after
-each one: an interrupted study resumes where it stopped), `table.md` (mean +- sample standard deviation over
+each one: an interrupted study resumes where it stopped; runs of other variants and seeds made earlier in the folder
+with the same settings are kept), `table.md` (mean +- sample standard deviation over
 seeds, then the protocol's comparisons: `compare`) and `threshold_curves.png`. Run again on a finished
 folder, it only rewrites the tables.
 """
@@ -56,6 +57,7 @@ from .evaluation import CATEGORIES, GROUPS, score_world
 from .recipe import (
     FINETUNE_DEFAULTS,
     WORLD_DISTRACTORS,
+    WORLD_NEGATIVES_VOCABULARY,
     BaseModelSettings,
     default_world,
     finetune,
@@ -136,7 +138,7 @@ class StudySettings:
     world_seed: int = 0
     distractors: float = WORLD_DISTRACTORS  # SyntheticWorld.distractors: unnamed objects (0.25: in a quarter of scenes)
     confusable_distractors: bool = False  # SyntheticWorld.confusable_distractors: the first one a swapped binding
-    negatives_vocabulary: str = "lexicon"  # SyntheticWorld.negatives_vocabulary: "lexicon" or "world"
+    negatives_vocabulary: str = WORLD_NEGATIVES_VOCABULARY  # SyntheticWorld.negatives_vocabulary: "lexicon" or "world"
     num_seen: int = 1000
     num_held_out: int = 500
     num_zeroshot: int = 960
@@ -521,9 +523,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 write_document(args.output_dir, document)
                 shown = ", ".join(f"{c} {100 * run['scores']['seen'][c]:.1f}" for c in CATEGORIES + ("average",))
                 print(f"[{variant} seed {seed}] {run['train_seconds']:.0f} s training; seen: {shown}", flush=True)
-    document["runs"] = [r for r in document["runs"] if r["variant"] in variants and r["seed"] in seeds]
     document["total_minutes"] = round((time.perf_counter() - started) / 60, 2)
-    write_document(args.output_dir, document)
+    write_document(args.output_dir, document)  # every run of these settings, this invocation's and earlier ones
+    # the tables and plots show this invocation's variants and seeds
+    document = {**document, "runs": [r for r in document["runs"] if r["variant"] in variants and r["seed"] in seeds]}
     keys = ("scores", "validation_scores") if settings.eval_split == "both" else ("scores",)
     table = "\n".join(markdown_table(document, group, key) for key in keys for group in GROUPS)
     wins = "\n".join(filter(None, (wins_table(document, group, key) for key in keys for group in GROUPS)))

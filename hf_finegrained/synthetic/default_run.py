@@ -17,7 +17,8 @@ from typing import Any
 
 import torch
 
-from .recipe import FINETUNE_DEFAULTS, PROBE_FIT_ROWS, WORLD_DISTRACTORS, BaseModelSettings
+from .recipe import FINETUNE_DEFAULTS, PROBE_FIT_ROWS, WORLD_DISTRACTORS, WORLD_NEGATIVES_VOCABULARY, BaseModelSettings
+from .world import NEGATIVES_VOCABULARIES
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +71,13 @@ class SyntheticRunArguments:
                   "share of the scenes (0.25: the world with headroom); 0: the first worlds. See "
                   "SyntheticWorld.distractors and docs/RESULTS.md."},
     )
+    synthetic_negatives_vocabulary: str = field(
+        default=WORLD_NEGATIVES_VOCABULARY,
+        metadata={"help": "The words the world's training negatives may write: 'world' (only the words of its captions; "
+                  "the replacement is a colour, shape or relation the world shows) or 'lexicon' (any word of the "
+                  "generator's lists, e.g. a shape the world never draws). See SyntheticWorld.negatives_vocabulary "
+                  "and docs/RESULTS.md.", "choices": list(NEGATIVES_VOCABULARIES)},
+    )
     tradeoff_alphas: str = field(
         default="0.25,0.5,0.75",
         metadata={"help": "Weights at which the plain fine-tune and CE-CLIP are also interpolated with the base and "
@@ -93,7 +101,8 @@ def default_run_trainer(run_args: SyntheticRunArguments, args: Any,
     n = run_args.synthetic_test
     world = default_world(seed=run_args.synthetic_seed, num_seen=n, num_validation=0, num_test=n // 2,
                           num_zeroshot=n, num_retrieval=n // 2, negative_types=tuple(args.negative_types),
-                          distractors=run_args.synthetic_distractors)
+                          distractors=run_args.synthetic_distractors,
+                          negatives_vocabulary=run_args.synthetic_negatives_vocabulary)
     overrides = finetune_overrides(args)
     single = args.world_size == 1
     progress = not args.disable_tqdm
@@ -120,7 +129,8 @@ def default_run_trainer(run_args: SyntheticRunArguments, args: Any,
         scores = {name: score_world(model, splits, processor=processor)
                   for name, model in bar(models, "scoring on the synthetic world", not progress)}
         document = {"world": {"seed": world.seed, "image_size": world.image_size, "split_sizes": world.split_sizes(),
-                              **({"distractors": world.distractors} if world.distractors else {})},
+                              **({"distractors": world.distractors} if world.distractors else {}),
+                              "negatives_vocabulary": world.negatives_vocabulary},
                     "finetune": {"rows": rows, "seed": args.seed, **overrides}, **scores,
                     "masked_negatives": dict(world.masked_negatives),
                     "loss": {"threshold_units": args.threshold_units,

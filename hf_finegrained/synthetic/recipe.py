@@ -66,6 +66,9 @@ PROBE_FIT_ROWS = 8000  # training-distribution images the relation probe is fitt
 # One unnamed object in a quarter of the two-object scenes: the world with headroom of issue 25, chosen on validation
 # among 0, 0.25, 0.5 and 1 (docs/RESULTS.md, "A world with headroom").
 WORLD_DISTRACTORS = 0.25
+# The words the world's training negatives may write (`SyntheticWorld.negatives_vocabulary`), chosen on validation
+# (docs/RESULTS.md, "Negatives in the world's own words").
+WORLD_NEGATIVES_VOCABULARY = "lexicon"
 
 
 @dataclass(frozen=True)
@@ -111,8 +114,10 @@ class BaseModelSettings:
 
 def default_world(seed: int = 0, **settings: Any) -> SyntheticWorld:
     """The world of the default run and the ablation: no fixed train split (training reads streams), the
-    evaluation splits of `EVAL_SIZES` and `WORLD_DISTRACTORS` (any of them overridden by `settings`)."""
-    return SyntheticWorld(num_train=0, seed=seed, **{**EVAL_SIZES, "distractors": WORLD_DISTRACTORS, **settings})
+    evaluation splits of `EVAL_SIZES`, `WORLD_DISTRACTORS` and `WORLD_NEGATIVES_VOCABULARY` (any of them overridden
+    by `settings`)."""
+    return SyntheticWorld(num_train=0, seed=seed, **{**EVAL_SIZES, "distractors": WORLD_DISTRACTORS,
+                                                     "negatives_vocabulary": WORLD_NEGATIVES_VOCABULARY, **settings})
 
 
 def world_settings(world: SyntheticWorld) -> dict[str, Any]:

@@ -16,11 +16,12 @@ from .common import (direct_link, group_after, group_before, head_entry, heads_o
 from .objects import (broader_term, conjoined, describes_next_noun, exchange_reads, has_indefinite_article,
                       in_hyphenated_word, in_list, mass_fits, modifies_next_noun, named_elsewhere, next_to_possessive,
                       portion_of, read_as_mass, repeated_noun, ridden, room_fits, same_age, same_swap_class, same_way,
-                      scene_fits, swappable_class, taken_by, verb_objects)
+                      one_way_link, scene_fits, swappable_class, taken_by, verb_objects)
 from .relations import (attached_thing, body_part_landmark, can_be_under, cooking_before, directed_verb_before,
                         fixed_in_place, found_inside, ground_opposite, held_to_body, in_slashed_word, motion_fits,
                         object_of_verb_before, outfit_after, posture_clashes, pronoun_landmark, relation_fits,
-                        relation_object, restated_by_pronoun, ridden_landmark, side_fits, verb_before, verb_fits)
+                        relation_object, restated_by_pronoun, ridden_landmark, side_fits, verb_before, verb_fits,
+                        in_phrasal_verb, worn_by_landmark)
 
 __all__ = [
     "attached_thing", "attribute_fits", "attribute_movable_to", "attribute_replaceable", "can_be_under", "conjoined",
@@ -34,5 +35,5 @@ __all__ = [
     "restated_by_pronoun", "ridden_landmark",
     "broader_term", "compared_in", "described_animal", "described_noun", "in_fixed_phrase", "in_hyphenated_word",
     "in_name", "modifies_next_noun", "replacement_suits", "room_fits", "same_way", "scene_fits", "taken_by",
-    "verb_objects",
+    "verb_objects", "one_way_link", "in_phrasal_verb", "worn_by_landmark",
 ]

@@ -68,8 +68,12 @@ def conjoined(caption: ParsedCaption, lexicon: Lexicon, first: NounGroup, second
     inside = {i for group in caption.groups
               for i in range(group.det if group.det is not None else group.mod_start, group.noun_end)}
     between = range(first.noun_end, start)
+    # words of a noun phrase the parse left outside its group count as in it ("a man and a single woman", "a
+    # toilet and exactly one sink")
+    loose = lexicon.rules["count_words"] | lexicon.rules["articles"]
     return (any(caption.tokens[i].lower in lexicon.rules["conjunctions"] for i in between)
-            and all(caption.tokens[i].lower in lexicon.rules["conjunctions"] or i in inside for i in between))
+            and all(caption.tokens[i].lower in lexicon.rules["conjunctions"] or i in inside
+                    or caption.tokens[i].lower in loose for i in between))
 
 
 def has_indefinite_article(caption: ParsedCaption, group: NounGroup) -> bool:
@@ -222,3 +226,29 @@ def in_hyphenated_word(caption: ParsedCaption, group: NounGroup) -> bool:
     text = caption.text
     return (text[left - 1:left] == "-" and text[left - 2:left - 1].isalnum()) or (
         text[right:right + 1] == "-" and text[right + 1:right + 2].isalnum())
+
+
+def one_way_link(caption: ParsedCaption, lexicon: Lexicon, first: NounGroup, second: NounGroup) -> bool:
+    """What stands between the two groups gives them roles that fit one way only, so exchanging them makes an
+    absurd or a still-true caption: a verb alone between two things that are not alive ("a sink has a faucet", "a
+    truck pulls a boat", "trees lost their leaves": a whole and its part, a tool and what it moves); a relation
+    of support or containment that the parse missed ("faucet ON sink" in capitals); a verb of a mutual action
+    between two people or animals (`mutual_verbs`: "a woman talks to a man" is a man talking to her)."""
+    tokens = caption.tokens
+    start = second.det if second.det is not None else second.mod_start
+    between = tokens[first.noun_end:start]
+    if not between or len(between) > 3:
+        return False
+    words = [token.lower for token in between]
+    if any(word in lexicon.mutual_verb_forms for word in words):
+        return True
+    entries = [object_entry(caption, group, lexicon) for group in (first, second)]
+    alive = any(entry is not None and lexicon.noun_class(entry) in lexicon.rules["living_classes"]
+                for entry in entries)
+    if not alive and all(token.tag.startswith("VB") or token.tag == "MD" or token.lower in lexicon.rules["auxiliaries"]
+                         for token in between):
+        return True
+    listed = lexicon.relations.lookup.get(" ".join(words))
+    return (listed is not None and listed[0].category in ("vertical", "containment")
+            and not all(entry is not None and lexicon.noun_class(entry) in lexicon.rules["freely_placed_classes"]
+                        for entry in entries))

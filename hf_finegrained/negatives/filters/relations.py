@@ -272,3 +272,29 @@ def outfit_after(caption: ParsedCaption, lexicon: Lexicon, end: int) -> bool:
             break
         garments += 1
     return garments > 1
+
+
+def worn_by_landmark(caption: ParsedCaption, lexicon: Lexicon, start: int, landmark: Entry | None) -> bool:
+    """What the relation at token `start` places is worn (`worn_classes`, `worn_things`) and its landmark is a
+    person ("sunglasses on a skiing person", "a black top on a skier"): it is on them by being worn, and neither
+    beside nor under them."""
+    group = group_before(caption, start)
+    if group is None or group.noun_end != start or landmark is None or lexicon.noun_class(landmark) != "person":
+        return False
+    head = caption.tokens[group.head].lower
+    if head in lexicon.rules["worn_things"] or singular(head) in lexicon.rules["worn_things"]:
+        return True
+    entry = head_entry(caption, group, lexicon)
+    return entry is not None and lexicon.noun_class(entry) in lexicon.rules["worn_classes"]
+
+
+def in_phrasal_verb(caption: ParsedCaption, lexicon: Lexicon, start: int, end: int) -> bool:
+    """The relation at tokens [start, end) ends a phrasal verb: it follows a particle ("close in on a surfer") or
+    makes one with the verb before it (`phrasal_verbs`: "looks over the plates" is examining them, not a place)."""
+    tokens = caption.tokens
+    if start == 0:
+        return False
+    if tokens[start - 1].tag == "RP":
+        return True
+    phrase = " ".join(token.lower for token in tokens[start - 1:end])
+    return phrase in lexicon.phrasal_verb_forms
