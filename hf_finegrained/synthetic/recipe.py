@@ -68,7 +68,7 @@ PROBE_FIT_ROWS = 8000  # training-distribution images the relation probe is fitt
 WORLD_DISTRACTORS = 0.25
 # The words the world's training negatives may write (`SyntheticWorld.negatives_vocabulary`), chosen on validation
 # (docs/RESULTS.md, "Negatives in the world's own words").
-WORLD_NEGATIVES_VOCABULARY = "lexicon"
+WORLD_NEGATIVES_VOCABULARY = "world"
 
 
 @dataclass(frozen=True)
