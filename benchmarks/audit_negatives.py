@@ -31,6 +31,8 @@ order) of the items whose `caption` is not on the development list above, 3,000 
 `random.Random("scpp-audit")` and kept in list order. The text check still fits its model on the SugarCrepe half.
 `--captions valse_vlc` reads another style (VALSE's captions and VL-CheckList's terse Visual-Genome phrases, 1,500
 distinct captions of each, `valse_vlc_captions`), for an audit after the scpp list has been read.
+`--captions valse_vlc_2` draws 1,500 more of each from the same sets, none of the first list's (for the audit after
+the valse_vlc sheets have been read and rules developed on them).
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ SUGARCREPE = ROOT.parent / "shared" / "benchmarks" / "sugarcrepe"
 SUGARCREPE_PP = ROOT.parent / "shared" / "benchmarks" / "sugarcrepe_pp"
 VALSE = ROOT.parent / "shared" / "benchmarks" / "valse"
 VL_CHECKLIST = ROOT.parent / "shared" / "benchmarks" / "vl_checklist"
-CAPTION_SOURCES = ("sugarcrepe", "scpp", "valse_vlc")
+CAPTION_SOURCES = ("sugarcrepe", "scpp", "valse_vlc", "valse_vlc_2")
 AUDIT_SIZE, PER_TYPE, SEED = 3000, 60, 0
 LABELS = ("VALID", "NOT_FALSE", "WRONG_KIND", "DISFLUENT")
 FIELDS = ("id", "type", "caption", "negative", "label", "note")
@@ -90,12 +92,14 @@ def scpp_captions(scpp: Path = SUGARCREPE_PP, sugarcrepe: Path = SUGARCREPE, siz
     return [paraphrases[i] for i in sorted(random.Random("scpp-audit").sample(range(len(paraphrases)), size))]
 
 
-def valse_vlc_captions(valse: Path = VALSE, vl_checklist: Path = VL_CHECKLIST, size: int = AUDIT_SIZE) -> list[str]:
+def valse_vlc_captions(valse: Path = VALSE, vl_checklist: Path = VL_CHECKLIST, size: int = AUDIT_SIZE,
+                       draw: str = "valse-vlc-audit", exclude: frozenset[str] = frozenset()) -> list[str]:
     """An audit list of another style than COCO's, as in issue 29's own audit: `size // 2` distinct VALSE captions
     (every sample's `caption`, files in name order) and `size - size // 2` distinct VL-CheckList POS texts (the
     shared subset's files in path order), each half drawn with `random.Random("valse-vlc-audit")` and kept in list
     order, VALSE's first. No rule was developed by reading either set (the language screen was only measured on
-    them: docs/NEGATIVES.md)."""
+    them: docs/NEGATIVES.md). `draw` names the random stream, `exclude` holds captions never drawn (a second list
+    leaves out the first one's)."""
     valse_files, vlc_files = sorted(valse.glob("*.json")), sorted(vl_checklist.glob("data/**/*.json"))
     if not valse_files or not vlc_files:
         raise SystemExit(f"--captions valse_vlc reads {valse} and {vl_checklist}; one of them is absent")
@@ -103,10 +107,11 @@ def valse_vlc_captions(valse: Path = VALSE, vl_checklist: Path = VL_CHECKLIST, s
         [item["caption"] for path in valse_files for item in json.loads(path.read_text()).values()],
         [text for path in vlc_files for _, texts in json.loads(path.read_text()) for text in texts["POS"]],
     )
-    rng = random.Random("valse-vlc-audit")
+    rng = random.Random(draw)
     chosen: list[str] = []
     for texts, count in zip(halves, (size // 2, size - size // 2)):
-        distinct = [text for text in dict.fromkeys(text.strip() for text in texts) if text not in chosen]
+        distinct = [text for text in dict.fromkeys(text.strip() for text in texts)
+                    if text not in chosen and text not in exclude]
         picked = sorted(rng.sample(range(len(distinct)), min(count, len(distinct))))
         chosen += [distinct[i] for i in picked]
     return chosen
@@ -118,6 +123,8 @@ def audit_captions(source: str) -> list[str]:
         return scpp_captions()
     if source == "valse_vlc":
         return valse_vlc_captions()
+    if source == "valse_vlc_2":
+        return valse_vlc_captions(draw="valse-vlc-audit-2", exclude=frozenset(valse_vlc_captions()))
     if source == "sugarcrepe":
         return caption_lists()[0]
     raise SystemExit(f"unknown caption source {source!r}: choose one of {CAPTION_SOURCES}")

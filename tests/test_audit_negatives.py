@@ -1,4 +1,4 @@
-"""benchmarks/audit_negatives.py: the unseen caption lists (`--captions scpp`, `valse_vlc`), the yield in `table`, the language
+"""benchmarks/audit_negatives.py: the unseen caption lists (`--captions scpp`, `valse_vlc`, `valse_vlc_2`), the yield in `table`, the language
 screen's count per caption set and the oracle sheet of another list, on small folders written here."""
 
 from __future__ import annotations
@@ -73,6 +73,9 @@ def test_valse_vlc_list_takes_half_from_each_set_distinct_and_seeded(tmp_path, a
     assert len(every) == 30 + 25  # distinct; the VL-CheckList text equal to a VALSE caption counts once
     with pytest.raises(SystemExit, match="absent"):
         audit.valse_vlc_captions(tmp_path / "nowhere", vlc)
+    second = audit.valse_vlc_captions(valse, vlc, size=10, draw="second", exclude=frozenset(drawn))
+    assert len(second) == 10 and not set(second) & set(drawn)
+    assert all(text in valse_texts for text in second[:5]) and all(text in vlc_texts for text in second[5:])
 
 
 def test_table_reports_yield_and_every_label_by_volume(tmp_path, audit):
