@@ -29,7 +29,8 @@ def test_swap_object_never_exchanges_a_person_with_a_thing():
     for caption in ("A man riding skis down a ramp.", "A woman holding an umbrella on a street.",
                     "A girl sitting on a bench with a laptop."):
         assert outputs(caption, "swap_object") == {None}, caption
-    assert made("A woman talking to a man near a car.", "swap_object") == {"A man talking to a woman near a car."}
+    # (not "talking to": a mutual action exchanged stays true, issue 29's third round of fixes)
+    assert made("A woman waving to a man near a car.", "swap_object") == {"A man waving to a woman near a car."}
     # things of one class still swap: what is on the plate changes
     assert made("A spoon lying on a napkin next to a knife.", "swap_object") == {
         "A knife lying on a napkin next to a spoon."}

@@ -206,16 +206,6 @@ class Lexicon:
         return frozenset(form for item in self.rules["mutual_verbs"] for form in _forms(item, "verbs"))
 
     @functools.cached_property
-    def phrasal_verb_forms(self) -> frozenset[str]:
-        """Every form of the phrasal verbs (`phrasal_verbs` of negatives_words.txt: "look over" -> "looks over",
-        "looked over", ...): the verb's forms, then its particles as written."""
-        found = set()
-        for item in self.rules["phrasal_verbs"]:
-            verb, _, rest = item.partition(" ")
-            found.update(f"{form} {rest}" for form in _forms(verb, "verbs"))
-        return frozenset(found)
-
-    @functools.cached_property
     def fixed_phrases_by_word(self) -> dict[str, tuple[str, ...]]:
         """The `fixed_attribute_phrases` holding each of their words (split at spaces and hyphens)."""
         found: dict[str, list[str]] = {}

@@ -262,9 +262,8 @@ def swap_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
                 continue  # "a brown dog on a beige couch": shades of one colour
             if _close_words(caption, lexicon, attrs_a, attrs_b):
                 continue  # "white goats in a snowy field" -> "snowy goats in a white field" tells the same
-            if _joined_to_word_before(caption, lexicon, a) or _joined_to_word_before(caption, lexicon, b) or any(
-                    filters.in_fixed_phrase(caption, lexicon, i) for i, _ in attrs_a + attrs_b):
-                continue  # "the grey and white cat": one colour scheme; "a black eye"
+            if any(filters.in_fixed_phrase(caption, lexicon, i) for i, _ in attrs_a + attrs_b):
+                continue  # "a boy with a black eye" never gets "a red eye"
             if (entry_a is not None and entry_b is not None and (entry_a.category, entry_a.cluster)
                     == (entry_b.category, entry_b.cluster) and _symmetric_link(caption, lexicon, a, b)):
                 continue  # "a black dog next to a white dog" is the white dog next to the black one
@@ -288,11 +287,10 @@ def swap_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
                 continue  # "a very small kitchen", "a lime green room" would keep "very", "lime" behind
             if span.start == span.stop - 1 and source.det is None and tokens[source.head].tag == "NN":
                 continue  # "a man in brown shirt" -> "a man in shirt"
-            if position + 1 < span.stop and _participle(caption, lexicon, position + 1):
+            if position + 1 < len(tokens) and _participle(caption, lexicon, position + 1):
                 continue  # "old fashioned", "dark tinted": the word describes the participle, not the noun
-            if (position == span.start and _joined_to_word_before(caption, lexicon, source)) or filters.in_fixed_phrase(
-                    caption, lexicon, position):
-                continue  # "the grey and white cat" (parsed "grey" apart) -> "the grey and cat"; "a black eye"
+            if filters.in_fixed_phrase(caption, lexicon, position):
+                continue  # "a man with a black eye" -> "a man with an eye"
             if _suits_all_of(lexicon, caption, source, lexicon.rules["covering_classes"]):
                 continue  # "a white bathroom with a shower": what is in a white room is often white
             for target, target_entry, target_attrs in groups:
@@ -371,19 +369,13 @@ def _attributes_differ(first: list[tuple[int, Entry]], second: list[tuple[int, E
 
 def _close_words(caption: ParsedCaption, lexicon: Lexicon, first: list[tuple[int, Entry]],
                  second: list[tuple[int, Entry]]) -> bool:
-    """A word of one list is close to a word of the other (`close.<word>`, either way round, across categories:
-    a snowy field is white), so the exchange tells nearly the same scene."""
+    """A word of one list is close to a word of the other in another category (`close.<word>`, either way round:
+    a snowy field is white), so the exchange tells nearly the same scene. Close words of one category (white and
+    beige) are left to `_attributes_differ`'s clusters: the synthetic world's shapes exchange them."""
     close = lexicon.rules.map("close")
-    words = [[caption.tokens[i].lower for i, _ in attributes] for attributes in (first, second)]
-    return any(b in close.get(a, ()) or a in close.get(b, ()) for a in words[0] for b in words[1])
-
-
-def _joined_to_word_before(caption: ParsedCaption, lexicon: Lexicon, group: NounGroup) -> bool:
-    """The group's modifiers follow a listed attribute and a link ("grey and white cat", "red, white cat"): the
-    parse split one colour scheme, and the words before belong to this noun too."""
-    tokens, start = caption.tokens, group.mod_start
-    return (start >= 2 and group.has_modifiers and tokens[start - 1].lower in MODIFIER_LINKS
-            and tokens[start - 2].lower in lexicon.adjectives.lookup)
+    words = [[(caption.tokens[i].lower, entry.category) for i, entry in attributes] for attributes in (first, second)]
+    return any(a_kind != b_kind and (b in close.get(a, ()) or a in close.get(b, ()))
+               for a, a_kind in words[0] for b, b_kind in words[1])
 
 
 def _symmetric_link(caption: ParsedCaption, lexicon: Lexicon, first: NounGroup, second: NounGroup) -> bool:
@@ -583,7 +575,7 @@ def _preposition_alternatives(caption: ParsedCaption, lexicon: Lexicon, start: i
     if phrase in lexicon.rules["contact_relations"] and filters.attached_thing(caption, lexicon, start):
         return []  # "the wipers on a car", "a tap on a sink": part of it, never under or beside it
     if filters.in_phrasal_verb(caption, lexicon, start, end):
-        return []  # "looks over the plates", "close in on a surfer": the verb's particle, not a place
+        return []  # "close in on a surfer": the verb's particle, not a place
     if category in lexicon.rules["flipping_categories"] and filters.cooking_before(caption, lexicon, start):
         return []  # "stir-frying vegetables in a skillet": the pan is the tool
     if filters.restated_by_pronoun(caption, lexicon, end):

@@ -289,12 +289,8 @@ def worn_by_landmark(caption: ParsedCaption, lexicon: Lexicon, start: int, landm
 
 
 def in_phrasal_verb(caption: ParsedCaption, lexicon: Lexicon, start: int, end: int) -> bool:
-    """The relation at tokens [start, end) ends a phrasal verb: it follows a particle ("close in on a surfer") or
-    makes one with the verb before it (`phrasal_verbs`: "looks over the plates" is examining them, not a place)."""
+    """The relation at tokens [start, end) ends a phrasal verb: it follows a particle or adverb that is itself a
+    listed relation ("close in on a surfer", "move in on"; not "laying down in a bowl"): the two words are one
+    verb's particles, not a place."""
     tokens = caption.tokens
-    if start == 0:
-        return False
-    if tokens[start - 1].tag == "RP":
-        return True
-    phrase = " ".join(token.lower for token in tokens[start - 1:end])
-    return phrase in lexicon.phrasal_verb_forms
+    return start > 0 and tokens[start - 1].tag in ("RP", "RB") and tokens[start - 1].lower in lexicon.relations.lookup
