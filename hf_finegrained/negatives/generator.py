@@ -17,7 +17,7 @@ from .scoring import NegativeScorer
 from .seeding import CaptionRandom, caption_seed
 from .screening import DEFAULT_MAX_CHARS, DEFAULT_MAX_WORDS, SKIP_REASONS, english_vocabulary, screen_caption
 from .spacy_model import load_spacy_model
-from .text import written_words
+from .text import normalize, written_words
 from .types import DEFAULT_NEGATIVE_TYPES
 
 PROGRESS_THRESHOLD = 20_000  # captions; longer runs show a progress bar unless told otherwise
@@ -171,14 +171,17 @@ class HardNegativeGenerator:
     def _candidates(self, parsed: ParsedCaption, name: str) -> list[Candidate]:
         """The profile's candidates of type `name`, less those writing a word outside `vocabulary`."""
         found = self.candidates[name](parsed, self.lexicon)
-        if self.vocabulary is None:
+        if self.vocabulary is None or not found:
             return found
-        return [candidate for candidate in found if self._known(parsed.text, candidate_text(parsed, candidate))]
+        # edits replace whole tokens, so the words a candidate writes are its replacements' words the caption lacks
+        vocabulary, own = self.vocabulary, set(parsed.normalized.split())
+        return [candidate for candidate in found
+                if all(word in vocabulary or word in own
+                       for _, _, new in candidate.edits for word in normalize(new).split())]
 
-    def _known(self, caption: str, negative: str | None) -> bool:
-        """`negative` writes only words of `vocabulary` (a candidate equal to its caption is kept: `draw` passes
-        over it, and keeping it keeps the draws of an unrestricted generator)."""
-        return negative is None or written_words(caption, negative) <= self.vocabulary
+    def _known(self, caption: str, negative: str) -> bool:
+        """`negative` (a proposal) writes only words of `vocabulary`."""
+        return written_words(caption, negative) <= self.vocabulary
 
     def _negatives(self, parsed: ParsedCaption, text: str) -> dict[str, str | None]:
         if self.scorer is None and self.profile == "strict" and self.vocabulary is None:
