@@ -86,9 +86,10 @@ class HardNegativeGenerator:
             `text.corpus_vocabulary(captions)` gives): a negative may only write words of this set (the rules'
             candidates that write another word are not drawn; a proposal that does is rejected as
             "outside_vocabulary"). A negative naming a word the corpus never shows teaches the text side that
-            an unseen word means "false" (a text-only shortcut; the synthetic world's replace negatives reached
-            their CMR threshold bound within 25 steps that way, docs/RESULTS.md). Where every candidate writes
-            known words the draw is the one without a vocabulary.
+            an unseen word means "false" (a text-only shortcut: on the synthetic world the replace_object CMR
+            threshold reached its bound by step 150 of 400 with the lexicon's nouns, and stays near 0.015 with the
+            world's own; docs/RESULTS.md). Where every candidate writes known words the draw is the one without a
+            vocabulary.
 
     Attribute `stats` accumulates a `GenerationStats` over all calls.
 

@@ -217,7 +217,8 @@ def finetune_stream(world: SyntheticWorld, seed: int, num_examples: int, negativ
 
 def tokenizer_texts(world: SyntheticWorld, settings: BaseModelSettings) -> list[str]:
     """What the base's BPE is trained on: captions of both streams' kinds and their spaCy negatives (their words
-    would be in a real tokenizer's vocabulary too), drawn from "tokenizer" streams of their own. The negatives
+    would be in a real tokenizer's vocabulary too; the lexicon's, whatever the world's `negatives_vocabulary`, so
+    the base does not depend on it), drawn from "tokenizer" streams of their own. The negatives
     make the base depend on the negative generator's rules: `base_cache_key` fingerprints these texts."""
     from ..negatives import HardNegativeGenerator
 

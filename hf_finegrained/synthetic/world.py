@@ -322,7 +322,8 @@ class SyntheticWorld:
             the replace negatives are as above (a scene with one distractor then replaces with its colour or
             shape, which is a named object's: the replace negatives take words from outside the picture).
         negatives_vocabulary: the words the training negatives may write: "lexicon" (any word of the generator's
-            lists, e.g. "a purple triangle" in a world without triangles: the studies before 2026-12-07 session 5)
+            lists, e.g. "a purple triangle" in a world without triangles: every study before the third session of
+            2026-12-07)
             or "world" (only words of the world's relation captions, `caption_vocabulary()`: the replacement is a
             colour, shape or relation the world shows, as COCO words are for a COCO fine-tune). A `generator`
             given explicitly is used as it is.
