@@ -219,6 +219,12 @@ class Lexicon:
         return {}
 
     @functools.cached_property
+    def derived(self) -> dict[str, dict]:
+        """Tables the rules derive from this lexicon alone, by name (e.g. a noun's admissible replacements): kept
+        on the instance, so they follow it and are bounded by its entries."""
+        return {}
+
+    @functools.cached_property
     def _inverse(self) -> dict[str, dict[str, str]]:
         return {}
 

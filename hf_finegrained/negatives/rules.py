@@ -406,12 +406,37 @@ def _move_attribute(caption: ParsedCaption, source: NounGroup, position: int, ta
     return tuple(edits + [edit for edit in needs if edit is not None])
 
 
+class _NounAlternative(NamedTuple):
+    """A replacement of a listed noun with what `replace_object_candidates` reads of the two entries alone."""
+
+    entry: Entry
+    same_age: bool  # `filters.same_age` of the noun and this replacement
+    phrases: tuple[frozenset[str], ...]  # the words of each of its forms of several words ("fire truck")
+    articles: tuple[str, ...]  # the indefinite article each of its forms takes
+
+
+def _object_alternatives(lexicon: Lexicon, entry: Entry) -> list[_NounAlternative]:
+    """The alternatives of noun `entry` that are no broader or narrower term and travel the same way, in order:
+    made once per entry and kept with the lexicon (`Lexicon.derived`)."""
+    table = lexicon.derived.setdefault("object_alternatives", {})
+    found = table.get(entry)
+    if found is None:
+        found = table[entry] = [
+            _NounAlternative(alternative, filters.same_age(lexicon, entry, alternative),
+                             tuple(frozenset(form.split()) for form in alternative.forms if " " in form),
+                             tuple(indefinite_article(form) for form in alternative.forms))
+            for alternative in lexicon.nouns.alternatives(entry)
+            if not filters.broader_term(lexicon, entry, alternative) and filters.same_way(lexicon, entry, alternative)]
+    return found
+
+
 def replace_object_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[Candidate]:
     """One listed object noun (a whole noun run) becomes another of its category, in the same number and
     countability ("dog" -> "cat", "cars" -> "trucks", "grass" -> "sand")."""
     candidates: list[Candidate] = []
     tokens, words = caption.tokens, caption.words
     gendered = bool(caption.words & lexicon.rules["gendered_words"])
+    plural_only = lexicon.rules["plural_only"]
     for slot, (group, entry) in enumerate(_objects(caption, lexicon)):
         kind = lexicon.noun_class(entry)
         if (kind in lexicon.rules["unreplaced_classes"] or entry.forms[0] in lexicon.rules["unreplaced_nouns"]
@@ -436,27 +461,26 @@ def replace_object_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
         as_mass = filters.read_as_mass(caption, group, entry)
         span_start, span_end = caption.char_span(start, end)
         fixes: dict[str, Edit | None] = {}  # the article's edit, by the article the new word takes
-        for alternative in lexicon.nouns.alternatives(entry):
+        # "teddy bears" -> "toys" and "motorbikes on the road" -> "boats" are dropped by `_object_alternatives`
+        for alternative, same_age, phrases, articles in _object_alternatives(lexicon, entry):
             if number and alternative.mass or not filters.mass_fits(after_article, as_mass, alternative):
                 continue
-            if not number and alternative.forms[0] in lexicon.rules["plural_only"]:
+            if not number and alternative.forms[0] in plural_only:
                 continue  # "a person wearing a pants"
             if rideable is not None and alternative.forms[0] not in rideable:
                 continue
-            if (filters.broader_term(lexicon, entry, alternative) or not filters.same_way(lexicon, entry, alternative)
-                    or not filters.scene_fits(caption, lexicon, alternative)
+            if (not filters.scene_fits(caption, lexicon, alternative)
                     or (takes is not None and not filters.taken_by(lexicon, takes, alternative))
                     or (kind == "room" and not filters.room_fits(caption, lexicon, entry, alternative))):
-                continue  # "teddy bears" -> "toys"; "motorbikes on the road" -> "boats"; "uniforms" -> "wetsuits";
-                # "reading a book" -> "a bag"; "a bathroom with a shower" -> "an office"
-            if group.has_modifiers and not filters.same_age(lexicon, entry, alternative):
+                continue  # "uniforms" -> "wetsuits"; "reading a book" -> "a bag";
+                # "a bathroom with a shower" -> "an office"
+            if group.has_modifiers and not same_age:
                 continue  # "an old man" may become "an old woman", never "an old girl"
             new = alternative.forms[number]
-            if any(form in words or (" " in form and all(word in words for word in form.split()))
-                   for form in alternative.forms):
+            if not words.isdisjoint(alternative.forms) or any(phrase <= words for phrase in phrases):
                 continue  # already in the caption, in either number: "two men and one man"
             edit = (span_start, span_end, _cased(caption, new, old))
-            wanted = indefinite_article(new)
+            wanted = articles[number]
             if wanted not in fixes:
                 fixes[wanted] = _article_edit(caption, article, new)
             fixed = fixes[wanted]

@@ -4,6 +4,8 @@ negatives_words.txt)."""
 
 from __future__ import annotations
 
+import functools
+
 from ..lexicon import Entry, Lexicon
 from ..phrases import NounGroup, ParsedCaption, singular
 from .common import group_before, head_entry, object_entry
@@ -150,5 +152,12 @@ def described_noun(caption: ParsedCaption, lexicon: Lexicon, group: NounGroup, n
 
 def compared_in(words: frozenset[str], word: str) -> bool:
     """The caption holds a comparative or superlative of `word` ("old and younger people" -> "young and younger")."""
+    return not words.isdisjoint(_compared_forms(word))
+
+
+@functools.lru_cache(maxsize=4096)  # asked for the listed adjectives: a bounded set of words
+def _compared_forms(word: str) -> frozenset[str]:
+    """What `compared_in` looks for: `word` + "er", "est", "r", "st", also after a doubled last letter or a final
+    "y" made "i" ("big" -> "bigger", "happy" -> "happiest")."""
     stems = (word, word + word[-1:], word[:-1] + "i" if word.endswith("y") else word)
-    return any(stem + ending in words for stem in stems for ending in ("er", "est", "r", "st"))
+    return frozenset(stem + ending for stem in stems for ending in ("er", "est", "r", "st"))
