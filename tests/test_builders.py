@@ -12,6 +12,7 @@ from PIL import Image
 
 from hf_finegrained.builders import (
     AnnotationFileError,
+    add_hard_negatives,
     CocoCaptionsBuilder,
     KarpathyCaptionsBuilder,
     caption_features,
@@ -21,6 +22,7 @@ from hf_finegrained.builders import (
 )
 from hf_finegrained.builders.cli import main as build_main
 from hf_finegrained.negatives import HardNegativeGenerator, word_multiset
+from hf_finegrained.negatives.text import corpus_vocabulary
 from hf_finegrained.rows import row_negatives
 from hf_finegrained.training_args import DEFAULT_NEGATIVE_TYPES
 from hf_finegrained.validation import DataValidationError, validate_dataset
@@ -207,6 +209,25 @@ def test_the_negatives_command_writes_the_columns_the_trainer_reads(tmp_path):
     build_main(["negatives", "--dataset_path", str(lines), "--caption_column", "text", "--output_dir", str(tmp_path / "text_only")])
     text_only = datasets.load_dataset(str(tmp_path / "text_only"), cache_dir=str(tmp_path / "cache2"))["train"]
     assert sorted(text_only.column_names) == ["caption", "hard_negatives"] and text_only["caption"] == texts
+
+
+def test_the_negatives_command_keeps_negatives_to_the_corpus_words_when_asked(tmp_path):
+    texts = [CAPTIONS[0], CAPTIONS[1], CAPTIONS[3], CAPTIONS[4]]
+    lines = tmp_path / "captions.jsonl"
+    lines.write_text("".join(json.dumps({"caption": text}) + "\n" for text in texts))
+    words = corpus_vocabulary(texts)
+    expected = HardNegativeGenerator(seed=0, vocabulary=words).generate(texts)
+    assert expected != HardNegativeGenerator(seed=0).generate(texts)  # the lists write other words here
+    build_main(["negatives", "--dataset_path", str(lines), "--negatives_vocabulary", "corpus",
+                "--output_dir", str(tmp_path / "closed")])
+    closed = datasets.load_dataset(str(tmp_path / "closed"), cache_dir=str(tmp_path / "cache"))["train"]
+    assert [dict(row) for row in closed["hard_negatives"]] == expected
+    with pytest.raises(SystemExit, match="min_count must be >= 1"):
+        build_main(["negatives", "--dataset_path", str(lines), "--negatives_vocabulary", "corpus",
+                    "--negatives_vocabulary_min_count", "0", "--output_dir", str(tmp_path / "never")])
+    assert not (tmp_path / "never").exists()
+    with pytest.raises(ValueError, match="stream cannot"):
+        add_hard_negatives(datasets.Dataset.from_dict({"caption": texts}).to_iterable_dataset(), vocabulary="corpus")
 
 
 def test_the_negatives_command_stops_before_generating_on_a_wrong_column(tmp_path):

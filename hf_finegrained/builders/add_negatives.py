@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import datasets
 
 from ..negatives import HardNegativeGenerator
+from ..negatives.text import corpus_vocabulary
 from ..rows import CAPTION_COLUMN, NEGATIVES_COLUMN
 from .features import negatives_feature
+
+
+CORPUS = "corpus"  # `vocabulary=` value: the words of the dataset's own captions
 
 
 class _NegativesMap:
@@ -35,6 +39,7 @@ def add_hard_negatives(
     num_proc: int | None = None,
     desc: str = "hard negatives",
     profile: str | None = None,
+    vocabulary: Iterable[str] | str | None = None,
 ) -> datasets.Dataset | datasets.IterableDataset:
     """`dataset` plus a `hard_negatives` struct column ({type: negative or None}) made from `caption_column`.
 
@@ -47,6 +52,10 @@ def add_hard_negatives(
     "permissive" (every candidate keeping only the type's invariants, as the CE-CLIP reference; see
     docs/NEGATIVES.md). A model that proposes negatives comes with a generator:
     `generator=HardNegativeGenerator(proposer=CausalLMProposer(...))` (one process: `num_proc=None`).
+
+    `vocabulary`: the words negatives may write (`HardNegativeGenerator(vocabulary=...)`): a collection of words, or
+    "corpus" for the words of this dataset's own captions (a `Dataset` only: a stream cannot be read twice). None
+    (default): the generator's own setting.
     """
     columns = dataset.column_names
     if columns is not None and caption_column not in columns:
@@ -56,6 +65,15 @@ def add_hard_negatives(
     generator = generator or HardNegativeGenerator(types=negative_types, seed=seed, profile=profile or "strict")
     if negative_types is not None and list(negative_types) != generator.types:
         raise ValueError(f"negative_types {list(negative_types)} differ from the generator's {generator.types}")
+    if isinstance(vocabulary, str) and vocabulary != CORPUS:
+        raise ValueError(f"vocabulary must be {CORPUS!r} or a collection of words; got {vocabulary!r}")
+    if vocabulary == CORPUS:
+        if isinstance(dataset, datasets.IterableDataset):
+            raise ValueError("vocabulary='corpus' reads the caption column first, which a stream cannot do twice; "
+                             "give the words (`negatives.text.corpus_vocabulary(captions)` on a sample)")
+        vocabulary = corpus_vocabulary(dataset[caption_column])
+    if vocabulary is not None:
+        generator = generator.with_vocabulary(vocabulary)
     function = _NegativesMap(generator, caption_column, column)
     features = dataset.features.copy() if dataset.features is not None else None
     if features is not None:

@@ -12,7 +12,9 @@ replaces it whole). Flags take underscores or hyphens (`--negatives_scorer` = `-
 `--negatives_scorer MODEL` (a masked LM id or folder, e.g. distilroberta-base) picks each negative among its
 rule's candidates by pseudo-log-likelihood (`negatives.MaskedLMScorer`) instead of the built-in choice; it runs
 in one process (`--num_proc` is then ignored) and is much slower than the rules alone.
-`--negatives_profile permissive` keeps every candidate edit that passes only the type's invariants (the CE-CLIP
+`--negatives_vocabulary corpus` lets negatives write only words the captions being built use (all splits together;
+`--negatives_vocabulary_min_count N`: words used at least N times), so no negative names a word the corpus never shows
+(docs/NEGATIVES.md, "Negatives in the corpus's own words"). `--negatives_profile permissive` keeps every candidate edit that passes only the type's invariants (the CE-CLIP
 reference's coverage, many invalid negatives; default `strict`: the audited filters). `--negatives_proposer MODEL`
 (a causal LM id or folder) writes negatives from a few-shot prompt per type (`negatives.CausalLMProposer`); each
 passes the profile's gate, the rules' draw is kept where none does; one process. Its quality was not measured
@@ -33,6 +35,7 @@ from typing import Any
 from ..command_line import OneNameHelpFormatter, OneNameRawHelpFormatter, add_flag, warn_deprecated
 from ..negatives import CausalLMProposer, HardNegativeGenerator, MaskedLMScorer
 from ..negatives.generator import PROFILES
+from ..negatives.text import corpus_vocabulary
 from ..negatives.types import DEFAULT_NEGATIVE_TYPES
 from ..output_folder import OutputFolderError, check_output_folder
 from ..rows import CAPTION_COLUMN, IMAGE_COLUMN, rename_to_row_columns
@@ -93,6 +96,11 @@ def parser() -> argparse.ArgumentParser:
         add_flag(command, "negatives_profile", choices=sorted(PROFILES), default="strict",
                  help="strict: the audited filters (default); permissive: every edit that keeps the type's "
                  "invariants (the CE-CLIP reference's coverage)")
+        add_flag(command, "negatives_vocabulary", choices=("lexicon", "corpus"), default="lexicon",
+                 help="lexicon: a negative may write any word of the word lists (default); corpus: only words the "
+                 "captions being built use (over all splits), so no negative names a word the corpus never shows")
+        add_flag(command, "negatives_vocabulary_min_count", type=int, default=1,
+                 help="with --negatives_vocabulary corpus: the times a word must occur in the captions")
         add_flag(command, "negatives_proposer", default=None,
                  help="a causal LM (Hub id or folder) that proposes negatives, gated by the profile")
         add_flag(command, "num_proc", type=int, default=None)
@@ -189,23 +197,30 @@ def main(argv: list[str] | None = None) -> None:
     except OutputFolderError as error:
         raise SystemExit(f"hf-finegrained-build {args.command}: {error}") from None
     image_resize = _image_resize(args)  # a bad value stops here, before any negative is made
+    if args.negatives_vocabulary_min_count < 1:
+        raise SystemExit(f"hf-finegrained-build {args.command}: --negatives_vocabulary_min_count must be >= 1, got "
+                         f"{args.negatives_vocabulary_min_count}.")
     generator = _generator(args)
     num_proc = None if generator.scorer is not None or generator.proposer is not None else args.num_proc
     builders = {"coco": CocoCaptionsBuilder, "karpathy": KarpathyCaptionsBuilder}
     if args.command in builders:
         builder = builders[args.command](args.annotations, args.images, check_images=not args.no_check_images)
         try:
-            data = builder.build(negative_types=args.negative_types, generator=generator, num_proc=num_proc)
+            data = builder.build(add_negatives=False)
         except DataValidationError as error:
             raise SystemExit(_missing_images(error, args)) from None
     else:
-        import datasets
-
-        loaded = _trainer_columns(_load_data(args.dataset_path), args.caption_column, args.image_column,
-                                   args.dataset_path)
-        data = datasets.DatasetDict({
-            split: add_hard_negatives(part, args.negative_types, generator=generator, num_proc=num_proc)
-            for split, part in loaded.items()})
+        data = _trainer_columns(_load_data(args.dataset_path), args.caption_column, args.image_column,
+                                args.dataset_path)
+    parts = data if isinstance(data, dict) else {None: data}
+    if args.negatives_vocabulary == "corpus":
+        generator = generator.with_vocabulary(corpus_vocabulary(
+            (caption for part in parts.values() for caption in part[CAPTION_COLUMN]),
+            args.negatives_vocabulary_min_count))
+        logger.info("negatives write only the captions' own words: %d distinct", len(generator.vocabulary))
+    parts = {split: add_hard_negatives(part, args.negative_types, generator=generator, num_proc=num_proc)
+             for split, part in parts.items()}
+    data = parts[None] if None in parts else type(data)(parts)
     try:
         export_parquet(data, args.output_dir, negative_types=args.negative_types, overwrite=args.overwrite,
                        generator=generator, license=args.license, image_resize=image_resize,

@@ -119,6 +119,8 @@ def generator_settings(generator: Any) -> dict[str, Any]:
     settings = {"seed": generator.seed, "profile": generator.profile, "types": list(generator.types),
                 "spacy_model": generator.model or "default", "max_words": generator.max_words,
                 "max_chars": generator.max_chars}
+    if generator.vocabulary is not None:
+        settings.update(vocabulary_words=len(generator.vocabulary))
     if generator.scorer is not None:
         settings.update(scorer=name(generator.scorer), scorer_candidates=generator.scorer_candidates)
     if generator.proposer is not None:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -141,10 +142,7 @@ class HardNegativeGenerator:
             raise ValueError(f"scorer_candidates must be >= 1, got {scorer_candidates}")
         self.scorer = scorer
         self.scorer_candidates = scorer_candidates
-        if isinstance(vocabulary, str):
-            raise TypeError("vocabulary must be a collection of words, not one string; e.g. "
-                            "`corpus_vocabulary(captions)`")
-        self.vocabulary = None if vocabulary is None else frozenset(word.lower() for word in vocabulary)
+        self.vocabulary = _vocabulary(vocabulary)
         self.stats = GenerationStats(proposals=ProposalCounts() if proposer is not None else None)
         self._english = english_vocabulary(self.lexicon.words)
 
@@ -286,6 +284,19 @@ class HardNegativeGenerator:
             elif not self.fallback_to_rules:
                 row[name] = None
 
+    def with_vocabulary(self, vocabulary: Iterable[str] | None) -> HardNegativeGenerator:
+        """A copy whose negatives write only words of `vocabulary` (see the class's Args), sharing this
+        generator's `stats` and spaCy pipeline."""
+        restricted = copy.copy(self)
+        restricted.vocabulary = _vocabulary(vocabulary)
+        return restricted
+
     def generate_one(self, caption: Any) -> dict[str, str | None]:
         """`generate([caption])[0]`."""
         return self.generate([caption], progress=False)[0]
+
+
+def _vocabulary(words: Iterable[str] | None) -> frozenset[str] | None:
+    if isinstance(words, str):
+        raise TypeError("vocabulary must be a collection of words, not one string; e.g. `corpus_vocabulary(captions)`")
+    return None if words is None else frozenset(word.lower() for word in words)
