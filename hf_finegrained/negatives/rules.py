@@ -495,6 +495,24 @@ def _modified_noun(caption: ParsedCaption, lexicon: Lexicon, index: int) -> tupl
     return None, None
 
 
+def _attribute_alternatives(lexicon: Lexicon, entry: Entry, old: str, noun: Entry | None, kind_of: Entry | None,
+                            unsuited: bool) -> list[str]:
+    """The words that may replace attribute `old` (listed as `entry`) describing `noun`, in order: those that fit
+    `noun` and, unless `unsuited` (no noun to suit), suit `kind_of` ("a glass cup" -> never "a cloth cup").
+    Checks of lexicon items alone, made once per such tuple and kept with the lexicon (`Lexicon.derived`): bounded
+    by the lists' words."""
+    table = lexicon.derived.setdefault("attribute_alternatives", {})
+    key = (entry, old, noun, kind_of, unsuited)
+    found = table.get(key)
+    if found is None:
+        category = entry.category
+        found = table[key] = [
+            new for new in (alternative.forms[0] for alternative in lexicon.adjectives.alternatives(entry))
+            if filters.attribute_fits(lexicon, new, category, noun, like=old)
+            and (unsuited or filters.replacement_suits(lexicon, category, new, old, kind_of))]
+    return found
+
+
 def replace_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[Candidate]:
     """One listed attribute becomes another of its category that suits its noun ("red" -> "blue", "wooden" ->
     "metal"; never "a purple cat")."""
@@ -520,13 +538,10 @@ def replace_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> li
             continue  # "a black black nose": a doubled word, replaced once, reads as a stack ("an orange black nose")
         others = set() if group is None else {t.lower for t in tokens[group.mod_start:group.noun_start]}
         kind_of = noun if group is None else filters.described_noun(caption, lexicon, group, noun)
-        for alternative in lexicon.adjectives.alternatives(entry):
-            new = alternative.forms[0]
-            if (new in words or new in others or filters.compared_in(words, new)
-                    or not filters.attribute_fits(lexicon, new, entry.category, noun, like=token.lower)
-                    or not (kind_of is None and group is None  # no noun to suit (a parse without one)
-                            or filters.replacement_suits(lexicon, entry.category, new, token.lower, kind_of))):
-                continue  # "old and younger" -> "young and younger"; "a glass cup" -> "a cloth cup"
+        unsuited = kind_of is None and group is None  # no noun to suit (a parse without one)
+        for new in _attribute_alternatives(lexicon, entry, token.lower, noun, kind_of, unsuited):
+            if new in words or new in others or filters.compared_in(words, new):
+                continue  # "old and younger" -> "young and younger"
             edits: list[Edit] = [(token.start, token.end, _cased(caption, new, token.text))]
             fixed = _article_edit(caption, _article_before(caption, index), new)
             if fixed is not None:
