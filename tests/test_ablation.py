@@ -94,6 +94,8 @@ def test_quick_ablation_writes_the_table_curves_and_resumes(tmp_path):
     again = _run(out, tmp_path / "cache")  # every run is in results.json: nothing is trained again
     assert again.returncode == 0, again.stderr[-4000:]
     assert "seed 0]" not in again.stdout and (out / "table.md").read_text() == table
+    progress = [line for line in result.stdout.splitlines() if line.startswith("[")]
+    assert len(progress) == len(runs) and all("training; test_seen: " in line for line in progress)
 
     # a subset's tables show the subset, and results.json keeps every run (the others' too)
     subset = _run(out, tmp_path / "cache", "--variants", "plain", "--seeds", "0")
@@ -186,6 +188,11 @@ def test_quick_tradeoff_study_writes_its_table_plot_and_validation_scores(tmp_pa
                             timeout=600, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-4000:]
     document = json.loads((out / "results.json").read_text())
+    # each run's progress line shows validation, not test (choices are made on validation)
+    progress = [line for line in result.stdout.splitlines() if line.startswith("[")]
+    assert len(progress) == 4 and all("training; validation_seen: " in line for line in progress)
+    first = next(r for r in document["runs"] if (r["variant"], r["seed"]) == ("plain", 0))
+    assert f"average {100 * first['validation_scores']['seen']['average']:.1f}" in progress[0]
     for run in document["runs"]:
         assert set(run) >= {"scores", "validation_scores"}
         assert ("interpolated" in run) == (run["variant"] == "plain")

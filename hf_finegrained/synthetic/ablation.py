@@ -521,8 +521,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 document["runs"].append(run)
                 document["masked_negatives"] = dict(world.masked_negatives)
                 write_document(args.output_dir, document)
-                shown = ", ".join(f"{c} {100 * run['scores']['seen'][c]:.1f}" for c in CATEGORIES + ("average",))
-                print(f"[{variant} seed {seed}] {run['train_seconds']:.0f} s training; seen: {shown}", flush=True)
+                # with validation scores beside the test ones, the progress line shows validation: choices are
+                # made there, and a study's test numbers should not be on screen before its decision
+                key = "validation_scores" if "validation_scores" in run else "scores"
+                split = "validation" if key == "validation_scores" else settings.eval_split
+                shown = ", ".join(f"{c} {100 * run[key]['seen'][c]:.1f}" for c in CATEGORIES + ("average",))
+                print(f"[{variant} seed {seed}] {run['train_seconds']:.0f} s training; {split}_seen: {shown}",
+                      flush=True)
     document["total_minutes"] = round((time.perf_counter() - started) / 60, 2)
     write_document(args.output_dir, document)  # every run of these settings, this invocation's and earlier ones
     # the tables and plots show this invocation's variants and seeds
