@@ -32,7 +32,8 @@ order) of the items whose `caption` is not on the development list above, 3,000 
 `--captions valse_vlc` reads another style (VALSE's captions and VL-CheckList's terse Visual-Genome phrases, 1,500
 distinct captions of each, `valse_vlc_captions`), for an audit after the scpp list has been read.
 `--captions valse_vlc_2` draws 1,500 more of each from the same sets, none of the first list's (for the audit after
-the valse_vlc sheets have been read and rules developed on them).
+the valse_vlc sheets have been read and rules developed on them); `--captions valse_vlc_3` 1,500 more again, none of
+either earlier list's (for the audit after the valse_vlc_2 sheets became development material).
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ SUGARCREPE = ROOT.parent / "shared" / "benchmarks" / "sugarcrepe"
 SUGARCREPE_PP = ROOT.parent / "shared" / "benchmarks" / "sugarcrepe_pp"
 VALSE = ROOT.parent / "shared" / "benchmarks" / "valse"
 VL_CHECKLIST = ROOT.parent / "shared" / "benchmarks" / "vl_checklist"
-CAPTION_SOURCES = ("sugarcrepe", "scpp", "valse_vlc", "valse_vlc_2")
+CAPTION_SOURCES = ("sugarcrepe", "scpp", "valse_vlc", "valse_vlc_2", "valse_vlc_3")
 AUDIT_SIZE, PER_TYPE, SEED = 3000, 60, 0
 LABELS = ("VALID", "NOT_FALSE", "WRONG_KIND", "DISFLUENT")
 FIELDS = ("id", "type", "caption", "negative", "label", "note")
@@ -117,14 +118,22 @@ def valse_vlc_captions(valse: Path = VALSE, vl_checklist: Path = VL_CHECKLIST, s
     return chosen
 
 
+def _valse_vlc_draw(number: int) -> str:
+    """The random stream of the `number`-th VALSE / VL-CheckList list (1: `valse_vlc`, 2: `valse_vlc_2`, ...)."""
+    return "valse-vlc-audit" if number == 1 else f"valse-vlc-audit-{number}"
+
+
 def audit_captions(source: str) -> list[str]:
     """The audit list of a caption source of `CAPTION_SOURCES`."""
     if source == "scpp":
         return scpp_captions()
-    if source == "valse_vlc":
-        return valse_vlc_captions()
-    if source == "valse_vlc_2":
-        return valse_vlc_captions(draw="valse-vlc-audit-2", exclude=frozenset(valse_vlc_captions()))
+    if source.startswith("valse_vlc") and source in CAPTION_SOURCES:
+        # list n draws from its own stream and leaves out every earlier list's captions
+        number = int(source.rpartition("_")[2]) if source != "valse_vlc" else 1
+        earlier: set[str] = set()
+        for n in range(1, number):
+            earlier.update(valse_vlc_captions(draw=_valse_vlc_draw(n), exclude=frozenset(earlier)))
+        return valse_vlc_captions(draw=_valse_vlc_draw(number), exclude=frozenset(earlier))
     if source == "sugarcrepe":
         return caption_lists()[0]
     raise SystemExit(f"unknown caption source {source!r}: choose one of {CAPTION_SOURCES}")

@@ -4,6 +4,7 @@ screen's count per caption set and the oracle sheet of another list, on small fo
 from __future__ import annotations
 
 import csv
+import functools
 import importlib.util
 import json
 import sys
@@ -55,7 +56,7 @@ def test_scpp_list_leaves_out_the_development_list_and_is_seeded(tmp_path, audit
         audit.scpp_captions(tmp_path / "nowhere", sugarcrepe)
 
 
-def test_valse_vlc_list_takes_half_from_each_set_distinct_and_seeded(tmp_path, audit):
+def test_valse_vlc_list_takes_half_from_each_set_distinct_and_seeded(tmp_path, audit, monkeypatch):
     valse, vlc = tmp_path / "valse", tmp_path / "vl_checklist"
     (vlc / "data" / "Attribute").mkdir(parents=True)
     valse.mkdir()
@@ -76,6 +77,14 @@ def test_valse_vlc_list_takes_half_from_each_set_distinct_and_seeded(tmp_path, a
     second = audit.valse_vlc_captions(valse, vlc, size=10, draw="second", exclude=frozenset(drawn))
     assert len(second) == 10 and not set(second) & set(drawn)
     assert all(text in valse_texts for text in second[:5]) and all(text in vlc_texts for text in second[5:])
+    # the numbered lists: each leaves out every earlier one; the second is the draw above's formula
+    drawing = audit.valse_vlc_captions
+    monkeypatch.setattr(audit, "valse_vlc_captions", functools.partial(drawing, valse, vlc, 10))
+    lists = [audit.audit_captions(name) for name in ("valse_vlc", "valse_vlc_2", "valse_vlc_3")]
+    assert lists[0] == drawn
+    assert lists[1] == drawing(valse, vlc, size=10, draw="valse-vlc-audit-2", exclude=frozenset(drawn))
+    assert all(len(texts) == 10 for texts in lists)
+    assert not set(lists[2]) & (set(lists[0]) | set(lists[1]))
 
 
 def test_table_reports_yield_and_every_label_by_volume(tmp_path, audit):
