@@ -61,6 +61,7 @@ VL_CHECKLIST = ROOT.parent / "shared" / "benchmarks" / "vl_checklist"
 CAPTION_SOURCES = ("sugarcrepe", "scpp", "valse_vlc", "valse_vlc_2", "valse_vlc_3")
 AUDIT_SIZE, PER_TYPE, SEED = 3000, 60, 0
 LABELS = ("VALID", "NOT_FALSE", "WRONG_KIND", "DISFLUENT")
+CAPTION_DEFECT = "caption:"  # a note's opening when the negative's only defect is its caption's own (GUIDE.md)
 FIELDS = ("id", "type", "caption", "negative", "label", "note")
 
 
@@ -193,9 +194,10 @@ def table(path: Path) -> str:
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     volume = Counter()
     total_volume = 0.0
+    read_per_type: dict[str, int] = {}
     for name in DEFAULT_NEGATIVE_TYPES:
         labels = Counter(row["label"] for row in rows if row["type"] == name)
-        read = sum(labels.values())
+        read = read_per_type[name] = sum(labels.values())
         shares = {label: labels[label] / read if read else 0.0 for label in LABELS}
         valid, invalid = 100 * coverage[name] * shares["VALID"], 100 * coverage[name] * (1 - shares["VALID"])
         lines.append(f"| {name} | {coverage[name]:.1%} | "
@@ -209,7 +211,20 @@ def table(path: Path) -> str:
     lines.append("By volume: " + ", ".join(f"{label} {volume[label] / total_volume:.1%}" for label in LABELS))
     lines.append(f"Yield per 100 captions: {100 * volume['VALID']:.1f} valid, "
                  f"{100 * (total_volume - volume['VALID']):.1f} invalid")
+    inherited = [row for row in rows if is_caption_defect(row) and row["label"] != "DISFLUENT"]
+    if inherited:  # the guide's rule since the fourth audit; the earlier reading, for comparison
+        earlier = sum(coverage[row["type"]] / read_per_type[row["type"]]
+                      for row in inherited if row["label"] == "VALID" and read_per_type[row["type"]])
+        lines.append(f"Caption defects: {len(inherited)} rows noted `{CAPTION_DEFECT}`; read as DISFLUENT (the guide "
+                     f"before 2026-12-07's fourth audit): VALID by volume {(volume['VALID'] - earlier) / total_volume:.1%}, "
+                     f"{100 * (volume['VALID'] - earlier):.1f} valid per 100 captions")
     return "\n".join(lines)
+
+
+def is_caption_defect(row: dict[str, str]) -> bool:
+    """Whether a reader noted that a negative's only defect is its caption's own (GUIDE.md, "The caption's own
+    defects"): the note starts with `CAPTION_DEFECT`."""
+    return row.get("note", "").strip().lower().startswith(CAPTION_DEFECT)
 
 
 def blind(sheets: list[Path], out_dir: Path, readers: int) -> None:

@@ -106,6 +106,15 @@ def test_table_reports_yield_and_every_label_by_volume(tmp_path, audit):
     assert "VALID weighted by volume (coverage): 58.3%" in text
     assert "By volume: VALID 58.3%, NOT_FALSE 8.3%, WRONG_KIND 0.0%, DISFLUENT 33.3%" in text
     assert "Yield per 100 captions: 43.8 valid, 31.2 invalid" in text
+    assert "Caption defects" not in text
+    # a VALID row whose only defect is the caption's own: VALID by the guide, DISFLUENT by the earlier reading
+    rows = sheet.read_text().splitlines()
+    rows[3] = rows[3].rsplit("\t", 1)[0] + "\tCaption: 'a oven oven' already in the caption"
+    sheet.write_text("\n".join(rows) + "\n")
+    text = audit.table(sheet)
+    assert "VALID weighted by volume (coverage): 58.3%" in text
+    # replace_object-0 (0.25 / 4 of volume) moves from VALID to DISFLUENT: (0.4375 - 0.0625) / 0.75
+    assert "Caption defects: 1 rows noted `caption:`" in text and "VALID by volume 50.0%, 37.5 valid per 100" in text
 
 
 def test_screen_table_counts_skipped_captions_per_set(audit):
