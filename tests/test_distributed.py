@@ -19,11 +19,10 @@ from scripts.exit_check import gloo_threads_left
 SCRIPT = os.path.join(os.path.dirname(__file__), "scripts", "ddp_loss_check.py")
 
 
-def _launch(model_dir: str, out: str, processes: int, *extra: str) -> dict:
+def _launch(model_dir: str, out: str, processes: int) -> dict:
     command = [
         sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(processes),
         "--master_port", str(_free_port()), SCRIPT, "--model", model_dir, "--out", out,
-        *extra,
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": os.getcwd()}
     result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
@@ -32,19 +31,24 @@ def _launch(model_dir: str, out: str, processes: int, *extra: str) -> dict:
     return torch.load(out, weights_only=False)
 
 
+@pytest.fixture(scope="module")
+def one_and_two_processes(tiny_clip_dir, tmp_path_factory) -> tuple[dict, dict]:
+    """The worker's records ({"softmax": ..., "sigmoid": ...}) of one process on the whole batch and of two."""
+    folder = tmp_path_factory.mktemp("ddp")
+    return _launch(tiny_clip_dir, str(folder / "one.pt"), 1), _launch(tiny_clip_dir, str(folder / "two.pt"), 2)
+
+
 @pytest.mark.slow
-def test_two_processes_match_one_on_the_whole_batch(tiny_clip_dir, tmp_path):
-    single = _launch(tiny_clip_dir, str(tmp_path / "one.pt"), 1)
-    double = _launch(tiny_clip_dir, str(tmp_path / "two.pt"), 2)
+def test_two_processes_match_one_on_the_whole_batch(one_and_two_processes):
+    single, double = (records["softmax"] for records in one_and_two_processes)
     _assert_same_step(single, double)
 
 
 @pytest.mark.slow
-def test_two_processes_match_one_on_the_whole_batch_for_the_sigmoid_form(tiny_clip_dir, tmp_path):
+def test_two_processes_match_one_on_the_whole_batch_for_the_sigmoid_form(one_and_two_processes):
     """The sigmoid (SigLIP) form gathered over two ranks: loss, thresholds and every gradient (the logit scale's
     and the learnable logit bias's among them) equal one process on the joined batch."""
-    single = _launch(tiny_clip_dir, str(tmp_path / "one.pt"), 1, "--contrastive", "sigmoid")
-    double = _launch(tiny_clip_dir, str(tmp_path / "two.pt"), 2, "--contrastive", "sigmoid")
+    single, double = (records["sigmoid"] for records in one_and_two_processes)
     # Its gradients are a sum over B + M terms per image, ~10x the softmax form's here (up to ~130, where one
     # float32 step is 1.5e-5): each parameter's gradients agree to 1e-5 or a millionth of its largest entry.
     _assert_same_step(single, double, relative=1e-6)
@@ -52,7 +56,7 @@ def test_two_processes_match_one_on_the_whole_batch_for_the_sigmoid_form(tiny_cl
         assert single["grads"][name].abs().item() > 1e-4, name
         assert abs(single["grads"][name].item() - double["grads"][name].item()) <= 1e-5, name
     # It is the sigmoid loss that ran: the softmax form on the same batch gives another ITC.
-    softmax = _launch(tiny_clip_dir, str(tmp_path / "softmax.pt"), 1)
+    softmax = one_and_two_processes[0]["softmax"]
     assert abs(softmax["components"]["itc_loss"].item() - single["components"]["itc_loss"].item()) > 1e-3
     assert "logit_bias" not in softmax["grads"]
 
