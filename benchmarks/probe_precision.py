@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
+from hf_finegrained.evaluation.engine import make_engine  # noqa: E402
 from hf_finegrained.families import load_model  # noqa: E402
 from hf_finegrained.synthetic import evaluation  # noqa: E402
 from hf_finegrained.synthetic.drawing import COLORS  # noqa: E402
@@ -34,7 +35,7 @@ def probe_outcomes(base: str, split: str, start: int, count: int, fit_rows: int,
     """One record per (image, colour) pair scored: image index, relation label, sizes, right or wrong."""
     model, processor, _ = load_model(base)
     world = default_world(seed=seed)
-    engine = evaluation._engine(model, processor)
+    engine = make_engine(model, processor=processor, progress=False)
     fit = list(world.train_stream(fit_rows, name="probe", negatives=None))
     fit_x = evaluation.image_embeddings(engine, [row["image"] for row in fit], "probe-fit")
     rows = list(world.build_split(split, start=start, count=count))
