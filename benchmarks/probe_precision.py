@@ -19,6 +19,7 @@ import random
 import statistics
 import sys
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -31,9 +32,9 @@ from hf_finegrained.synthetic.drawing import COLORS  # noqa: E402
 from hf_finegrained.synthetic.recipe import PROBE_FIT_ROWS, default_world  # noqa: E402
 
 
-def probe_outcomes(base: str, split: str, start: int, count: int, fit_rows: int, seed: int = 0) -> list[dict]:
+def probe_outcomes(model: Any, processor: Any, split: str, start: int, count: int, fit_rows: int,
+                   seed: int = 0) -> list[dict]:
     """One record per (image, colour) pair scored: image index, relation label, sizes, right or wrong."""
-    model, processor, _ = load_model(base)
     world = default_world(seed=seed)
     engine = make_engine(model, processor=processor, progress=False)
     fit = list(world.train_stream(fit_rows, name="probe", negatives=None))
@@ -77,7 +78,8 @@ def main() -> None:
     parser.add_argument("--out", help="also write the summary as JSON here")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    outcomes = probe_outcomes(args.base, args.split, args.start, args.count, args.fit_rows)
+    model, processor, _ = load_model(args.base)
+    outcomes = probe_outcomes(model, processor, args.split, args.start, args.count, args.fit_rows)
     accuracy = statistics.fmean(o["right"] for o in outcomes)
     summary = {"split": args.split, "rows": [args.start, args.start + args.count], "pairs": len(outcomes),
                "accuracy": accuracy, "bootstrap_se": bootstrap_error(outcomes),

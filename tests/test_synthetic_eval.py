@@ -52,3 +52,26 @@ def test_relation_probe_reads_layout_from_features_that_hold_it(pixel_features):
     assert with_layout["pairs"] == without["pairs"] == 2 * len(test)  # every (image, colour) pair once
     assert 0.2 < with_layout["chance"] < 0.4
     assert with_layout["accuracy"] > 0.6 and without["accuracy"] < with_layout["chance"] + 0.15
+
+
+def test_probe_precision_script_scores_as_relation_probe_does(pixel_features, monkeypatch):
+    """benchmarks/probe_precision.py fits the same probes as `relation_probe` and scores the same pairs."""
+    import importlib.util
+    from pathlib import Path
+
+    from hf_finegrained.synthetic.recipe import default_world
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "probe_precision.py"
+    spec = importlib.util.spec_from_file_location("probe_precision", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    monkeypatch.setattr(script, "make_engine", lambda model, processor=None, progress=False: None)
+    pixel_features("pixels")
+    outcomes = script.probe_outcomes(None, None, "test_seen", 100, 150, fit_rows=1500)
+    world = default_world(seed=0)
+    expected = relation_probe(None, world.train_stream(1500, name="probe", negatives=None),
+                              world.build_split("test_seen", start=100, count=150))
+    assert len(outcomes) == expected["pairs"] == 300
+    assert sum(o["right"] for o in outcomes) / len(outcomes) == pytest.approx(expected["accuracy"])
+    assert expected["accuracy"] > 0.5  # the pooled pixels hold the layout: not a comparison of two failures
+    assert 0 < script.bootstrap_error(outcomes) < 0.1
