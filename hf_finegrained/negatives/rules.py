@@ -582,7 +582,8 @@ def replace_relation_candidates(caption: ParsedCaption, lexicon: Lexicon) -> lis
                 continue  # "wearing a jacket and pants" is an outfit, not "carrying" it
             slot = VERB_SLOTS.index(VERB_TAG_SLOT.get(tokens[start].tag, "gerund"))
             alternatives = [alt.forms[slot] for alt in lexicon.verbs.alternatives(entry)
-                            if alt.forms[0] not in lexicon.rules["never_inserted_verbs"]]
+                            if alt.forms[0] not in lexicon.rules["never_inserted_verbs"]
+                            and not filters.entailed(lexicon, entry, alt)]  # "eating" never "biting"
         else:
             alternatives = _preposition_alternatives(caption, lexicon, start, end, phrase)
         for new in dict.fromkeys(alternatives):
@@ -615,6 +616,8 @@ def _preposition_alternatives(caption: ParsedCaption, lexicon: Lexicon, start: i
         return []  # "the wipers on a car", "a tap on a sink": part of it, never under or beside it
     if filters.in_phrasal_verb(caption, lexicon, start, end):
         return []  # "close in on a surfer": the verb's particle, not a place
+    if category in lexicon.rules["flipping_categories"] and filters.verb_complement(caption, lexicon, start):
+        return []  # "tugs on a leash", "working on his laptop": the verb's complement, not a place
     if category in lexicon.rules["flipping_categories"] and filters.cooking_before(caption, lexicon, start):
         return []  # "stir-frying vegetables in a skillet": the pan is the tool
     if filters.restated_by_pronoun(caption, lexicon, end):
@@ -639,8 +642,9 @@ def _preposition_alternatives(caption: ParsedCaption, lexicon: Lexicon, start: i
             flips = False  # "in the zoo ... his enclosure"
         sides = filters.side_fits(lexicon, category, landmark_entry)
         way_off = filters.ground_opposite(caption, lexicon, start, category, phrase, landmark_entry)
-        if category == "vertical" and entry.cluster == 0:
-            flips = flips and filters.can_be_under(lexicon, landmark_entry, _person_before(caption, lexicon, start))
+        if category == "vertical":  # "on X" <-> "under X" only for an X known to have both sides
+            flips = flips and filters.can_be_under(caption, lexicon, landmark,
+                                                   entry.cluster == 0 and _person_before(caption, lexicon, start))
     if (category == "vertical" and phrase not in lexicon.rules["contact_relations"]
             or start > 0 and tokens[start - 1].lower in lexicon.rules["riding_words"]):
         sides = False  # under a tree or above a table may be next to it; "riding next to a skateboard" rides nothing
@@ -648,8 +652,8 @@ def _preposition_alternatives(caption: ParsedCaption, lexicon: Lexicon, start: i
         resting = [filters.group_before(caption, start), filters.subject_before(caption, start)]
         kinds = {lexicon.noun_class(found) for found in
                  (group and filters.head_entry(caption, group, lexicon) for group in resting) if found}
-        if kinds & (lexicon.rules["resting_classes"] | {"person"}):
-            flips = False  # "a sandwich below a plate", "two women under a park bench"
+        if kinds & (lexicon.rules["resting_classes"] | lexicon.rules["ground_classes"] | {"person"}):
+            flips = False  # "a sandwich below a plate", "two women under a park bench", "the sky below some trees"
         elif filters.fixed_in_place(caption, lexicon, resting[0] if entry.cluster == 0 else landmark):
             flips = False  # "a traffic light above a car" never underneath it; "a bench under a tree" never above
         elif start > 0 and _posture_verb(lexicon, tokens[start - 1].lower):

@@ -29,7 +29,8 @@ def attached_thing(caption: ParsedCaption, lexicon: Lexicon, start: int) -> bool
 
 def relation_object(caption: ParsedCaption, lexicon: Lexicon, end: int) -> NounGroup | None:
     """The noun phrase a preposition governs, or None for a particle or an adverb ("lights on", "turned on",
-    pattern 6: the next token must open a noun phrase) and for a non-object ("on top.", "in the air")."""
+    pattern 6: the next token must open a noun phrase), for a non-object ("on top.", "in the air") and for an owner
+    ("in the car's seat")."""
     tokens = caption.tokens
     if end >= len(tokens) or tokens[end].tag not in NOUN_PHRASE_START_TAGS:
         return None
@@ -37,6 +38,8 @@ def relation_object(caption: ParsedCaption, lexicon: Lexicon, end: int) -> NounG
     head = tokens[group.head].lower if group is not None else ""
     if group is None or head in lexicon.rules["non_object_nouns"] or singular(head) in lexicon.rules["non_object_nouns"]:
         return None
+    if group.noun_end < len(tokens) and tokens[group.noun_end].tag == "POS":
+        return None  # "in the car's passenger seat": the landmark is what the group owns
     return group
 
 
@@ -69,14 +72,16 @@ def directed_verb_before(caption: ParsedCaption, lexicon: Lexicon, position: int
 
 def motion_fits(caption: ParsedCaption, lexicon: Lexicon, end: int, subject: Entry | None) -> bool:
     """A vehicle's "parked" / "driving" (ending before token `end`) may change: its subject moves on its own,
-    and a preposition of place or the caption's end follows (never "parked down the street", "parked through a
-    city", "travel the Thames", nor "parked" before a noun it describes: "parked blue motorcycles")."""
+    and a listed relation of place or the caption's end follows (never "parked down the street", "parked through a
+    city", "parked at a stop", "travel the Thames", nor "parked" before a noun it describes: "parked blue
+    motorcycles")."""
     tokens = caption.tokens
     if subject is not None and subject.forms[0] in lexicon.rules["unpowered_vehicles"]:
         return False
     if end == len(tokens) or not tokens[end].text[0].isalnum():
         return True
-    return tokens[end].tag in ("IN", "TO") and tokens[end].lower not in lexicon.rules["path_words"]
+    return (tokens[end].tag in ("IN", "TO") and tokens[end].lower not in lexicon.rules["path_words"]
+            and tokens[end].lower in lexicon.relation_first_words)
 
 
 def posture_clashes(caption: ParsedCaption, lexicon: Lexicon, end: int) -> bool:
@@ -104,11 +109,30 @@ def object_of_verb_before(caption: ParsedCaption, position: int) -> bool:
     return start > 0 and caption.tokens[start - 1].tag.startswith("VB")
 
 
-def can_be_under(lexicon: Lexicon, landmark: Entry | None, person_before: bool) -> bool:
-    """"on X" may become "under X": never for what things rest on or are fixed to (`never_under_classes`), and
-    not furniture when a person comes before it (the person's seat: "reading a book below a park bench")."""
-    kind = lexicon.noun_class(landmark) if landmark is not None else None
-    return kind not in lexicon.rules["never_under_classes"] and not (kind == "furniture" and person_before)
+def can_be_under(caption: ParsedCaption, lexicon: Lexicon, landmark: NounGroup | None, person_before: bool) -> bool:
+    """"on X" may become "under X", and "under X" "on X", only when X is known to be something things can be under
+    (`under_landmarks`, or `freely_placed_classes`): an unlisted landmark keeps its relation ("zebras on the
+    plain", "a drink on a coaster", "a dog underneath a horse"); and not furniture when a person comes before "on"
+    it (`person_before`: the person's seat, "reading a book below a park bench")."""
+    entry = head_entry(caption, landmark, lexicon) if landmark is not None else None
+    kind = lexicon.noun_class(entry) if entry is not None else None
+    if kind == "furniture" and person_before:
+        return False
+    return kind in lexicon.rules["freely_placed_classes"] or _listed(caption, lexicon, landmark, "under_landmarks")
+
+
+def verb_complement(caption: ParsedCaption, lexicon: Lexicon, start: int) -> bool:
+    """The relation at token `start` comes right after a verb (or a verb and its particle: "lying down on") that is
+    no verb of position or placement (`placement_verbs`): it is the verb's particle or complement ("tugs on a
+    leash", "working on his laptop", "drizzled over a plate", "looking in an oven"), not where something is. An
+    auxiliary ("is on") or a noun before it ("a cup on a table") is no such verb."""
+    tokens = caption.tokens
+    index = start - 1
+    if index > 0 and tokens[index].tag == "RP":
+        index -= 1
+    if index < 0 or not tokens[index].tag.startswith("VB") or tokens[index].lower in lexicon.rules["auxiliaries"]:
+        return False
+    return tokens[index].lower not in lexicon.rules["placement_verbs"]
 
 
 def side_fits(lexicon: Lexicon, category: str, landmark: Entry | None) -> bool:
@@ -176,6 +200,12 @@ def verb_fits(lexicon: Lexicon, frame: Frame | None, subject: Entry | None, obj:
     return True
 
 
+def entailed(lexicon: Lexicon, verb: Entry, replacement: Entry) -> bool:
+    """`verb` entails `replacement` (`entailed_verbs.<verb>`: eating is biting and chewing): the replacement would
+    leave the caption true."""
+    return replacement.forms[0] in lexicon.rules.map("entailed_verbs").get(verb.forms[0], ())
+
+
 def _listed(caption: ParsedCaption, lexicon: Lexicon, group: NounGroup | None, name: str) -> bool:
     """The group's noun run, its head (or their singular), or its listed noun's class is a member of set `name`."""
     if group is None:
@@ -229,13 +259,14 @@ def restated_by_pronoun(caption: ParsedCaption, lexicon: Lexicon, end: int) -> b
 
 
 def ridden_landmark(caption: ParsedCaption, lexicon: Lexicon, phrase: str, landmark: Entry | None) -> bool:
-    """"on" an animal, a vehicle or a board that the caption says is ridden ("a person on a horse ... rides"):
-    beside or under it contradicts the riding."""
+    """"on" an animal, a vehicle or a board that the caption says is ridden ("a person on a horse ... rides", "a
+    man on a surfboard surfing": `riding_words`, `board_riding_words`): beside or under it contradicts the
+    riding."""
     if landmark is None or phrase not in lexicon.rules["contact_relations"]:
         return False
     rideable = (landmark.forms[0] in lexicon.rules["rideable"]
                 or lexicon.noun_class(landmark) in lexicon.rules["ridden_classes"] | {"vehicle"})
-    return rideable and bool(caption.words & lexicon.rules["riding_words"])
+    return rideable and bool(caption.words & (lexicon.rules["riding_words"] | lexicon.rules["board_riding_words"]))
 
 
 def found_inside(caption: ParsedCaption, lexicon: Lexicon, landmark: Entry | None) -> bool:
