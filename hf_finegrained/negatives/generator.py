@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,7 +13,8 @@ from .lexicon import Lexicon, load_lexicon
 from .permissive import PERMISSIVE_CANDIDATES
 from .phrases import HELD_BACK_REASONS, ParsedCaption, parse_caption
 from .proposals import NegativeProposer, ProposalCounts, judge_proposal
-from .rules import CANDIDATES, RULES, Candidate, CandidateRule, candidate_text, draw
+from .rules import (CANDIDATES, RULES, SLOTS, Candidate, CandidateRule, SlotRule, candidate_text, draw, draw_slots,
+                    slotted)
 from .scoring import NegativeScorer
 from .seeding import CaptionRandom, caption_seed
 from .screening import DEFAULT_MAX_CHARS, DEFAULT_MAX_WORDS, SKIP_REASONS, english_vocabulary, screen_caption
@@ -25,6 +26,9 @@ PROGRESS_THRESHOLD = 20_000  # captions; longer runs show a progress bar unless 
 # The candidate functions of each profile (docs/NEGATIVES.md, "Profiles"): strict = the audited filters of
 # `rules.py` (and `filters/`), permissive = the types' invariants only (`permissive.py`).
 PROFILES: dict[str, dict[str, CandidateRule]] = {"strict": CANDIDATES, "permissive": PERMISSIVE_CANDIDATES}
+# the same slot by slot, for the built-in draw (`rules.draw_slots`: only the drawn slot's candidates are built in full)
+PROFILE_SLOTS: dict[str, dict[str, SlotRule]] = {
+    "strict": SLOTS, "permissive": {name: slotted(function) for name, function in PERMISSIVE_CANDIDATES.items()}}
 
 
 @dataclass
@@ -172,11 +176,22 @@ class HardNegativeGenerator:
         found = self.candidates[name](parsed, self.lexicon)
         if self.vocabulary is None or not found:
             return found
+        return list(filter(self._writes_known(parsed), found))
+
+    def _slots(self, parsed: ParsedCaption, name: str) -> Sequence[tuple[int, Iterable[Candidate]]]:
+        """`_candidates` slot by slot, as `rules.draw_slots` reads them (each slot's candidates read lazily)."""
+        found = PROFILE_SLOTS[self.profile][name](parsed, self.lexicon)
+        if self.vocabulary is None or not found:
+            return found
+        known = self._writes_known(parsed)
+        return [(slot, filter(known, candidates)) for slot, candidates in found]
+
+    def _writes_known(self, parsed: ParsedCaption) -> Callable[[Candidate], bool]:
+        """Whether a candidate of this caption writes only words of `vocabulary`."""
         # edits replace whole tokens, so the words a candidate writes are its replacements' words the caption lacks
         vocabulary, own = self.vocabulary, set(parsed.normalized.split())
-        return [candidate for candidate in found
-                if all(word in vocabulary or word in own
-                       for _, _, new in candidate.edits for word in normalize(new).split())]
+        return lambda candidate: all(word in vocabulary or word in own
+                                     for _, _, new in candidate.edits for word in normalize(new).split())
 
     def _known(self, caption: str, negative: str) -> bool:
         """`negative` (a proposal) writes only words of `vocabulary`."""
@@ -189,8 +204,8 @@ class HardNegativeGenerator:
                 for name in self.types
             }
         if self.scorer is None:
-            return {name: next(iter(draw(parsed, self._candidates(parsed, name),
-                                         CaptionRandom(caption_seed(self.seed, name, text)), 1)), None)
+            return {name: next(iter(draw_slots(parsed, self._slots(parsed, name),
+                                               CaptionRandom(caption_seed(self.seed, name, text)), 1)), None)
                     for name in self.types}
         drawn = {name: draw(parsed, self._candidates(parsed, name),
                              CaptionRandom(caption_seed(self.seed, name, text)), self.scorer_candidates)

@@ -64,6 +64,20 @@ class NounGroup(NamedTuple):
         return self.mod_start < self.noun_start
 
 
+class _computed_once:
+    """`functools.cached_property` without its lock (Python 3.11 takes one on every first read: a cost per caption
+    here): the value is computed on the first read and stored on the instance, which later reads find first."""
+
+    def __init__(self, function: Any) -> None:
+        self.function, self.name, self.__doc__ = function, function.__name__, function.__doc__
+
+    def __get__(self, instance: Any, owner: Any = None) -> Any:
+        if instance is None:
+            return self
+        value = instance.__dict__[self.name] = self.function(instance)
+        return value
+
+
 @dataclass
 class ParsedCaption:
     """Everything the rules read about one caption; built once per caption from a spaCy `Doc`."""
@@ -79,12 +93,12 @@ class ParsedCaption:
     # {noun group: (lexicon, its listed noun)}: `filters.object_entry`, asked by several rules, per caption
     entries: dict[NounGroup, tuple[Lexicon, Entry | None]] = field(default_factory=dict, repr=False, compare=False)
 
-    @functools.cached_property
+    @_computed_once
     def normalized(self) -> str:
         """`text.normalize(self.text)`: the form a negative must differ from."""
         return normalize(self.text)
 
-    @functools.cached_property
+    @_computed_once
     def is_upper(self) -> bool:
         """The caption is written in capitals ("A MAN ON A HORSE")."""
         return self.text.isupper()
@@ -99,6 +113,7 @@ class ParsedCaption:
 _new_token: Any = tuple.__new__  # `Token(...)` without the Python-level `__new__` of a NamedTuple
 
 
+@functools.lru_cache(maxsize=1 << 16)  # the filters ask for the same few thousand words caption after caption
 def singular(word: str) -> str:
     """A plural noun's singular, by the regular rules (enough to look a plural up in a set of singulars)."""
     if word.endswith("ies") and len(word) > 4:

@@ -15,7 +15,7 @@ words (moving one attribute may turn an "a" into "an").
 
 from __future__ import annotations
 
-from collections.abc import Callable, MutableSequence, Sequence
+from collections.abc import Callable, Iterable, Iterator, MutableSequence, Sequence
 from typing import Any, NamedTuple, Protocol
 
 from . import filters
@@ -43,6 +43,8 @@ class Candidate(NamedTuple):
 
 Rule = Callable[[ParsedCaption, Lexicon, Chooser], "str | None"]
 CandidateRule = Callable[[ParsedCaption, Lexicon], list[Candidate]]
+# a rule's candidates slot by slot: (slot, its candidates in order), each slot once (`draw_slots`)
+SlotRule = Callable[[ParsedCaption, Lexicon], "Sequence[tuple[int, Iterable[Candidate]]]"]
 ARTICLES = frozenset({"a", "an"})
 ADJECTIVE_TAGS = frozenset({"JJ", "JJR"})
 MODIFIER_LINKS = frozenset({",", "and", "-"})
@@ -64,15 +66,52 @@ def draw(caption: ParsedCaption, candidates: list[Candidate], rng: Chooser, coun
     """The one choice of the rules: up to `count` distinct negatives, each drawn without replacement as a slot
     uniformly, then one of its candidates uniformly (so a span with many replacements is not favoured). The
     built-in choice keeps the first; a scorer (`HardNegativeGenerator(scorer=...)`) rates them all."""
+    return draw_slots(caption, by_slot(candidates), rng, count)
+
+
+def by_slot(candidates: Iterable[Candidate]) -> list[tuple[int, list[Candidate]]]:
+    """`candidates` grouped by slot, as `draw_slots` reads them (each slot's candidates in their order)."""
+    slots: dict[int, list[Candidate]] = {}
+    for candidate in candidates:
+        found = slots.get(candidate.slot)
+        if found is None:
+            slots[candidate.slot] = [candidate]
+        else:
+            found.append(candidate)
+    return list(slots.items())
+
+
+def draw_slots(caption: ParsedCaption, slots: Iterable[tuple[int, Iterable[Candidate]]], rng: Chooser,
+               count: int = 1) -> list[str]:
+    """`draw` on candidates given slot by slot: (slot, its candidates in order), each slot once, every candidate
+    of it carrying that slot. A slot's candidates are read up to the first (is the slot open?) until the slot is
+    drawn, then in full, so a lazy iterable per slot (`replace_object_slots`) builds only the drawn slot's
+    candidates. The random draws, and so the negatives, are those of `draw` on all the candidates."""
+    waiting: dict[int, tuple[Candidate, Iterator[Candidate]]] = {}  # open slots not drawn yet: first, the rest
+    for slot, found in slots:
+        found = iter(found)
+        first = next(found, None)
+        if first is not None:
+            waiting[slot] = (first, found)
+    drawn: dict[int, list[Candidate]] = {}  # slots drawn before: their candidates not yet picked (never empty)
     texts: list[str] = []
-    candidates = list(candidates)
-    while candidates and len(texts) < count:
-        slot = rng.choice(sorted({candidate.slot for candidate in candidates}))
-        pick = rng.choice([candidate for candidate in candidates if candidate.slot == slot])
+    while (waiting or drawn) and len(texts) < count:
+        slot = rng.choice(sorted([*waiting, *drawn]))
+        options = drawn.get(slot)
+        if options is None:
+            first, rest = waiting.pop(slot)
+            options = [first, *rest]
+        pick = rng.choice(options)
         text = candidate_text(caption, pick)
         if text is not None and text not in texts:
             texts.append(text)
-        candidates = [candidate for candidate in candidates if candidate is not pick]
+            if len(texts) == count:
+                break
+        options = [candidate for candidate in options if candidate is not pick]
+        if options:
+            drawn[slot] = options
+        else:
+            drawn.pop(slot, None)
     return texts
 
 
@@ -142,7 +181,11 @@ def _swap_spans(caption: ParsedCaption, first: tuple[int, int], second: tuple[in
 def swap_object_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[Candidate]:
     """Two listed objects of one class and number exchange places; their modifiers stay where they were."""
     tokens = caption.tokens
-    objects = [(group, entry) for group, entry in _objects(caption, lexicon)
+    objects = _objects(caption, lexicon)
+    if not any(tokens[a.head].tag == tokens[b.head].tag and filters.same_swap_class(lexicon, entry_a, entry_b)
+               for index, (a, entry_a) in enumerate(objects) for b, entry_b in objects[index + 1:]):
+        return []  # no two objects of one class and number: the checks per object below need not run
+    objects = [(group, entry) for group, entry in objects
                if filters.swappable_class(lexicon, entry) and not filters.next_to_possessive(caption, group)
                and not filters.in_list(caption, group) and not filters.describes_next_noun(caption, lexicon, group)
                and not _content(caption, lexicon, group) and not _belongs_with(caption, lexicon, group, entry)]
@@ -231,6 +274,8 @@ def swap_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
     red bench").
     Every moved word must suit its new noun (`filters.attribute_fits`). The exchange keeps the caption's words;
     the move keeps them but for an article that must change ("an umbrella" -> "a red umbrella")."""
+    if not any(group.has_modifiers for group in caption.groups):
+        return []  # nothing to exchange or move: the checks per group below need not run
     tokens = caption.tokens
     groups = []
     for group in caption.groups:
@@ -430,13 +475,52 @@ def _object_alternatives(lexicon: Lexicon, entry: Entry) -> list[_NounAlternativ
     return found
 
 
+class _NounReplacement(NamedTuple):
+    """An alternative of `_object_alternatives` that passed every check of the lexicon and the slot's reading
+    alone (`_noun_replacements`), with what is left to read of it against the caption."""
+
+    entry: Entry
+    new: str  # its form in the old noun's number
+    article: str  # the indefinite article that form takes
+    phrases: tuple[frozenset[str], ...]  # as `_NounAlternative.phrases`
+    scene_bound: bool  # it has a `scene_of` scene (`filters.scene_fits` then reads the caption)
+
+
+def _noun_replacements(lexicon: Lexicon, entry: Entry, number: int, after_article: bool, as_mass: bool,
+                       rideable: frozenset[str] | None, takes: frozenset[str] | None,
+                       modified: bool) -> list[_NounReplacement]:
+    """The alternatives of noun `entry` (`_object_alternatives`, in order) that pass `replace_object`'s checks of
+    the lexicon and the slot alone: number, countability, plural-only nouns, what can be ridden, what the verb
+    takes, the same age under modifiers. Made once per such tuple and kept with the lexicon (`Lexicon.derived`):
+    bounded by the lists' words."""
+    table = lexicon.derived.setdefault("noun_replacements", {})
+    key = (entry, number, after_article, as_mass, rideable, takes, modified)
+    found = table.get(key)
+    if found is None:
+        plural_only, scenes = lexicon.rules["plural_only"], lexicon.rules.map("scene_of")
+        found = table[key] = [
+            _NounReplacement(alternative, alternative.forms[number], articles[number], phrases,
+                             alternative.forms[0] in scenes)
+            for alternative, same_age, phrases, articles in _object_alternatives(lexicon, entry)
+            if not (number and alternative.mass) and filters.mass_fits(after_article, as_mass, alternative)
+            and (number or alternative.forms[0] not in plural_only)  # "a person wearing a pants"
+            and (rideable is None or alternative.forms[0] in rideable)
+            and (takes is None or filters.taken_by(lexicon, takes, alternative))  # "reading a book" -> "a bag"
+            and (not modified or same_age)]  # "an old man" may become "an old woman", never "an old girl"
+    return found
+
+
 def replace_object_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[Candidate]:
     """One listed object noun (a whole noun run) becomes another of its category, in the same number and
     countability ("dog" -> "cat", "cars" -> "trucks", "grass" -> "sand")."""
-    candidates: list[Candidate] = []
-    tokens, words = caption.tokens, caption.words
+    return [candidate for _, found in replace_object_slots(caption, lexicon) for candidate in found]
+
+
+def replace_object_slots(caption: ParsedCaption, lexicon: Lexicon) -> list[tuple[int, Iterator[Candidate]]]:
+    """`replace_object_candidates` slot by slot (one per listed object noun that may be replaced), each slot's
+    replacements built lazily, only as far as they are read (`draw_slots`: the drawn slot's only)."""
+    slots: list[tuple[int, Iterator[Candidate]]] = []
     gendered = bool(caption.words & lexicon.rules["gendered_words"])
-    plural_only = lexicon.rules["plural_only"]
     for slot, (group, entry) in enumerate(_objects(caption, lexicon)):
         kind = lexicon.noun_class(entry)
         if (kind in lexicon.rules["unreplaced_classes"] or entry.forms[0] in lexicon.rules["unreplaced_nouns"]
@@ -453,39 +537,36 @@ def replace_object_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
         if kind in lexicon.rules["animal_classes"] and filters.ridden(
                 caption, lexicon, group, _person_before(caption, lexicon, start_of_group)):
             rideable = lexicon.rules["rideable"]  # "a man on a horse" never becomes "a man on a pig"
-        start, end = group.noun_start, group.noun_end
-        number = 1 if tokens[end - 1].tag == "NNS" else 0
-        old = caption.span_text(start, end)
-        article = _article_before(caption, start)
-        after_article = filters.has_indefinite_article(caption, group)
-        as_mass = filters.read_as_mass(caption, group, entry)
-        span_start, span_end = caption.char_span(start, end)
-        fixes: dict[str, Edit | None] = {}  # the article's edit, by the article the new word takes
-        # "teddy bears" -> "toys" and "motorbikes on the road" -> "boats" are dropped by `_object_alternatives`
-        for alternative, same_age, phrases, articles in _object_alternatives(lexicon, entry):
-            if number and alternative.mass or not filters.mass_fits(after_article, as_mass, alternative):
-                continue
-            if not number and alternative.forms[0] in plural_only:
-                continue  # "a person wearing a pants"
-            if rideable is not None and alternative.forms[0] not in rideable:
-                continue
-            if (not filters.scene_fits(caption, lexicon, alternative)
-                    or (takes is not None and not filters.taken_by(lexicon, takes, alternative))
-                    or (kind == "room" and not filters.room_fits(caption, lexicon, entry, alternative))):
-                continue  # "uniforms" -> "wetsuits"; "reading a book" -> "a bag";
-                # "a bathroom with a shower" -> "an office"
-            if group.has_modifiers and not same_age:
-                continue  # "an old man" may become "an old woman", never "an old girl"
-            new = alternative.forms[number]
-            if not words.isdisjoint(alternative.forms) or any(phrase <= words for phrase in phrases):
-                continue  # already in the caption, in either number: "two men and one man"
-            edit = (span_start, span_end, _cased(caption, new, old))
-            wanted = articles[number]
-            if wanted not in fixes:
-                fixes[wanted] = _article_edit(caption, article, new)
-            fixed = fixes[wanted]
-            candidates.append(Candidate(slot, (edit,) if fixed is None else (edit, fixed)))
-    return candidates
+        slots.append((slot, _object_replacements(caption, lexicon, slot, group, entry, kind, takes, rideable)))
+    return slots
+
+
+def _object_replacements(caption: ParsedCaption, lexicon: Lexicon, slot: int, group: NounGroup, entry: Entry,
+                         kind: str, takes: frozenset[str] | None,
+                         rideable: frozenset[str] | None) -> Iterator[Candidate]:
+    """The candidates of one slot of `replace_object_slots`: listed noun `entry` of `group` (of class `kind`,
+    object of verbs `takes`, ridden when `rideable` is given) replaced by each of its alternatives that fits."""
+    words = caption.words
+    start, end = group.noun_start, group.noun_end
+    number = 1 if caption.tokens[end - 1].tag == "NNS" else 0
+    old = caption.span_text(start, end)
+    article = _article_before(caption, start)
+    span_start, span_end = caption.char_span(start, end)
+    fixes: dict[str, Edit | None] = {}  # the article's edit, by the article the new word takes
+    # "teddy bears" -> "toys" and "motorbikes on the road" -> "boats" are dropped by `_object_alternatives`
+    for alternative, new, wanted, phrases, scene_bound in _noun_replacements(
+            lexicon, entry, number, filters.has_indefinite_article(caption, group),
+            filters.read_as_mass(caption, group, entry), rideable, takes, group.has_modifiers):
+        if ((scene_bound and not filters.scene_fits(caption, lexicon, alternative))
+                or (kind == "room" and not filters.room_fits(caption, lexicon, entry, alternative))):
+            continue  # "uniforms" -> "wetsuits"; "a bathroom with a shower" -> "an office"
+        if not words.isdisjoint(alternative.forms) or any(phrase <= words for phrase in phrases):
+            continue  # already in the caption, in either number: "two men and one man"
+        edit = (span_start, span_end, _cased(caption, new, old))
+        if wanted not in fixes:
+            fixes[wanted] = _article_edit(caption, article, new)
+        fixed = fixes[wanted]
+        yield Candidate(slot, (edit,) if fixed is None else (edit, fixed))
 
 
 def _modified_noun(caption: ParsedCaption, lexicon: Lexicon, index: int) -> tuple[NounGroup | None, Entry | None]:
@@ -695,16 +776,28 @@ def _posture_verb(lexicon: Lexicon, word: str) -> bool:
     return found is not None and found[0].category in lexicon.rules["posture_categories"] | {"motion"}
 
 
-def _rules() -> tuple[dict[str, CandidateRule], dict[str, Rule]]:
+def _rules() -> tuple[dict[str, CandidateRule], dict[str, SlotRule], dict[str, Rule]]:
     """Each type's candidate function `<type>_candidates` of this module, wrapped so that no candidate touches a
-    protected span (`ParsedCaption.protected`: a negated phrase, a question), and the rule drawn from it, in the
-    types' default order."""
+    protected span (`ParsedCaption.protected`: a negated phrase, a question); the same candidates slot by slot
+    (`<type>_slots` where the module has one, lazy; else the candidates grouped, `slotted`); and the rule drawn
+    from them (`draw_slots`), in the types' default order."""
     found = {name: globals().get(name + "_candidates") for name in DEFAULT_NEGATIVE_TYPES}
     missing = [name + "_candidates" for name, function in found.items() if not callable(function)]
     if missing:
         raise ImportError(f"negative types without a candidate function in {__name__}: {missing}")
     candidates = {name: _unprotected(function) for name, function in found.items()}
-    return candidates, {name: _drawn(function, name) for name, function in candidates.items()}
+    slots = {name: _unprotected_slots(globals()[name + "_slots"]) if callable(globals().get(name + "_slots"))
+             else slotted(function) for name, function in candidates.items()}
+    return candidates, slots, {name: _drawn(function, name) for name, function in slots.items()}
+
+
+def slotted(candidates: CandidateRule) -> SlotRule:
+    """A candidate function's candidates slot by slot (`by_slot`), as `draw_slots` reads them."""
+    def slots(caption: ParsedCaption, lexicon: Lexicon) -> list[tuple[int, list[Candidate]]]:
+        return by_slot(candidates(caption, lexicon))
+
+    slots.__name__, slots.__doc__ = candidates.__name__, candidates.__doc__
+    return slots
 
 
 def _unprotected(function: CandidateRule) -> CandidateRule:
@@ -718,15 +811,29 @@ def _unprotected(function: CandidateRule) -> CandidateRule:
     return candidates
 
 
+def _unprotected_slots(function: SlotRule) -> SlotRule:
+    """`_unprotected` slot by slot, each slot's candidates still read lazily."""
+    def slots(caption: ParsedCaption, lexicon: Lexicon) -> list[tuple[int, Iterable[Candidate]]]:
+        found = function(caption, lexicon)
+        protected = caption.protected
+        if not protected or not found:
+            return found
+        return [(slot, (candidate for candidate in candidates if not _touches(candidate.edits, protected)))
+                for slot, candidates in found]
+
+    slots.__name__, slots.__doc__ = function.__name__, function.__doc__
+    return slots
+
+
 def _touches(edits: Sequence[Edit], spans: Sequence[tuple[str, int, int]]) -> bool:
     """An edit changes or inserts text inside one of `spans` (an insertion at a span's first char is inside)."""
     return any(start < span_end and max(end, start + 1) > span_start
                for start, end, _ in edits for _, span_start, span_end in spans)
 
 
-def _drawn(candidates: CandidateRule, name: str) -> Rule:
+def _drawn(slots: SlotRule, name: str) -> Rule:
     def rule(caption: ParsedCaption, lexicon: Lexicon, rng: Chooser) -> str | None:
-        drawn = draw(caption, candidates(caption, lexicon), rng, 1)
+        drawn = draw_slots(caption, slots(caption, lexicon), rng, 1)
         return drawn[0] if drawn else None
 
     rule.__name__ = name
@@ -735,7 +842,8 @@ def _drawn(candidates: CandidateRule, name: str) -> Rule:
 
 
 CANDIDATES: dict[str, CandidateRule]
+SLOTS: dict[str, SlotRule]  # each type's candidates slot by slot, for `draw_slots` (`_rules`)
 RULES: dict[str, Rule]
-CANDIDATES, RULES = _rules()
+CANDIDATES, SLOTS, RULES = _rules()
 swap_object, swap_attribute, replace_object, replace_attribute, replace_relation = (
     RULES[name] for name in ("swap_object", "swap_attribute", "replace_object", "replace_attribute", "replace_relation"))
