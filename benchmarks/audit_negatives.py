@@ -33,7 +33,8 @@ order) of the items whose `caption` is not on the development list above, 3,000 
 distinct captions of each, `valse_vlc_captions`), for an audit after the scpp list has been read.
 `--captions valse_vlc_2` draws 1,500 more of each from the same sets, none of the first list's (for the audit after
 the valse_vlc sheets have been read and rules developed on them); `--captions valse_vlc_3` 1,500 more again, none of
-either earlier list's (for the audit after the valse_vlc_2 sheets became development material).
+either earlier list's (for the audit after the valse_vlc_2 sheets became development material), and
+`--captions valse_vlc_4` 1,500 more again, none of the three earlier lists' (after valse_vlc_3's).
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ SUGARCREPE = ROOT.parent / "shared" / "benchmarks" / "sugarcrepe"
 SUGARCREPE_PP = ROOT.parent / "shared" / "benchmarks" / "sugarcrepe_pp"
 VALSE = ROOT.parent / "shared" / "benchmarks" / "valse"
 VL_CHECKLIST = ROOT.parent / "shared" / "benchmarks" / "vl_checklist"
-CAPTION_SOURCES = ("sugarcrepe", "scpp", "valse_vlc", "valse_vlc_2", "valse_vlc_3")
+CAPTION_SOURCES = ("sugarcrepe", "scpp", "valse_vlc", "valse_vlc_2", "valse_vlc_3", "valse_vlc_4")
 AUDIT_SIZE, PER_TYPE, SEED = 3000, 60, 0
 LABELS = ("VALID", "NOT_FALSE", "WRONG_KIND", "DISFLUENT")
 CAPTION_DEFECT = "caption:"  # a note's opening when the negative's only defect is its caption's own (GUIDE.md)

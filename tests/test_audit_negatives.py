@@ -80,11 +80,12 @@ def test_valse_vlc_list_takes_half_from_each_set_distinct_and_seeded(tmp_path, a
     # the numbered lists: each leaves out every earlier one; the second is the draw above's formula
     drawing = audit.valse_vlc_captions
     monkeypatch.setattr(audit, "valse_vlc_captions", functools.partial(drawing, valse, vlc, 10))
-    lists = [audit.audit_captions(name) for name in ("valse_vlc", "valse_vlc_2", "valse_vlc_3")]
+    lists = [audit.audit_captions(name) for name in ("valse_vlc", "valse_vlc_2", "valse_vlc_3", "valse_vlc_4")]
     assert lists[0] == drawn
     assert lists[1] == drawing(valse, vlc, size=10, draw="valse-vlc-audit-2", exclude=frozenset(drawn))
-    assert all(len(texts) == 10 for texts in lists)
+    assert [len(texts) for texts in lists] == [10, 10, 10, 10]
     assert not set(lists[2]) & (set(lists[0]) | set(lists[1]))
+    assert not set(lists[3]) & (set(lists[0]) | set(lists[1]) | set(lists[2]))
 
 
 def test_table_reports_yield_and_every_label_by_volume(tmp_path, audit):
