@@ -147,10 +147,12 @@ def named_elsewhere(caption: ParsedCaption, group: NounGroup, entry: Entry) -> b
     """The noun occurs elsewhere in the caption inside a compound ("a train inside a train station", "a dog on a
     dog bed"): replacing the object alone breaks the tie between them. Another object of the same noun ("a
     black dog next to a white dog") is no tie."""
-    forms = set(entry.forms)
+    forms, start, end = entry.forms, group.noun_start, group.noun_end
+    found = [index for index, token in enumerate(caption.tokens) if token.lower in forms and not start <= index < end]
+    if not found:  # the usual case: the noun is named once
+        return False
     heads = {other.head for other in caption.groups}
-    return any(token.lower in forms and index not in heads for index, token in enumerate(caption.tokens)
-               if not group.noun_start <= index < group.noun_end)
+    return any(index not in heads for index in found)
 
 
 def same_way(lexicon: Lexicon, first: Entry, second: Entry) -> bool:
