@@ -48,7 +48,7 @@ STRICT = {  # caption: (swap_object, swap_attribute, replace_object, replace_att
     'A red car next to a bench.': (
         None,
         'A car next to a red bench.',
-        'A red bike next to a bench.',  # issue 29's second session: vehicles by their way
+        'A red motorbike next to a bench.',  # issue 29's fifth round: a taxi is a car (broader.car), the draw moves
         'A black car next to a bench.',  # issue 29's second session: replacements from the noun's palette
         None,
     ),

@@ -135,11 +135,13 @@ def test_names_compounds_and_colours_are_not_objects(caption, kept):
 @pytest.mark.parametrize("caption, allowed", [
     ("Five motorbikes riding on the road.", {"bicycles", "bikes", "buses", "cars", "city", "pickup", "scooters",
                                              "taxis", "tractors", "trucks", "vans"}),
-    ("Two trains on the tracks near a platform.", {"trams", "trolleys"}),
+    # a tram or trolley is a train to a reader (issue 29's fifth round: broader.train), and nothing else runs on rails
+    ("Two trains on the tracks near a platform.", set()),
 ])
 def test_a_vehicle_is_replaced_by_one_that_travels_its_way(caption, allowed):
     vehicles = words_at(made(caption, "replace_object"), caption, 1) - {caption.split()[1]}
-    assert vehicles and vehicles <= allowed, vehicles  # never "boats riding on the road", "tractors on the tracks"
+    # never "boats riding on the road", "tractors on the tracks"
+    assert vehicles <= allowed and (vehicles or not allowed), vehicles
 
 
 def test_the_object_of_a_verb_is_replaced_only_by_what_the_verb_takes():

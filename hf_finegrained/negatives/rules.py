@@ -576,21 +576,22 @@ def _modified_noun(caption: ParsedCaption, lexicon: Lexicon, index: int) -> tupl
     return None, None
 
 
-def _attribute_alternatives(lexicon: Lexicon, entry: Entry, old: str, noun: Entry | None, kind_of: Entry | None,
-                            unsuited: bool) -> list[str]:
+def _attribute_alternatives(lexicon: Lexicon, entry: Entry, old: str, noun: Entry | None,
+                            kind_of: Entry | None) -> list[str]:
     """The words that may replace attribute `old` (listed as `entry`) describing `noun`, in order: those that fit
-    `noun` and, unless `unsuited` (no noun to suit), suit `kind_of` ("a glass cup" -> never "a cloth cup").
+    `noun` and suit `kind_of` ("a glass cup" -> never "a cloth cup"; with no noun to suit, a parse without one or
+    a predicate, "the plane is huge", the plain words of `palette.<category>.*`: never "tiny", "cement").
     Checks of lexicon items alone, made once per such tuple and kept with the lexicon (`Lexicon.derived`): bounded
     by the lists' words."""
     table = lexicon.derived.setdefault("attribute_alternatives", {})
-    key = (entry, old, noun, kind_of, unsuited)
+    key = (entry, old, noun, kind_of)
     found = table.get(key)
     if found is None:
         category = entry.category
         found = table[key] = [
             new for new in (alternative.forms[0] for alternative in lexicon.adjectives.alternatives(entry))
             if filters.attribute_fits(lexicon, new, category, noun, like=old)
-            and (unsuited or filters.replacement_suits(lexicon, category, new, old, kind_of))]
+            and filters.replacement_suits(lexicon, category, new, old, kind_of)]
     return found
 
 
@@ -619,8 +620,9 @@ def replace_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> li
             continue  # "a black black nose": a doubled word, replaced once, reads as a stack ("an orange black nose")
         others = set() if group is None else {t.lower for t in tokens[group.mod_start:group.noun_start]}
         kind_of = noun if group is None else filters.described_noun(caption, lexicon, group, noun)
-        unsuited = kind_of is None and group is None  # no noun to suit (a parse without one)
-        for new in _attribute_alternatives(lexicon, entry, token.lower, noun, kind_of, unsuited):
+        if kind_of is None and group is None:  # a parse without the group: the listed noun right after, if any
+            kind_of = filters.noun_after(caption, lexicon, index)
+        for new in _attribute_alternatives(lexicon, entry, token.lower, noun, kind_of):
             if new in words or new in others or filters.compared_in(words, new):
                 continue  # "old and younger" -> "young and younger"
             edits: list[Edit] = [(token.start, token.end, _cased(caption, new, token.text))]

@@ -10,7 +10,8 @@ properties and the word sets the checks read are data, not code: `hf_finegrained
 """
 
 from .attributes import (attribute_fits, attribute_movable_to, attribute_replaceable, compared_in, described_animal,
-                         described_noun, implied_attribute, in_fixed_phrase, replacement_suits)
+                         described_noun, implied_attribute, in_fixed_phrase, noun_after,
+                         replacement_suits)
 from .common import (direct_link, group_after, group_before, head_entry, heads_of_phrase, in_name, object_entry,
                      subject_before)
 from .objects import (broader_term, conjoined, describes_next_noun, exchange_reads, has_indefinite_article,
@@ -34,6 +35,7 @@ __all__ = [
     "body_part_landmark", "cooking_before", "fixed_in_place", "found_inside", "held_to_body", "outfit_after",
     "restated_by_pronoun", "ridden_landmark",
     "broader_term", "compared_in", "described_animal", "described_noun", "in_fixed_phrase", "in_hyphenated_word",
-    "in_name", "modifies_next_noun", "replacement_suits", "room_fits", "same_way", "scene_fits", "taken_by",
+    "in_name", "modifies_next_noun", "noun_after", "replacement_suits", "room_fits", "same_way", "scene_fits",
+    "taken_by",
     "verb_objects", "one_way_link", "in_phrasal_verb", "verb_complement", "worn_by_landmark", "entailed",
 ]

@@ -75,7 +75,8 @@ def attribute_replaceable(caption: ParsedCaption, lexicon: Lexicon, index: int, 
                           group: NounGroup | None, noun: Entry | None) -> bool:
     """The attribute at token `index` names a contrast its replacement can deny: brightness only of a listed
     thing, not of a colour ("dark brown") nor of the living ("a dark dog" is a dark-coloured dog); no size of a
-    body part ("big ears" -> "small ears": sizes of parts are relative)."""
+    body part ("big ears" -> "small ears": sizes of parts are relative); a category of `replaced_on` only on a
+    listed noun of its classes ("an open door", never "the open view")."""
     tokens = caption.tokens
     if category == "brightness":
         following = tokens[index + 1].lower if index + 1 < len(tokens) else ""
@@ -89,6 +90,10 @@ def attribute_replaceable(caption: ParsedCaption, lexicon: Lexicon, index: int, 
         return False
     if category == "age" and heads & lexicon.rules["young_nouns"]:
         return False  # "a young boy" -> "an old boy": a boy is young
+    classes = lexicon.rules.map("replaced_on").get(category)
+    if classes is not None and not any(lexicon.noun_class(listed) in classes for listed in (
+            noun, *(lexicon.nouns.lookup[word][0] for word in heads if word in lexicon.nouns.lookup)) if listed):
+        return False  # "the open view" -> "the closed view": only what opens and closes is open or closed
     if heads & lexicon.rules.map("inherent").get(category, frozenset()):
         return False  # "a circular disk", "small trinkets": the noun says it
     return not in_fixed_phrase(caption, lexicon, index)
@@ -134,6 +139,18 @@ def described_animal(caption: ParsedCaption, lexicon: Lexicon, index: int) -> En
     group = group_before(caption, index)
     entry = group and object_entry(caption, group, lexicon)
     return entry if entry is not None and lexicon.noun_class(entry) in lexicon.rules["animal_classes"] else None
+
+
+def noun_after(caption: ParsedCaption, lexicon: Lexicon, index: int) -> Entry | None:
+    """The listed noun (a one-word form) right after the attribute at token `index` and any listed attributes
+    that follow it ("small pink square": square), else None."""
+    tokens, nouns = caption.tokens, lexicon.nouns.lookup
+    for token in tokens[index + 1:]:
+        if token.lower in nouns:
+            return nouns[token.lower][0]
+        if token.lower not in lexicon.adjectives.lookup:
+            return None
+    return None
 
 
 def described_noun(caption: ParsedCaption, lexicon: Lexicon, group: NounGroup, noun: Entry | None) -> Entry | None:
