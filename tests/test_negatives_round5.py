@@ -1,9 +1,10 @@
 """Fifth round of the strict rules (docs/NEGATIVES.md, "Fifth round (fourth session of 2026-12-07)"): attribute
 replacements with no noun to suit take the plain words of `palette.<category>.*`, "crowded" and "deserted" only
 for places, rooms and vehicles, "open"/"closed" only on listed things that open; replace_object never exchanges a
-thing for a kind of it or for what is worn with it; and more relation edits (verb frames, "toward" <-> "away
-from"). Captions written for these tests (none is an audited caption); each pattern case failed on the rules of
-869b737, and the controls check that the edits the lists admit are still made.
+thing for a kind of it or for what is worn with it; a relation word in capitals (VL-CheckList's "cup ON table")
+is read as a relation and its replacement written in capitals. Captions written for these tests (none is an
+audited caption); each pattern case failed on the rules of 869b737, and the controls check that the edits the
+lists admit are still made.
 """
 
 from __future__ import annotations
@@ -82,3 +83,14 @@ def test_no_object_becomes_a_kind_of_it_or_what_is_worn_with_it(caption, kind_of
     found = candidates(caption, "replace_object")
     assert found, "the object is still replaced"
     assert not words_of(found) & kind_of, found
+
+
+@pytest.mark.parametrize("caption, edited", [
+    ("kettle ON stove", {"kettle NEXT TO stove", "kettle BESIDE stove"}),  # spaCy tags a capitalised "ON" as a name
+    ("lamp ON small desk", {"lamp UNDER small desk", "lamp NEXT TO small desk"}),
+    ("toys IN cardboard box", {"toys NEXT TO cardboard box", "toys BESIDE cardboard box"}),
+])
+def test_a_capitalised_relation_is_a_relation_and_keeps_its_capitals(caption, edited):
+    found = candidates(caption, "replace_relation")
+    assert edited <= found, found
+    assert not any(word in text for text in found for word in (" next to ", " beside ", " under ", " outside "))

@@ -26,7 +26,7 @@ never turns "woman" into "wowoman".
 from __future__ import annotations
 
 from .lexicon import VERB_SLOTS, VERB_TAG_SLOT, Lexicon
-from .phrases import NounGroup, ParsedCaption, singular
+from .phrases import CAPITAL_RELATION_TAG, NounGroup, ParsedCaption, singular
 from .rules import (ADJECTIVE_TAGS, CandidateRule, Candidate, _article_before, _article_edit, _attribute_order,
                     _cased, _move_attribute, _swap_spans)
 from .text import Edit, normalize
@@ -137,6 +137,8 @@ def replace_relation_candidates(caption: ParsedCaption, lexicon: Lexicon) -> lis
     tokens, candidates = caption.tokens, []
     contact, sides = lexicon.rules["contact_relations"], lexicon.rules.ordered("side_relations")
     for start, end in caption.relations:
+        if tokens[start].tag == CAPITAL_RELATION_TAG:
+            continue  # read as a relation by the strict rules only (the permissive profile keeps its output)
         phrase = " ".join(token.lower for token in tokens[start:end])
         if end - start == 1 and phrase in lexicon.verbs.lookup and phrase not in lexicon.relations.lookup:
             slot = VERB_SLOTS.index(VERB_TAG_SLOT.get(tokens[start].tag, "gerund"))

@@ -20,6 +20,9 @@ DETERMINER_TAGS = frozenset({"DT", "PRP$", "CD"})
 LINK_TAGS = frozenset({"CC", ","})  # "a red and white bus", "a big, brown dog"
 LINKS_OR_HYPHEN = LINK_TAGS | {"HYPH"}
 PREPOSITION_TAGS = frozenset({"IN", "RP", "RB", "TO"})
+# A listed relation word spaCy tags as a name (VL-CheckList's "cup ON table"): a relation for the strict rules, and
+# a tag of its own so that what read the tag before (the permissive profile, the other rules) reads it as before.
+CAPITAL_RELATION_TAG = "IN_NNP"
 NOUN_PHRASE_TAGS = NOUN_TAGS | MODIFIER_TAGS
 RETAGGED = frozenset({"NNP", "NNPS"}) | NOUN_TAGS  # the tags `_tag` may change
 GERUND_SLOT = VERB_SLOTS.index("gerund")
@@ -130,7 +133,7 @@ def parse_caption(doc, lexicon: Lexicon, text: str | None = None) -> ParsedCapti
 
     `text` is `doc.text` when the caller has it (spaCy rebuilds `doc.text` from the tokens on every access).
     """
-    nouns, adjectives = lexicon.nouns.lookup, lexicon.adjectives.lookup
+    nouns, adjectives, relations = lexicon.nouns.lookup, lexicon.adjectives.lookup, lexicon.relations.lookup
     tokens: list[Token] = []
     # Per token, spaCy builds each string attribute anew from its string store: `text` is read once, and its
     # lower case, whitespace test and end are computed here (spaCy's English `lower_` and `is_space` are
@@ -141,7 +144,7 @@ def parse_caption(doc, lexicon: Lexicon, text: str | None = None) -> ParsedCapti
             continue
         start, lower, tag = t.idx, word.lower(), t.tag_
         if tag in RETAGGED:
-            tag = _tag(tag, lower, nouns, adjectives)
+            tag = _tag(tag, lower, nouns, adjectives, relations)
         tokens.append(_new_token(Token, (word, lower, tag, start, start + len(word))))
     for index, token in enumerate(tokens):
         # A listed noun tagged as an adjective with no noun after it ends its noun phrase ("a large pink square").
@@ -197,15 +200,18 @@ def protected_spans(text: str, tokens: list[Token], groups: list[NounGroup], rel
     return spans
 
 
-def _tag(tag: str, lower: str, nouns: dict, adjectives: dict) -> str:
+def _tag(tag: str, lower: str, nouns: dict, adjectives: dict, relations: dict) -> str:
     """The tag the rules use: spaCy's small model tags some listed words as proper nouns ("A Dog",
-    "a steep snowy hill"); those become ordinary nouns or adjectives. A noun must be a plain word (spaCy
-    tags a lone "-" as NN)."""
+    "a steep snowy hill"); those become ordinary nouns or adjectives, and a listed relation word so tagged
+    (VL-CheckList's capitalised "cup ON table") `CAPITAL_RELATION_TAG`. A noun must be a plain word (spaCy tags a
+    lone "-" as NN)."""
     if tag in ("NNP", "NNPS"):
         if lower in nouns:
             return "NN" if tag == "NNP" else "NNS"
         if lower in adjectives:
             return "JJ"
+        if lower in relations:
+            return CAPITAL_RELATION_TAG
     if tag in NOUN_TAGS and not lower.isalpha():
         return "XX"
     return tag
@@ -222,7 +228,8 @@ def _relation_spans(tokens: list[Token], lexicon: Lexicon) -> tuple[list[tuple[i
         matched = 0
         for width in range(min(longest, len(tokens) - index) if tokens[index].lower in starts else 0, 0, -1):
             phrase = " ".join(t.lower for t in tokens[index:index + width])
-            if phrase in lookup and (width > 1 or tokens[index].tag in PREPOSITION_TAGS):
+            if phrase in lookup and (width > 1 or tokens[index].tag in PREPOSITION_TAGS
+                                     or tokens[index].tag == CAPITAL_RELATION_TAG):
                 matched = width
                 break
         if matched:

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple, Protocol
 
 from . import filters
 from .lexicon import VERB_SLOTS, VERB_TAG_SLOT, Entry, Lexicon
-from .phrases import NounGroup, ParsedCaption, singular
+from .phrases import CAPITAL_RELATION_TAG, NounGroup, ParsedCaption, singular
 from .text import Edit, apply_edits, indefinite_article, match_case, normalize
 from .types import DEFAULT_NEGATIVE_TYPES
 
@@ -669,9 +669,11 @@ def replace_relation_candidates(caption: ParsedCaption, lexicon: Lexicon) -> lis
                             and not filters.entailed(lexicon, entry, alt)]  # "eating" never "biting"
         else:
             alternatives = _preposition_alternatives(caption, lexicon, start, end, phrase)
+        marked = len(old) > 1 and old.isupper()  # VL-CheckList's "cup ON table": "NEXT TO", never an acronym's case
         for new in dict.fromkeys(alternatives):
             if new != phrase and new not in words:
-                candidates.append(Candidate(start, ((*caption.char_span(start, end), _cased(caption, new, old)),)))
+                text = new.upper() if marked else _cased(caption, new, old)
+                candidates.append(Candidate(start, ((*caption.char_span(start, end), text),)))
     return candidates
 
 
@@ -681,8 +683,8 @@ def _preposition_alternatives(caption: ParsedCaption, lexicon: Lexicon, start: i
     "outside") where the flip reads as a scene, and "next to"/"beside" for "on", "under" or "in" a thing one can
     stand beside ("a pizza on a plate" -> "next to a plate", "a man on a bench" -> "beside a bench")."""
     tokens = caption.tokens
-    if end - start == 1 and tokens[start].tag not in PREPOSITION_TAGS:
-        return []  # a particle or an adverb ("turned on", "lights on")
+    if end - start == 1 and tokens[start].tag not in PREPOSITION_TAGS | {CAPITAL_RELATION_TAG}:
+        return []  # a particle or an adverb ("turned on", "lights on"); "cup ON table" is a relation
     if start > 0 and tokens[start - 1].tag == "DT":
         return []  # a noun ("the inside of a bus")
     if filters.in_slashed_word(caption, start, end) or phrase in lexicon.rules["never_inserted_relations"]:
