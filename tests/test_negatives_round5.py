@@ -2,7 +2,8 @@
 replacements with no noun to suit take the plain words of `palette.<category>.*`, "crowded" and "deserted" only
 for places, rooms and vehicles, "open"/"closed" only on listed things that open; replace_object never exchanges a
 thing for a kind of it or for what is worn with it; a relation word in capitals (VL-CheckList's "cup ON table")
-is read as a relation and its replacement written in capitals. Captions written for these tests (none is an
+is read as a relation and its replacement written in capitals; a counted object ("holding a single banana") is
+still the verb's object. Captions written for these tests (none is an
 audited caption); each pattern case failed on the rules of 869b737, and the controls check that the edits the
 lists admit are still made.
 """
@@ -94,3 +95,18 @@ def test_a_capitalised_relation_is_a_relation_and_keeps_its_capitals(caption, ed
     found = candidates(caption, "replace_relation")
     assert edited <= found, found
     assert not any(word in text for text in found for word in (" next to ", " beside ", " under ", " outside "))
+
+
+@pytest.mark.parametrize("caption, edited", [
+    ("A chef is holding a single banana.", "A chef is dropping a single banana."),  # the parse leaves "a single" out
+    ("A girl is holding the only umbrella.", "A girl is dropping the only umbrella."),
+])
+def test_a_counted_object_is_still_the_verbs_object(caption, edited):
+    assert edited in candidates(caption, "replace_relation")
+
+
+def test_a_preposition_among_the_count_words_is_no_object():
+    # control: "around" is a count word ("around five") but here a place; the walk is still edited as before
+    found = candidates("a dog walking around a park", "replace_relation")
+    assert "a dog running around a park" in found
+    assert not any("carrying" in text or "holding" in text for text in found)

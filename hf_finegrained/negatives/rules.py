@@ -644,7 +644,8 @@ def replace_relation_candidates(caption: ParsedCaption, lexicon: Lexicon) -> lis
         old = caption.span_text(start, end)
         if end - start == 1 and phrase in lexicon.verbs.lookup and phrase not in lexicon.relations.lookup:
             subject = filters.subject_before(caption, start)
-            obj = filters.group_after(caption, end)
+            obj = filters.group_after(caption, end) or filters.group_after(
+                caption, _past_count_words(caption, lexicon, end))  # "holding a single apple"
             if obj is not None and obj.det is not None and tokens[obj.det].lower == "no":
                 continue  # "wearing no shoes"
             subject_entry = subject and filters.head_entry(caption, subject, lexicon)
@@ -675,6 +676,16 @@ def replace_relation_candidates(caption: ParsedCaption, lexicon: Lexicon) -> lis
                 text = new.upper() if marked else _cased(caption, new, old)
                 candidates.append(Candidate(start, ((*caption.char_span(start, end), text),)))
     return candidates
+
+
+def _past_count_words(caption: ParsedCaption, lexicon: Lexicon, position: int) -> int:
+    """The first token from `position` on that is no article or count word (`count_words`: "a single", "exactly
+    one"), where the noun group of a counted object starts: the parse leaves them out of it."""
+    skipped = lexicon.rules["count_words"] | lexicon.rules["articles"]
+    tokens = caption.tokens
+    while position < len(tokens) and tokens[position].lower in skipped and tokens[position].tag not in ("IN", "RP"):
+        position += 1  # never a preposition: "walking around a park" has no object
+    return position
 
 
 def _preposition_alternatives(caption: ParsedCaption, lexicon: Lexicon, start: int, end: int,
