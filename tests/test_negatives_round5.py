@@ -46,6 +46,12 @@ def test_an_attribute_with_no_noun_to_suit_takes_plain_words(caption, absurd):
     assert not words_of(found) & absurd, found
 
 
+def test_a_shape_nouns_material_is_a_things():
+    # "bar" and "pillar" are also the synthetic world's drawn shapes, which take any colour or size
+    found = words_of(candidates("a steel bar across the gate", "replace_attribute"))
+    assert found & {"wooden", "plastic"} and not found & {"cloth", "fabric", "paper", "leather", "wicker"}, found
+
+
 def test_crowded_and_deserted_describe_places_only():
     bowl = words_of(candidates("a full bowl of soup beside a spoon", "replace_attribute"))
     assert "empty" in bowl and not bowl & {"deserted", "crowded", "busy"}

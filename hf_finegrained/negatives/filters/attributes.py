@@ -123,9 +123,10 @@ def replacement_suits(lexicon: Lexicon, category: str, new: str, old: str, noun:
     noun's `palette.<category>.<key>` (the usual colours, materials, sizes of its kind: "a glass cup" never
     becomes "a cloth cup", "a black cat" never "a golden cat", "large mirrors" never "miniature mirrors"), and no
     near-synonym of `old` (`close.<word>`: "cloudy" -> "rainy"). Drawn shapes (`free_attribute_classes`) take
-    any word."""
-    if noun is not None and lexicon.noun_class(noun) in lexicon.rules["free_attribute_classes"]:
-        return True
+    any word but of the man-made categories (`man_made_categories`: "a metal bar" never "a cloth bar")."""
+    if (noun is not None and lexicon.noun_class(noun) in lexicon.rules["free_attribute_classes"]
+            and category not in lexicon.rules["man_made_categories"]):
+        return True  # a drawn shape's colour and size; its material (a metal bar, stone pillars) is a thing's
     palette = lexicon.by_noun("palette", noun, category + ".")
     if palette is not None and new not in palette:
         return False
