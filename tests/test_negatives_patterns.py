@@ -41,6 +41,20 @@ def test_terse_english_captions_are_not_screened_out_and_other_languages_are():
     assert generator.stats.skipped["non_english"] == 1
 
 
+def test_foreign_stop_words_are_read_without_building_the_languages_tokenizers(monkeypatch):
+    """The lists are spaCy's, read from the stop-word files alone: importing a language's module would first build
+    its tokenizer exceptions (seconds, for every process that makes negatives)."""
+    import sys
+
+    from hf_finegrained.negatives.screening import _stop_words
+
+    for name in ("spacy.lang.fr", "spacy.lang.fr.stop_words"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    assert {"le", "avec", "nous", "dans"} <= _stop_words("fr") and "the" not in _stop_words("fr")
+    assert "spacy.lang.fr" not in sys.modules
+    assert _stop_words("no_such_language") == frozenset()
+
+
 # 2. negated captions
 
 

@@ -13,7 +13,8 @@ false positives on English caption sets and its recall on the example sentences 
 from __future__ import annotations
 
 import functools
-import importlib
+import importlib.util
+import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -32,8 +33,20 @@ _STRIP = ".,;:!?\"'()[]"
 
 
 def _stop_words(language: str) -> frozenset[str]:
+    """spaCy's `spacy.lang.<language>.stop_words.STOP_WORDS`, read from that file alone: importing the module runs
+    its language package first, which builds the tokenizer's exceptions (3 s for `FOREIGN_LANGUAGES`, most of it
+    French's) that a list of words does not need. Empty when spaCy or the file is absent."""
+    spec = importlib.util.find_spec("spacy")  # finds the package without importing it
+    if spec is None or not spec.submodule_search_locations:
+        return frozenset()
+    path = os.path.join(spec.submodule_search_locations[0], "lang", language, "stop_words.py")
+    loaded = importlib.util.spec_from_file_location(f"_stop_words_{language}", path)
+    if loaded is None or not os.path.isfile(path):
+        return frozenset()
+    module = importlib.util.module_from_spec(loaded)
     try:
-        return frozenset(importlib.import_module(f"spacy.lang.{language}.stop_words").STOP_WORDS)
+        loaded.loader.exec_module(module)
+        return frozenset(module.STOP_WORDS)
     except (ImportError, AttributeError):
         return frozenset()
 
