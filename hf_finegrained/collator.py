@@ -9,6 +9,7 @@ from typing import Any
 import torch
 
 from .families import CLIP, ModelFamily
+from .pixels import IMAGE_PIPELINES
 from .rows import (
     CAPTION_COLUMN,
     IMAGE_COLUMN,
@@ -22,7 +23,6 @@ from .rows import (
 
 logger = logging.getLogger(__name__)
 
-IMAGE_PIPELINES = ("fast", "processor")  # `FineGrainedCollator(image_pipeline=...)`, `--image_pipeline`
 INDEX_KEY = "__index__"  # a row's index in the user's dataset (`IndexedRows`), for error messages
 COLUMNS_KEY = "__columns__"  # the dataset's columns as the user gave them (`IndexedRows`), for error messages
 ROW_KEYS = (INDEX_KEY, COLUMNS_KEY)

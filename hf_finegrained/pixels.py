@@ -38,6 +38,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
+IMAGE_PIPELINES = ("fast", "processor")  # `image_pipeline=` of the collator, `--image_pipeline`, `ModelScorer`
 ORIENTATION = 0x0112  # the EXIF orientation tag
 TRANSPOSED = (5, 6, 7, 8)  # orientations that swap width and height
 RESIZED = "hf_finegrained_resized"  # `PIL.Image.info` key: a drafted JPEG that `PixelRule.decode` resized

@@ -140,6 +140,37 @@ def test_siglip2_and_padding_processors_have_no_fast_path(processors):
         FineGrainedCollator(processors["clip"], TYPES, image_pipeline="gpu")
 
 
+def test_the_scorer_prepares_images_on_the_fast_path_with_the_same_embeddings(tiny_clip_dir, processors, monkeypatch):
+    """`ModelScorer` takes the fast path where it is exact (decoded RGB images, a PIL-backend processor): the same
+    embeddings as the processor's path, without calling the image processor; elsewhere the processor."""
+    from transformers import AutoModel, AutoProcessor
+
+    from hf_finegrained.evaluation.scorer import ModelScorer, _exact_pixel_rule
+    from hf_finegrained.synthetic.world import SyntheticWorld
+
+    model, processor = AutoModel.from_pretrained(tiny_clip_dir).eval(), AutoProcessor.from_pretrained(tiny_clip_dir)
+    fast, reference = ModelScorer(model, processor), ModelScorer(model, processor, image_pipeline="processor")
+    assert fast.pixel_rule is not None and reference.pixel_rule is None
+    world = SyntheticWorld(num_train=0, num_test=0, num_seen=2).build_split("test_seen")["image"]
+    images = [photo_like(0), photo_like(1, 300, 240), photo_like(2, 200, 400)] + [i.convert("RGB") for i in world]
+    expected = reference.encode_images(images)
+
+    def no_processor(*args, **kwargs):
+        raise AssertionError("the image processor was called on the fast path")
+
+    monkeypatch.setattr(type(processor.image_processor), "__call__", no_processor)
+    assert torch.equal(fast.encode_images(images), expected)
+    with pytest.raises(AssertionError, match="fast path"):
+        fast.encode_images([images[0].convert("L")])  # not RGB: the processor's own conversion decides
+    tokenizer = processors["clip"].tokenizer
+    assert _exact_pixel_rule(SIGLIP2, build_siglip_processor(tokenizer, 32, version=2).image_processor) is None
+    padding = build_processor(tokenizer, 32).image_processor
+    padding.do_pad = True
+    assert _exact_pixel_rule(CLIP, padding) is None
+    with pytest.raises(ValueError, match="image_pipeline"):
+        ModelScorer(model, processor, image_pipeline="gpu")
+
+
 def rows_of(images, captions):
     negatives = [None, "a blue square", None, None, None]
     return [{"image": image, "caption": caption, "hard_negatives": negatives} for image, caption in zip(images, captions)]
@@ -193,8 +224,8 @@ def strict_choice_outcomes(image_embeds, text_embeds, items) -> list[bool]:
 
 
 def test_a_fixed_model_scores_the_same_through_both_paths(tiny_clip_dir, tmp_path):
-    """The world's test_seen, scored by a fixed model: (a) its own PNG images through the scoring engine with
-    the fast path's pixels (equal scores: equal pixels); (b) the same images stored as 640x480 JPEGs (drafted on
+    """The world's test_seen, scored by a fixed model: (a) its own PNG images through the scoring engine on the
+    fast path and on the processor's (equal scores: equal pixels); (b) the same images stored as 640x480 JPEGs (drafted on
     the fast path): the strict-choice accuracy of the collator's fast pixels vs the processor's, within 0.2
     points (computed here from the model's towers, not through the engine, which decodes images itself)."""
     from transformers import AutoModel, AutoProcessor
@@ -217,8 +248,9 @@ def test_a_fixed_model_scores_the_same_through_both_paths(tiny_clip_dir, tmp_pat
 
     from hf_finegrained.evaluation.engine import make_engine
 
-    assert category_scores(make_engine(FastScorer(model, processor), progress=False), split) == \
-        category_scores(make_engine(ModelScorer(model, processor), progress=False), split)
+    assert ModelScorer(model, processor).pixel_rule is not None
+    assert category_scores(make_engine(ModelScorer(model, processor), progress=False), split) == \
+        category_scores(make_engine(ModelScorer(model, processor, image_pipeline="processor"), progress=False), split)
 
     scorer = ModelScorer(model, processor)
     jpegs = [{"bytes": encoded(image.convert("RGB").resize((640, 480), Image.Resampling.BICUBIC), "JPEG",

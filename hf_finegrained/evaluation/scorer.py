@@ -5,10 +5,13 @@ processor."""
 from __future__ import annotations
 
 import logging
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import torch
 from PIL import Image
+
+if TYPE_CHECKING:
+    from ..pixels import PixelRule
 
 logger = logging.getLogger(__name__)
 
@@ -30,11 +33,20 @@ class ModelScorer:
     sigmoid logits `s * cos + b` do. The model is scored where it is: only an explicit `device` moves it, and
     a model placed with a `device_map` (it has `hf_device_map`) is never moved. Inputs go to the device of the
     tower that reads them.
+
+    `image_pipeline`: "fast" (default) prepares RGB PIL images with the collator's `pixels.PixelRule` wherever that
+    gives the processor's pixel values to the bit (a processor of transformers' PIL backend, a family with uint8
+    pixels: CLIP and SigLIP; the images arrive decoded, so no JPEG is drafted), a quarter of the processor's time;
+    anything else, and "processor", goes through the image processor. The scores are the same either way.
     """
 
-    def __init__(self, model, processor, device: str | torch.device | None = None) -> None:
+    def __init__(self, model, processor, device: str | torch.device | None = None,
+                 image_pipeline: str = "fast") -> None:
         from ..families import family_of
+        from ..pixels import IMAGE_PIPELINES
 
+        if image_pipeline not in IMAGE_PIPELINES:
+            raise ValueError(f"image_pipeline={image_pipeline!r}; choose one of {IMAGE_PIPELINES}.")
         self.family = family_of(model)
         if device is not None and getattr(model, "hf_device_map", None):
             logger.warning("device=%s ignored: the model was placed with a device_map and is scored where it is",
@@ -44,6 +56,8 @@ class ModelScorer:
         self.model = model.eval()
         self.processor = processor
         self.max_length = self.family.max_text_length(processor.tokenizer, model)
+        self.pixel_rule = _exact_pixel_rule(self.family, processor.image_processor) if image_pipeline == "fast" \
+            else None
 
     @property
     def device(self) -> torch.device:
@@ -64,7 +78,11 @@ class ModelScorer:
     @torch.no_grad()
     def encode_images(self, images: list[Image.Image]) -> torch.Tensor:
         """images: N PIL images -> (N, embedding dim) unit vectors."""
-        inputs = self.family.image_inputs(self.processor.image_processor, images)
+        rule = self.pixel_rule
+        if rule is not None and all(isinstance(image, Image.Image) and image.mode == "RGB" for image in images):
+            inputs = {"pixel_values": rule.normalize(rule(images))}
+        else:
+            inputs = self.family.image_inputs(self.processor.image_processor, images)
         tower = getattr(self.model, "vision_model", self.model)
         device, dtype = _device_of(tower), next(tower.parameters()).dtype
         inputs = {key: value.to(device, dtype) if value.is_floating_point() else value.to(device)
@@ -85,6 +103,26 @@ class ModelScorer:
 
 
 CLIPScorer = ModelScorer  # the name it had when CLIP was the only family
+
+
+def _exact_pixel_rule(family, image_processor) -> "PixelRule | None":
+    """The family's `PixelRule` where it reproduces `image_processor` to the bit on decoded RGB images, else None:
+    the rule resizes with PIL, as transformers' PIL backend does; a torchvision-backend processor resizes in float
+    (the rule then matches it only within a bound, `pixels` module docstring)."""
+    from ..pixels import UnsupportedPixelRule
+
+    try:
+        from transformers.image_processing_backends import PilBackend
+    except ImportError:  # transformers without backends: no claim of exactness
+        return None
+    if not isinstance(image_processor, PilBackend):
+        return None
+    try:
+        rule = family.pixel_rule(image_processor)
+    except UnsupportedPixelRule:
+        return None
+    # Every image must come out at one size for a batch (a centre crop or a fixed resize).
+    return rule if rule.crop is not None or rule.resize == "fixed" else None
 
 
 def _device_of(module: torch.nn.Module) -> torch.device:
