@@ -86,21 +86,30 @@ class WordList:
         return found
 
 
-@dataclass
-class RuleSets:
-    """The named sets the filters read (`negatives_classes.txt`, `negatives_words.txt`): `sets[name]` holds the
-    members of a line `name: a | b | c`, and `maps[name][key]` those of a line `name.key: a | b`."""
+class RuleSets(dict[str, frozenset[str]]):
+    """The named sets the filters read (`negatives_classes.txt`, `negatives_words.txt`): `rules[name]` (also
+    `sets[name]`) holds the members of a line `name: a | b | c`, and `maps[name][key]` those of a line
+    `name.key: a | b`.
 
-    sets: dict[str, frozenset[str]] = field(default_factory=dict)
-    maps: dict[str, dict[str, frozenset[str]]] = field(default_factory=dict)
-    order: dict[str, tuple[str, ...]] = field(default_factory=dict)  # a set's members in the order written
-    sources: dict[str, str] = field(default_factory=dict)  # name -> "file line N", for messages
+    The sets are the dict's own items, so `rules[name]`, read a few dozen times per caption by the filters, is a
+    plain dict lookup; a missing name raises a `KeyError` saying where it should be defined (`__missing__`)."""
 
-    def __getitem__(self, name: str) -> frozenset[str]:
-        found = self.sets.get(name)
-        if found is None:
-            raise KeyError(f"no rule set {name!r} in the lexicon's {' or '.join(RULE_FILES)}; the filters need it")
-        return found
+    def __init__(self) -> None:
+        super().__init__()
+        self.maps: dict[str, dict[str, frozenset[str]]] = {}
+        self.order: dict[str, tuple[str, ...]] = {}  # a set's members in the order written
+        self.sources: dict[str, str] = {}  # name -> "file line N", for messages
+
+    @property
+    def sets(self) -> dict[str, frozenset[str]]:
+        """The named sets (this dict itself)."""
+        return self
+
+    def __missing__(self, name: str) -> frozenset[str]:
+        raise KeyError(f"no rule set {name!r} in the lexicon's {' or '.join(RULE_FILES)}; the filters need it")
+
+    def __repr__(self) -> str:
+        return f"RuleSets({len(self)} sets, {len(self.maps)} maps)"
 
     def ordered(self, name: str) -> tuple[str, ...]:
         """The members of set `name` in the order they are written (where the order is a draw's order)."""
