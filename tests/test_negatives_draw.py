@@ -101,3 +101,20 @@ def test_vocabulary_and_permissive_paths_draw_per_slot_as_from_the_lists():
                 expected = reference_draw(caption, generator._candidates(caption, name),
                                           CaptionRandom(caption_seed(1, name, text)), 1)
                 assert generator.generate_one(text)[name] == (expected[0] if expected else None), (profile, text, name)
+
+
+def test_caption_random_seeded_at_its_first_draw_draws_as_seeded_at_once():
+    for seed in (0, 3):
+        for name in ("swap_object", "replace_relation"):
+            for text in CAPTIONS:
+                eager, lazy = CaptionRandom(caption_seed(seed, name, text)), CaptionRandom.for_caption(seed, name, text)
+                assert [eager.next64() for _ in range(4)] == [lazy.next64() for _ in range(4)]
+                items = list(range(9))
+                eager.shuffle(items)
+                shuffled = list(range(9))
+                lazy.shuffle(shuffled)
+                assert shuffled == items and eager.choice(items) == lazy.choice(items)
+    lazy = CaptionRandom.for_caption(0, "swap_object", CAPTIONS[0])
+    assert lazy.state is None  # nothing hashed until a draw
+    lazy.randrange(5)
+    assert lazy.state is not None

@@ -16,7 +16,7 @@ from .proposals import NegativeProposer, ProposalCounts, judge_proposal
 from .rules import (CANDIDATES, RULES, SLOTS, Candidate, CandidateRule, SlotRule, candidate_text, draw, draw_slots,
                     slotted)
 from .scoring import NegativeScorer
-from .seeding import CaptionRandom, caption_seed
+from .seeding import CaptionRandom
 from .screening import DEFAULT_MAX_CHARS, DEFAULT_MAX_WORDS, SKIP_REASONS, english_vocabulary, screen_caption
 from .spacy_model import load_spacy_model
 from .text import normalize, written_words
@@ -200,15 +200,15 @@ class HardNegativeGenerator:
     def _negatives(self, parsed: ParsedCaption, text: str) -> dict[str, str | None]:
         if self.scorer is None and self.profile == "strict" and self.vocabulary is None:
             return {
-                name: RULES[name](parsed, self.lexicon, CaptionRandom(caption_seed(self.seed, name, text)))
+                name: RULES[name](parsed, self.lexicon, CaptionRandom.for_caption(self.seed, name, text))
                 for name in self.types
             }
         if self.scorer is None:
             return {name: next(iter(draw_slots(parsed, self._slots(parsed, name),
-                                               CaptionRandom(caption_seed(self.seed, name, text)), 1)), None)
+                                               CaptionRandom.for_caption(self.seed, name, text), 1)), None)
                     for name in self.types}
         drawn = {name: draw(parsed, self._candidates(parsed, name),
-                             CaptionRandom(caption_seed(self.seed, name, text)), self.scorer_candidates)
+                             CaptionRandom.for_caption(self.seed, name, text), self.scorer_candidates)
                  for name in self.types}
         everything = [made for texts in drawn.values() for made in texts]
         scores = dict(zip(everything, self.scorer(everything))) if everything else {}

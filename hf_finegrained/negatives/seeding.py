@@ -32,14 +32,25 @@ class CaptionRandom:
     (the modulo bias of `randrange` is n / 2**64, negligible).
     """
 
-    __slots__ = ("state",)
+    __slots__ = ("state", "_key")
 
     def __init__(self, seed: int) -> None:
-        self.state = seed & _MASK
+        self.state: int | None = seed & _MASK
+        self._key: tuple[int, str, str] | None = None
+
+    @classmethod
+    def for_caption(cls, seed: int, negative_type: str, caption: str) -> CaptionRandom:
+        """`CaptionRandom(caption_seed(seed, negative_type, caption))`, the hash taken at the first draw only: most
+        (caption, type) pairs have no candidate and draw nothing (two in three on SugarCrepe's captions)."""
+        rng = cls.__new__(cls)
+        rng.state, rng._key = None, (seed, negative_type, caption)
+        return rng
 
     def next64(self) -> int:
-        self.state = (self.state + 0x9E3779B97F4A7C15) & _MASK
-        z = self.state
+        state = self.state
+        if state is None:
+            state = caption_seed(*self._key) & _MASK
+        self.state = z = (state + 0x9E3779B97F4A7C15) & _MASK
         z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
         z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK
         return z ^ (z >> 31)
