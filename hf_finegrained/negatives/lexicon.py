@@ -242,12 +242,18 @@ class Lexicon:
         return {}
 
     @functools.cached_property
-    def max_relation_words(self) -> int:
-        return max(len(form.split()) for form in self.relations.lookup)
-
-    @functools.cached_property
     def relation_first_words(self) -> frozenset[str]:
         return frozenset(form.split()[0] for form in self.relations.lookup)
+
+    @functools.cached_property
+    def relation_widths(self) -> dict[str, tuple[int, ...]]:
+        """{first word: the numbers of words of the listed relation phrases it starts, longest first}: the widths a
+        phrase starting at a token can have (`phrases._relation_spans` tries those only)."""
+        widths: dict[str, set[int]] = {}
+        for form in self.relations.lookup:
+            words = form.split(" ")
+            widths.setdefault(words[0], set()).add(len(words))
+        return {first: tuple(sorted(found, reverse=True)) for first, found in widths.items()}
 
     @functools.cached_property
     def words(self) -> frozenset[str]:

@@ -95,6 +95,8 @@ class ParsedCaption:
     protected: list[tuple[str, int, int]] = field(default_factory=list)
     # {noun group: (lexicon, its listed noun)}: `filters.object_entry`, asked by several rules, per caption
     entries: dict[NounGroup, tuple[Lexicon, Entry | None]] = field(default_factory=dict, repr=False, compare=False)
+    # (lexicon, its listed objects): `rules._objects`, asked by swap_object and replace_object, per caption
+    objects: tuple[Lexicon, list[tuple[NounGroup, Entry]]] | None = field(default=None, repr=False, compare=False)
 
     @_computed_once
     def normalized(self) -> str:
@@ -220,13 +222,15 @@ def _tag(tag: str, lower: str, nouns: dict, adjectives: dict, relations: dict) -
 def _relation_spans(tokens: list[Token], lexicon: Lexicon) -> tuple[list[tuple[int, int]], list[bool]]:
     """Spatial phrases from the relation list (longest match first) and verbs from the verb list."""
     spans: list[tuple[int, int]] = []
-    taken = [False] * len(tokens)
-    lookup, longest = lexicon.relations.lookup, lexicon.max_relation_words
-    starts = lexicon.relation_first_words
+    count = len(tokens)
+    taken = [False] * count
+    lookup, widths, verbs = lexicon.relations.lookup, lexicon.relation_widths, lexicon.verbs.lookup
     index = 0
-    while index < len(tokens):
+    while index < count:
         matched = 0
-        for width in range(min(longest, len(tokens) - index) if tokens[index].lower in starts else 0, 0, -1):
+        for width in widths.get(tokens[index].lower, ()):  # longest first
+            if width > count - index:
+                continue
             phrase = " ".join(t.lower for t in tokens[index:index + width])
             if phrase in lookup and (width > 1 or tokens[index].tag in PREPOSITION_TAGS
                                      or tokens[index].tag == CAPITAL_RELATION_TAG):
@@ -238,7 +242,7 @@ def _relation_spans(tokens: list[Token], lexicon: Lexicon) -> tuple[list[tuple[i
                 taken[index + offset] = True
             index += matched
             continue
-        if _is_listed_verb(tokens, index, lexicon):
+        if tokens[index].lower in verbs and _is_listed_verb(tokens, index, lexicon):
             spans.append((index, index + 1))
             taken[index] = True
         index += 1
