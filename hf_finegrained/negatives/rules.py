@@ -127,12 +127,17 @@ def _cased(caption: ParsedCaption, new: str, old: str) -> str:
 
 
 def _objects(caption: ParsedCaption, lexicon: Lexicon) -> list[tuple[NounGroup, Entry]]:
-    """The groups naming a listed object, with its entry, that are not the head of an "X of Y" phrase."""
+    """The groups naming a listed object, with its entry, that are not the head of an "X of Y" phrase (made once per
+    caption and lexicon, kept on the caption: never change the list)."""
+    known = caption.objects
+    if known is not None and known[0] is lexicon:
+        return known[1]
     found = []
     for group in caption.groups:
         entry = filters.object_entry(caption, group, lexicon)
         if entry is not None and not filters.heads_of_phrase(caption, group):
             found.append((group, entry))
+    caption.objects = (lexicon, found)
     return found
 
 
@@ -431,9 +436,14 @@ def _symmetric_link(caption: ParsedCaption, lexicon: Lexicon, first: NounGroup, 
 
 
 def _attribute_order(lexicon: Lexicon) -> dict[str, int]:
-    """{attribute category: its place in English attribute order} (`attribute_order.<n>` of negatives_words.txt)."""
-    return {category: int(place) for place, categories in lexicon.rules.map("attribute_order").items()
+    """{attribute category: its place in English attribute order} (`attribute_order.<n>` of negatives_words.txt),
+    made once and kept with the lexicon (`Lexicon.derived`): never change it."""
+    found = lexicon.derived.get("attribute_order")
+    if found is None:
+        found = lexicon.derived["attribute_order"] = {
+            category: int(place) for place, categories in lexicon.rules.map("attribute_order").items()
             for category in categories}
+    return found
 
 
 def _move_attribute(caption: ParsedCaption, source: NounGroup, position: int, target: NounGroup,
@@ -560,7 +570,7 @@ def _object_replacements(caption: ParsedCaption, lexicon: Lexicon, slot: int, gr
         if ((scene_bound and not filters.scene_fits(caption, lexicon, alternative))
                 or (kind == "room" and not filters.room_fits(caption, lexicon, entry, alternative))):
             continue  # "uniforms" -> "wetsuits"; "a bathroom with a shower" -> "an office"
-        if not words.isdisjoint(alternative.forms) or any(phrase <= words for phrase in phrases):
+        if not words.isdisjoint(alternative.forms) or (phrases and any(phrase <= words for phrase in phrases)):
             continue  # already in the caption, in either number: "two men and one man"
         edit = (span_start, span_end, _cased(caption, new, old))
         if wanted not in fixes:
