@@ -49,6 +49,7 @@ ARTICLES = frozenset({"a", "an"})
 ADJECTIVE_TAGS = frozenset({"JJ", "JJR"})
 MODIFIER_LINKS = frozenset({",", "and", "-"})
 PREPOSITION_TAGS = frozenset({"IN", "TO"})
+RELATION_WORD_TAGS = PREPOSITION_TAGS | {CAPITAL_RELATION_TAG}  # a one-word relation: "on", "ON" ("cup ON table")
 LIST_WORD_TAGS = frozenset({"DT", "CD", "JJ", "JJR", "JJS", "PRP$"})  # words of a noun phrase outside its group
 
 
@@ -530,7 +531,7 @@ def replace_object_slots(caption: ParsedCaption, lexicon: Lexicon) -> list[tuple
     """`replace_object_candidates` slot by slot (one per listed object noun that may be replaced), each slot's
     replacements built lazily, only as far as they are read (`draw_slots`: the drawn slot's only)."""
     slots: list[tuple[int, Iterator[Candidate]]] = []
-    gendered = bool(caption.words & lexicon.rules["gendered_words"])
+    gendered = not caption.words.isdisjoint(lexicon.rules["gendered_words"])
     for slot, (group, entry) in enumerate(_objects(caption, lexicon)):
         kind = lexicon.noun_class(entry)
         if (kind in lexicon.rules["unreplaced_classes"] or entry.forms[0] in lexicon.rules["unreplaced_nouns"]
@@ -632,11 +633,12 @@ def replace_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> li
         kind_of = noun if group is None else filters.described_noun(caption, lexicon, group, noun)
         if kind_of is None and group is None:  # a parse without the group: the listed noun right after, if any
             kind_of = filters.noun_after(caption, lexicon, index)
+        article = _article_before(caption, index)
         for new in _attribute_alternatives(lexicon, entry, token.lower, noun, kind_of):
             if new in words or new in others or filters.compared_in(words, new):
                 continue  # "old and younger" -> "young and younger"
             edits: list[Edit] = [(token.start, token.end, _cased(caption, new, token.text))]
-            fixed = _article_edit(caption, _article_before(caption, index), new)
+            fixed = _article_edit(caption, article, new)
             if fixed is not None:
                 edits.append(fixed)
             candidates.append(Candidate(index, tuple(edits)))
@@ -704,7 +706,7 @@ def _preposition_alternatives(caption: ParsedCaption, lexicon: Lexicon, start: i
     "outside") where the flip reads as a scene, and "next to"/"beside" for "on", "under" or "in" a thing one can
     stand beside ("a pizza on a plate" -> "next to a plate", "a man on a bench" -> "beside a bench")."""
     tokens = caption.tokens
-    if end - start == 1 and tokens[start].tag not in PREPOSITION_TAGS | {CAPITAL_RELATION_TAG}:
+    if end - start == 1 and tokens[start].tag not in RELATION_WORD_TAGS:
         return []  # a particle or an adverb ("turned on", "lights on"); "cup ON table" is a relation
     if start > 0 and tokens[start - 1].tag == "DT":
         return []  # a noun ("the inside of a bus")
