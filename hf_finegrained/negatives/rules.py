@@ -860,7 +860,10 @@ def _touches(edits: Sequence[Edit], spans: Sequence[tuple[str, int, int]]) -> bo
 
 def _drawn(slots: SlotRule, name: str) -> Rule:
     def rule(caption: ParsedCaption, lexicon: Lexicon, rng: Chooser) -> str | None:
-        drawn = draw_slots(caption, slots(caption, lexicon), rng, 1)
+        found = slots(caption, lexicon)
+        if not found:
+            return None  # no slot (most captions, for most types): nothing to draw, no draw made
+        drawn = draw_slots(caption, found, rng, 1)
         return drawn[0] if drawn else None
 
     rule.__name__ = name
