@@ -45,8 +45,8 @@ def read(stream: datasets.IterableDataset) -> int:
 def image_column_stream(world, rows: int) -> datasets.IterableDataset:
     """The training stream as it was: the same rows through the world's `Image()` features."""
     source = _StreamSource(world, "finetune-0", rows, max(1, min(32, (rows + 1) // 2)), CaptionMix(), False)
-    return datasets.IterableDataset.from_generator(
-        _stream_rows, features=world.features(), gen_kwargs={"shards": list(range(source.num_shards)), "source": source})
+    shards = {"shards": list(range(source.num_shards)), "source": source}
+    return datasets.IterableDataset.from_generator(_stream_rows, features=world.features(), gen_kwargs=shards)
 
 
 def timed(function) -> float:

@@ -225,8 +225,8 @@ def strict_choice_outcomes(image_embeds, text_embeds, items) -> list[bool]:
 
 def test_a_fixed_model_scores_the_same_through_both_paths(tiny_clip_dir, tmp_path):
     """The world's test_seen, scored by a fixed model: (a) its own PNG images through the scoring engine on the
-    fast path and on the processor's (equal scores: equal pixels); (b) the same images stored as 640x480 JPEGs (drafted on
-    the fast path): the strict-choice accuracy of the collator's fast pixels vs the processor's, within 0.2
+    fast path and on the processor's (equal scores: equal pixels); (b) the same images stored as 640x480 JPEGs
+    (drafted on the fast path): the strict-choice accuracy of the collator's fast pixels vs the processor's, within 0.2
     points (computed here from the model's towers, not through the engine, which decodes images itself)."""
     from transformers import AutoModel, AutoProcessor
 

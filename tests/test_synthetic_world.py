@@ -213,7 +213,7 @@ def test_stream_is_reproducible_and_its_rows_are_new_scenes():
 
 
 def test_stream_rows_carry_the_drawn_images_as_they_are():
-    """No PNG round trip between drawing an image and reading it from the stream (it cost 0.3 ms a row: 40 s of
+    """No PNG round trip between drawing an image and reading it from the stream (it cost 0.24 ms a row: about 30 s of
     the default run's base pre-training); the pixels are the row's own."""
     world = SyntheticWorld(num_train=0, num_test=0, seed=3)
     for index, row in enumerate(rows_of(world.train_stream(6, negatives=None))):

@@ -82,7 +82,7 @@ class SyntheticRunArguments:
         default="0.5",
         metadata={"help": "Weights at which the plain fine-tune and CE-CLIP are also interpolated with the base and "
                   "scored, for the card's composition vs general-ability plot ('' for none). Each weight costs two "
-                  "scorings, about 12 s on a 2-core CPU, so the default keeps one (the run's time bar); the README's "
+                  "scorings, about 10 s on a 2-core CPU, so the default keeps one (the run's time bar); the README's "
                   "trade-off study draws the curve at 0.25, 0.5 and 0.75 over 3 seeds."},
     )
 
