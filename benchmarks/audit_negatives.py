@@ -34,7 +34,13 @@ distinct captions of each, `valse_vlc_captions`), for an audit after the scpp li
 `--captions valse_vlc_2` draws 1,500 more of each from the same sets, none of the first list's (for the audit after
 the valse_vlc sheets have been read and rules developed on them); `--captions valse_vlc_3` 1,500 more again, none of
 either earlier list's (for the audit after the valse_vlc_2 sheets became development material), and
-`--captions valse_vlc_4` 1,500 more again, none of the three earlier lists' (after valse_vlc_3's).
+`--captions valse_vlc_4` 1,500 more again, none of the three earlier lists' (after valse_vlc_3's), and
+`--captions valse_vlc_5` what VALSE has left (577 distinct captions) and 1,500 more VL-CheckList texts.
+
+`blind --double K` puts K of the mixed items (drawn with `random.Random("double")`) on every reader's sheet, so
+that `unblind` can report how often the readers agree (`agreement.md`: raw agreement over the four labels, over
+VALID against the rest, and Cohen's kappa); the tables count the label of each item's own reader (the sheet it
+would be on without `--double`), so a double reading changes no table.
 """
 
 from __future__ import annotations
@@ -59,7 +65,7 @@ SUGARCREPE = ROOT.parent / "shared" / "benchmarks" / "sugarcrepe"
 SUGARCREPE_PP = ROOT.parent / "shared" / "benchmarks" / "sugarcrepe_pp"
 VALSE = ROOT.parent / "shared" / "benchmarks" / "valse"
 VL_CHECKLIST = ROOT.parent / "shared" / "benchmarks" / "vl_checklist"
-CAPTION_SOURCES = ("sugarcrepe", "scpp", "valse_vlc", "valse_vlc_2", "valse_vlc_3", "valse_vlc_4")
+CAPTION_SOURCES = ("sugarcrepe", "scpp", "valse_vlc", "valse_vlc_2", "valse_vlc_3", "valse_vlc_4", "valse_vlc_5")
 AUDIT_SIZE, PER_TYPE, SEED = 3000, 60, 0
 LABELS = ("VALID", "NOT_FALSE", "WRONG_KIND", "DISFLUENT")
 CAPTION_DEFECT = "caption:"  # a note's opening when the negative's only defect is its caption's own (GUIDE.md)
@@ -228,10 +234,11 @@ def is_caption_defect(row: dict[str, str]) -> bool:
     return row.get("note", "").strip().lower().startswith(CAPTION_DEFECT)
 
 
-def blind(sheets: list[Path], out_dir: Path, readers: int) -> None:
+def blind(sheets: list[Path], out_dir: Path, readers: int, double: int = 0) -> None:
     """Mixes the rows of several sheets (say, before and after a change) into `readers` reading sheets with
     neutral ids, so a reader cannot tell which rules made an item; identical items (same type, caption and
-    negative) are read once. `key.json` maps each neutral id back to its rows."""
+    negative) are read once. `key.json` maps each neutral id back to its rows. `double` items, drawn with
+    `random.Random("double")`, go on every sheet (in their place in the mixed order), to measure agreement."""
     items: dict[tuple[str, str, str], list[list[str]]] = {}
     for sheet in sheets:
         with sheet.open(encoding="utf-8") as handle:
@@ -239,6 +246,9 @@ def blind(sheets: list[Path], out_dir: Path, readers: int) -> None:
                 items.setdefault((row["type"], row["caption"], row["negative"]), []).append([str(sheet), row["id"]])
     order = list(items)
     random.Random("blind").shuffle(order)
+    if not 0 <= double <= len(order) or double and readers < 2:
+        raise SystemExit(f"--double {double}: choose 0 to {len(order)} items, with 2 readers or more")
+    shared = set(random.Random("double").sample(range(len(order)), double))
     out_dir.mkdir(parents=True, exist_ok=True)
     key = {}
     writers = []
@@ -249,24 +259,61 @@ def blind(sheets: list[Path], out_dir: Path, readers: int) -> None:
     for index, item in enumerate(order):
         neutral = f"item-{index + 1:04d}"
         key[neutral] = items[item]
-        writers[index % readers][1].writerow((neutral, *item, "", ""))
+        for number in range(readers) if index in shared else (index % readers,):
+            writers[number][1].writerow((neutral, *item, "", ""))
     for handle, _ in writers:
         handle.close()
     (out_dir / "key.json").write_text(json.dumps(key, indent=1) + "\n")
-    print(f"{len(order)} distinct items from {sum(map(len, items.values()))} rows -> {readers} sheets in {out_dir}")
+    print(f"{len(order)} distinct items from {sum(map(len, items.values()))} rows -> {readers} sheets in {out_dir}"
+          + (f", {double} of them on every sheet" if double else ""))
+
+
+def _own_reader(neutral: str, readers: int) -> str:
+    """The reading sheet's number an item is on without `--double` (its index modulo the readers)."""
+    return str((int(neutral.split("-")[1]) - 1) % readers + 1)
+
+
+def agreement(readings: dict[str, dict[str, str]]) -> str:
+    """How often readers agree on the items two or more of them read ({reader: {neutral id: label}}): per pair
+    of readers, raw agreement over the four labels, over VALID against the rest, and Cohen's kappa (four
+    labels), as a markdown table."""
+    lines = ["| readers | items read by both | same label | same VALID / not | Cohen's kappa |", "|---|---:|---:|---:|---:|"]
+    names = sorted(readings)
+    for i, first in enumerate(names):
+        for second in names[i + 1:]:
+            both = sorted(set(readings[first]) & set(readings[second]))
+            if not both:
+                continue
+            pairs = [(readings[first][item], readings[second][item]) for item in both]
+            same = sum(a == b for a, b in pairs) / len(pairs)
+            valid = sum((a == "VALID") == (b == "VALID") for a, b in pairs) / len(pairs)
+            chance = sum(sum(a == label for a, _ in pairs) * sum(b == label for _, b in pairs)
+                         for label in LABELS) / len(pairs) ** 2
+            kappa = (same - chance) / (1 - chance) if chance < 1 else 1.0
+            lines.append(f"| {first} and {second} | {len(pairs)} | {same:.0%} | {valid:.0%} | {kappa:.2f} |")
+    return "\n".join(lines)
 
 
 def unblind(out_dir: Path) -> None:
     """Writes each labelled reading sheet's labels back to the rows of the sheets `blind` mixed: for a sheet
-    X.tsv, `out_dir`/X.tsv with label, note and reader (the reading sheet's number) filled in."""
+    X.tsv, `out_dir`/X.tsv with label, note and reader (the reading sheet's number) filled in. An item on several
+    sheets (`blind --double`) takes its own reader's label; the readers' agreement goes to agreement.md."""
     key = json.loads((out_dir / "key.json").read_text())
-    labels = {}
-    for reading in sorted(out_dir.glob("reader_*.tsv")):
-        for row in read_sheet(reading):
-            labels[row["id"]] = (row["label"], row["note"], reading.stem.split("_")[1])
+    sheets = sorted(out_dir.glob("reader_*.tsv"))
+    labels, readings = {}, {}
+    for reading in sheets:
+        number = reading.stem.split("_")[1]
+        rows = read_sheet(reading)
+        readings[number] = {row["id"]: row["label"] for row in rows}
+        for row in rows:
+            if row["id"] not in labels or _own_reader(row["id"], len(sheets)) == number:
+                labels[row["id"]] = (row["label"], row["note"], number)
     missing = sorted(set(key) - set(labels))
     if missing:
         raise SystemExit(f"{len(missing)} items were not read, e.g. {missing[:5]}")
+    if sum(map(len, readings.values())) > len(labels):
+        (out_dir / "agreement.md").write_text(agreement(readings) + "\n")
+        print(agreement(readings))
     by_row = {(sheet, row_id): labels[neutral] for neutral, rows in key.items() for sheet, row_id in rows}
     for sheet in sorted({sheet for rows in key.values() for sheet, _ in rows}):
         source = Path(sheet)
@@ -481,6 +528,7 @@ def main() -> None:
     mixing.add_argument("sheets", type=Path, nargs="+")
     mixing.add_argument("--out_dir", type=Path, required=True)
     mixing.add_argument("--readers", type=int, default=2)
+    mixing.add_argument("--double", type=int, default=0, help="items put on every sheet, to measure agreement")
     commands.add_parser("unblind").add_argument("out_dir", type=Path)
     oracle = commands.add_parser("oracle")
     oracle.add_argument("--out", type=Path, required=True)
@@ -501,7 +549,7 @@ def main() -> None:
     elif args.command == "table":
         print(table(args.sheet))
     elif args.command == "blind":
-        blind(args.sheets, args.out_dir, args.readers)
+        blind(args.sheets, args.out_dir, args.readers, args.double)
     elif args.command == "unblind":
         unblind(args.out_dir)
     elif args.command == "oracle":

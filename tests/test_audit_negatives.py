@@ -80,12 +80,76 @@ def test_valse_vlc_list_takes_half_from_each_set_distinct_and_seeded(tmp_path, a
     # the numbered lists: each leaves out every earlier one; the second is the draw above's formula
     drawing = audit.valse_vlc_captions
     monkeypatch.setattr(audit, "valse_vlc_captions", functools.partial(drawing, valse, vlc, 10))
-    lists = [audit.audit_captions(name) for name in ("valse_vlc", "valse_vlc_2", "valse_vlc_3", "valse_vlc_4")]
+    lists = [audit.audit_captions(name) for name in ("valse_vlc", "valse_vlc_2", "valse_vlc_3", "valse_vlc_4",
+                                                     "valse_vlc_5")]
     assert lists[0] == drawn
     assert lists[1] == drawing(valse, vlc, size=10, draw="valse-vlc-audit-2", exclude=frozenset(drawn))
-    assert [len(texts) for texts in lists] == [10, 10, 10, 10]
-    assert not set(lists[2]) & (set(lists[0]) | set(lists[1]))
-    assert not set(lists[3]) & (set(lists[0]) | set(lists[1]) | set(lists[2]))
+    assert [len(texts) for texts in lists] == [10, 10, 10, 10, 10]
+    for number in range(1, 5):
+        assert not set(lists[number]) & set().union(*lists[:number])
+
+
+def _reading_sheets(tmp_path: Path, audit) -> tuple[Path, Path]:
+    """A before and an after sheet of 6 rows each, 2 items in common."""
+    sheets = []
+    for name, negatives in (("before", "abcdef"), ("after", "efghij")):
+        sheet = tmp_path / f"{name}.tsv"
+        with sheet.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+            writer.writerow(audit.FIELDS)
+            for n, negative in enumerate(negatives):
+                writer.writerow((f"swap_object-{n}", "swap_object", f"caption {negative}", f"negative {negative}", "", ""))
+        sheets.append(sheet)
+    return sheets[0], sheets[1]
+
+
+def test_blind_double_reading_measures_agreement_and_keeps_each_items_own_label(tmp_path, audit):
+    before, after = _reading_sheets(tmp_path, audit)
+    single, double = tmp_path / "single", tmp_path / "double"
+    audit.blind([before, after], single, readers=2)
+    audit.blind([before, after], double, readers=2, double=4)
+    single_rows = [list(csv.DictReader(p.open(encoding="utf-8"), delimiter="\t")) for p in sorted(single.glob("reader_*.tsv"))]
+    double_rows = [list(csv.DictReader(p.open(encoding="utf-8"), delimiter="\t")) for p in sorted(double.glob("reader_*.tsv"))]
+    assert [len(rows) for rows in single_rows] == [5, 5]  # 10 distinct items, read once
+    assert [len(rows) for rows in double_rows] == [7, 7]  # 4 of them on both sheets
+    assert json.loads((single / "key.json").read_text()) == json.loads((double / "key.json").read_text())
+    shared = {row["id"] for row in double_rows[0]} & {row["id"] for row in double_rows[1]}
+    assert len(shared) == 4
+    for rows in double_rows:  # the mixed order is kept: a shared item sits in its place
+        assert [row["id"] for row in rows] == sorted(row["id"] for row in rows)
+    # reader 1 calls everything VALID; reader 2 agrees but on one shared item that is reader 1's own
+    own = {item for item in shared if audit._own_reader(item, 2) == "1"}
+    theirs = {item for item in shared if audit._own_reader(item, 2) == "2"}
+    assert own and theirs
+    disagreed = sorted(own)[0]
+    for number, rows in enumerate(double_rows, start=1):
+        for row in rows:
+            row["label"] = "NOT_FALSE" if number == 2 and row["id"] == disagreed else "VALID"
+            row["note"] = f"reader {number}"
+        with (double / f"reader_{number}.tsv").open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=audit.FIELDS, delimiter="\t", lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+    audit.unblind(double)
+    report = (double / "agreement.md").read_text()
+    assert "| 1 and 2 | 4 | 75% | 75% |" in report
+    written = {(f"{name}.tsv", row["id"]): row for name in ("before", "after") for row in
+               csv.DictReader((double / f"{name}.tsv").open(encoding="utf-8"), delimiter="\t")}
+    assert len(written) == 12
+    assert all(row["label"] == "VALID" for row in written.values())  # the disagreement was reader 2's, not own
+    key = json.loads((double / "key.json").read_text())
+    for item in theirs:  # an item of reader 2's own takes reader 2's note
+        assert {written[Path(sheet).name, row_id]["note"] for sheet, row_id in key[item]} == {"reader 2"}
+    with pytest.raises(SystemExit, match="--double"):
+        audit.blind([before], tmp_path / "x", readers=1, double=2)
+
+
+def test_agreement_kappa_is_zero_for_chance_and_one_for_identical_labels(audit):
+    identical = {"1": {"a": "VALID", "b": "DISFLUENT"}, "2": {"a": "VALID", "b": "DISFLUENT"}}
+    assert "| 1 and 2 | 2 | 100% | 100% | 1.00 |" in audit.agreement(identical)
+    # reader 1 always VALID, reader 2 half and half: agreement 50% is what chance gives, kappa 0
+    chance = {"1": {"a": "VALID", "b": "VALID"}, "2": {"a": "VALID", "b": "NOT_FALSE"}}
+    assert "| 1 and 2 | 2 | 50% | 50% | 0.00 |" in audit.agreement(chance)
 
 
 def test_table_reports_yield_and_every_label_by_volume(tmp_path, audit):
