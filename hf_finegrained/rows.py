@@ -100,6 +100,10 @@ def open_image(value: Any) -> Image.Image:
 
     Dicts are decoded by `datasets.Image` itself (remote `hf://` paths, EXIF orientation), exactly as a
     dataset with `decode=True` would; every image is fully decoded here, so a truncated file raises here.
+    Transparency is dropped by PIL's `convert("RGB")` (each pixel keeps its colour), as open_clip and the
+    benchmarks' reference scripts do; transformers' image processors instead lay a transparent image on
+    white, so on RGBA or LA images `processor(images=...)` and this package's pipeline differ. Convert such
+    images before building a dataset to get the processor's result.
     """
     if isinstance(value, Image.Image):
         image = value
