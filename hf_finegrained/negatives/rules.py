@@ -51,6 +51,10 @@ MODIFIER_LINKS = frozenset({",", "and", "-"})
 PREPOSITION_TAGS = frozenset({"IN", "TO"})
 RELATION_WORD_TAGS = PREPOSITION_TAGS | {CAPITAL_RELATION_TAG}  # a one-word relation: "on", "ON" ("cup ON table")
 LIST_WORD_TAGS = frozenset({"DT", "CD", "JJ", "JJR", "JJS", "PRP$"})  # words of a noun phrase outside its group
+# Types that edit the statement before a question ("a man riding a wave. is he the only surfer? yes." -> "watching
+# a wave"): where things are and what they do is seldom asked again (`filters.asked_again` checks); the other types
+# keep the whole statement, which the question often restates ("A kitchen with a stove. is this a kitchen? yes.").
+STATEMENT_EDITED = frozenset({"replace_relation"})
 
 
 def _finish(caption: ParsedCaption, edits: Sequence[Edit]) -> str | None:
@@ -651,9 +655,12 @@ def replace_relation_candidates(caption: ParsedCaption, lexicon: Lexicon) -> lis
     "pushing" a bike, "leading" a horse); `filters` decides where each edit reads as a scene."""
     tokens, words = caption.tokens, caption.words
     candidates: list[Candidate] = []
+    asked = filters.asked_words(caption) if "?" in words else frozenset()
     for start, end in caption.relations:
         phrase = " ".join(t.lower for t in tokens[start:end])
         old = caption.span_text(start, end)
+        if asked and filters.asked_again(caption, lexicon, start, end, asked):
+            continue  # "holding her phone. is she taking a photo with her phone? yes."
         if end - start == 1 and phrase in lexicon.verbs.lookup and phrase not in lexicon.relations.lookup:
             subject = filters.subject_before(caption, start)
             obj = filters.group_after(caption, end) or filters.group_after(
@@ -664,6 +671,9 @@ def replace_relation_candidates(caption: ParsedCaption, lexicon: Lexicon) -> lis
             object_entry = obj and filters.head_entry(caption, obj, lexicon)
             entry = next((sense for sense, _ in lexicon.verbs.senses[phrase] if filters.verb_fits(lexicon, 
                 lexicon.verbs.frames.get(sense.category), subject_entry, object_entry)), None)
+            if entry is None and obj is not None and not filters.body_part_landmark(caption, lexicon, subject):
+                # "wearing sunglasses": a noun the lists lack (`frame_nouns`); never "a wrist wearing a watch"
+                entry = filters.frame_noun_sense(caption, lexicon, lexicon.verbs.senses[phrase], subject_entry, obj)
             if entry is None:
                 continue
             if end < len(tokens) and tokens[end].tag == "RP":
@@ -679,7 +689,8 @@ def replace_relation_candidates(caption: ParsedCaption, lexicon: Lexicon) -> lis
             slot = VERB_SLOTS.index(VERB_TAG_SLOT.get(tokens[start].tag, "gerund"))
             alternatives = [alt.forms[slot] for alt in lexicon.verbs.alternatives(entry)
                             if alt.forms[0] not in lexicon.rules["never_inserted_verbs"]
-                            and not filters.entailed(lexicon, entry, alt)]  # "eating" never "biting"
+                            and not filters.entailed(lexicon, entry, alt)  # "eating" never "biting"
+                            and not filters.unsuited_object(caption, lexicon, alt, obj)]  # "carrying a necklace"
         else:
             alternatives = _preposition_alternatives(caption, lexicon, start, end, phrase)
         marked = len(old) > 1 and old.isupper()  # VL-CheckList's "cup ON table": "NEXT TO", never an acronym's case
@@ -812,7 +823,7 @@ def _rules() -> tuple[dict[str, CandidateRule], dict[str, SlotRule], dict[str, R
     missing = [name + "_candidates" for name, function in found.items() if not callable(function)]
     if missing:
         raise ImportError(f"negative types without a candidate function in {__name__}: {missing}")
-    candidates = {name: _unprotected(function) for name, function in found.items()}
+    candidates = {name: _unprotected(function, name in STATEMENT_EDITED) for name, function in found.items()}
     slots = {name: _unprotected_slots(globals()[name + "_slots"]) if callable(globals().get(name + "_slots"))
              else slotted(function) for name, function in candidates.items()}
     return candidates, slots, {name: _drawn(function, name) for name, function in slots.items()}
@@ -827,12 +838,15 @@ def slotted(candidates: CandidateRule) -> SlotRule:
     return slots
 
 
-def _unprotected(function: CandidateRule) -> CandidateRule:
+def _unprotected(function: CandidateRule, statement_open: bool = False) -> CandidateRule:
+    """The candidates that touch no protected span; with `statement_open`, the statement before a question is
+    open (`_question_only`)."""
     def candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[Candidate]:
         found = function(caption, lexicon)
         if not caption.protected or not found:
             return found
-        return [candidate for candidate in found if not _touches(candidate.edits, caption.protected)]
+        protected = _question_only(caption) if statement_open else caption.protected
+        return [candidate for candidate in found if not _touches(candidate.edits, protected)]
 
     candidates.__name__, candidates.__doc__ = function.__name__, function.__doc__
     return candidates
@@ -850,6 +864,14 @@ def _unprotected_slots(function: SlotRule) -> SlotRule:
 
     slots.__name__, slots.__doc__ = function.__name__, function.__doc__
     return slots
+
+
+def _question_only(caption: ParsedCaption) -> list[tuple[str, int, int]]:
+    """`caption.protected` with a question's span cut to the question and its answer: "a man riding a wave. is he
+    the only surfer? yes." keeps "riding a wave" open (`filters.question_start`)."""
+    start = filters.question_start(caption)
+    return [(reason, max(first, start) if reason == "question" else first, end)
+            for reason, first, end in caption.protected]
 
 
 def _touches(edits: Sequence[Edit], spans: Sequence[tuple[str, int, int]]) -> bool:

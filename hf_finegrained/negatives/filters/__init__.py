@@ -22,7 +22,8 @@ from .relations import (attached_thing, body_part_landmark, can_be_under, cookin
                         fixed_in_place, found_inside, ground_opposite, held_to_body, in_slashed_word, motion_fits,
                         object_of_verb_before, outfit_after, posture_clashes, pronoun_landmark, relation_fits,
                         relation_object, restated_by_pronoun, ridden_landmark, side_fits, verb_before, verb_fits,
-                        in_phrasal_verb, verb_complement, worn_by_landmark, entailed)
+                        in_phrasal_verb, verb_complement, worn_by_landmark, entailed, asked_again, asked_words,
+                        question_start, frame_noun_sense, unsuited_object)
 
 __all__ = [
     "attached_thing", "attribute_fits", "attribute_movable_to", "attribute_replaceable", "can_be_under", "conjoined",
@@ -38,4 +39,5 @@ __all__ = [
     "in_name", "modifies_next_noun", "noun_after", "replacement_suits", "room_fits", "same_way", "scene_fits",
     "taken_by",
     "verb_objects", "one_way_link", "in_phrasal_verb", "verb_complement", "worn_by_landmark", "entailed",
+    "asked_again", "asked_words", "question_start", "frame_noun_sense", "unsuited_object",
 ]

@@ -325,3 +325,73 @@ def in_phrasal_verb(caption: ParsedCaption, lexicon: Lexicon, start: int, end: i
     verb's particles, not a place."""
     tokens = caption.tokens
     return start > 0 and tokens[start - 1].tag in ("RP", "RB") and tokens[start - 1].lower in lexicon.relations.lookup
+
+
+def question_start(caption: ParsedCaption) -> int:
+    """The first character of the question of a question-and-answer caption ("a man riding a wave. is he the only
+    surfer? yes." -> the "is"): after the last sentence end before its first "?", or 0 when the caption opens with
+    the question (or has none). What comes before it is the statement, a caption like any other."""
+    text = caption.text
+    mark = text.find("?")
+    if mark < 0:
+        return 0
+    end = max(text.rfind(". ", 0, mark), text.rfind("! ", 0, mark))
+    return end + 2 if end >= 0 else 0
+
+
+def asked_again(caption: ParsedCaption, lexicon: Lexicon, start: int, end: int, asked: frozenset[str]) -> bool:
+    """The relation at tokens [start, end) of a question-and-answer caption's statement comes back in the question
+    or its answer (`asked`: their words): its verb in any form, or the head of the noun group after it ("holding
+    her phone over her head. is the woman taking a photo with her phone? yes." -> "dropping her phone" contradicts
+    the answer; "riding a wave. is he riding? yes.")."""
+    if not asked:
+        return False
+    tokens = caption.tokens
+    senses = lexicon.verbs.senses.get(tokens[start].lower, ()) if end - start == 1 else ()
+    if any(form in asked for sense, _ in senses for form in sense.forms):
+        return True
+    group = group_after(caption, end)
+    if group is None:
+        return False
+    head = tokens[group.head].lower
+    return head in asked or singular(head) in asked
+
+
+def asked_words(caption: ParsedCaption) -> frozenset[str]:
+    """The words (and their singulars) of a question-and-answer caption's question and answer (`question_start`),
+    or none."""
+    start = question_start(caption)
+    if not start:
+        return frozenset()
+    words = {token.lower for token in caption.tokens if token.start >= start}
+    return frozenset(words | {singular(word) for word in words})
+
+
+def frame_noun_sense(caption: ParsedCaption, lexicon: Lexicon, senses: list[tuple[Entry, int]],
+                     subject: Entry | None, obj: NounGroup | None) -> Entry | None:
+    """The first of a verb's `senses` whose category takes the object group's head as one of its `frame_nouns`
+    (nouns the lists lack or hold in another sense: "wearing sunglasses", "holding a toothbrush") and whose frame
+    takes the subject (an unlisted one passes), or None."""
+    if obj is None:
+        return None
+    head = caption.tokens[obj.head].lower
+    nouns = lexicon.rules.map("frame_nouns")
+    for sense, _ in senses:
+        members = nouns.get(sense.category)
+        if members is None or not (head in members or singular(head) in members):
+            continue
+        frame = lexicon.verbs.frames.get(sense.category)
+        if frame is not None and (subject is None or lexicon.noun_class(subject) in frame.subjects):
+            return sense
+    return None
+
+
+def unsuited_object(caption: ParsedCaption, lexicon: Lexicon, verb: Entry, obj: NounGroup | None) -> bool:
+    """The object group's head is one `verb` is never put before (`never_object.<verb>`: "carrying a necklace")."""
+    if obj is None:
+        return False
+    members = lexicon.rules.map("never_object").get(verb.forms[0])
+    if not members:
+        return False
+    head = caption.tokens[obj.head].lower
+    return head in members or singular(head) in members

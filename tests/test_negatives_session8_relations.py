@@ -1,0 +1,72 @@
+"""Issue 29, session 8: replace_relation's coverage. The statement before a question is edited (only the question
+and its answer stay protected, and a relation asked about again is left); worn or held things the noun lists lack
+(`frame_nouns`) take their verb's frame ("wearing sunglasses" -> "holding sunglasses"), never "carrying a
+necklace". Captions written for these tests (none is an audited caption); each pattern case failed on the rules of
+d9de728, and the controls check what must stay as it was.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from hf_finegrained.negatives import HardNegativeGenerator
+from hf_finegrained.negatives.phrases import parse_caption
+from hf_finegrained.negatives.rules import CANDIDATES, candidate_text
+
+
+@functools.lru_cache(maxsize=1)
+def _generator() -> HardNegativeGenerator:
+    return HardNegativeGenerator(seed=0)
+
+
+def candidates(caption: str, kind: str = "replace_relation") -> set[str]:
+    """Every negative of type `kind` the strict rules may draw for `caption`."""
+    generator = _generator()
+    parsed = parse_caption(generator.nlp(caption), generator.lexicon, caption)
+    found = {candidate_text(parsed, candidate) for candidate in CANDIDATES[kind](parsed, generator.lexicon)}
+    return {text for text in found if text is not None}
+
+
+# the statement before a question
+
+
+def test_the_statement_before_a_question_is_edited_and_the_question_is_not():
+    caption = "a woman sitting on a wooden bench near the lake. is it summer? yes."
+    found = candidates(caption)
+    assert found, caption
+    assert all(text.endswith(". is it summer? yes.") for text in found), found
+    assert "a woman sitting beside a wooden bench near the lake. is it summer? yes." in found
+
+
+def test_a_relation_asked_about_again_is_left():
+    # the answer tells of the phone again: "dropping her phone" would contradict it; the park is free
+    found = candidates("a girl holding her phone in the park. is she calling someone on the phone? yes.")
+    assert found and all("holding her phone" in text for text in found), found
+    # the verb comes back in the question: "leading a horse ... is he riding fast?" contradicts it
+    found = candidates("a boy riding a horse near a fence. is he riding fast? no.")
+    assert found == {"a boy riding a horse far from a fence. is he riding fast? no."}, found
+    assert candidates("a boy riding a horse. is he on the beach? no.")  # asked about something else: edited
+
+
+def test_a_caption_that_opens_with_its_question_stays_protected_and_other_types_keep_the_statement():
+    assert candidates("is the cat sitting on the sofa? yes.") == set()
+    statement = "a cat sitting on a sofa with a pillow. is this indoors? yes."
+    assert all(text.endswith("with a pillow. is this indoors? yes.") or "sitting on a sofa" in text
+               for text in candidates(statement, "replace_object")), candidates(statement, "replace_object")
+    assert candidates(statement, "replace_object") == set()  # only relations open the statement
+
+
+# worn and held things the noun lists lack
+
+
+def test_worn_things_the_lists_lack_are_held_instead():
+    found = candidates("A young woman wearing round sunglasses.")
+    assert found == {"A young woman holding round sunglasses."}, found  # never "carrying" them
+    assert candidates("A tall man wearing a grey hoodie.") >= {"A tall man holding a grey hoodie."}
+    assert candidates("An old man holding a toothbrush.") == {"An old man dropping a toothbrush."}
+
+
+def test_unknown_objects_and_body_part_subjects_still_give_nothing():
+    assert candidates("A young woman wearing a bright smile.") == set()  # not a worn thing
+    assert candidates("A hand holding a toothbrush.") == set()  # a hand that drops reads as no scene
+    assert candidates("A dog wearing sunglasses.") == set()  # the frame's subject is a person
