@@ -70,3 +70,20 @@ def test_unknown_objects_and_body_part_subjects_still_give_nothing():
     assert candidates("A young woman wearing a bright smile.") == set()  # not a worn thing
     assert candidates("A hand holding a toothbrush.") == set()  # a hand that drops reads as no scene
     assert candidates("A dog wearing sunglasses.") == set()  # the frame's subject is a person
+
+
+# what one person does to another
+
+
+def test_what_one_person_does_to_another_becomes_another_such_act():
+    found = candidates("An aunt scolds a little boy.")
+    assert "An aunt comforts a little boy." in found and "An aunt photographs a little boy." in found, found
+    assert not any(word in text for text in found for word in ("nags", "disciplines", "feeds", "hugs")), found
+    found = candidates("A guard arrests a young man.")
+    assert found == {"A guard greets a young man.", "A guard interviews a young man."}, found
+
+
+def test_acts_on_people_need_a_person_and_leave_what_goes_with_them():
+    assert candidates("A woman scolds a painting.") == set()  # the frame's object is a person
+    assert candidates("A detective interrogates a man.") == set()  # an interrogated man may be handcuffed too
+    assert candidates("A mother hugs a little girl.") >= {"A mother kisses a little girl."}  # hugging stays caring
