@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, MutableSequence, Seque
 from typing import Any, NamedTuple, Protocol
 
 from . import filters
-from .lexicon import VERB_SLOTS, VERB_TAG_SLOT, Entry, Lexicon
+from .lexicon import VERB_SLOTS, VERB_TAG_SLOT, Entry, Lexicon, inflect_verb
 from .phrases import CAPITAL_RELATION_TAG, NounGroup, ParsedCaption, singular
 from .text import Edit, apply_edits, indefinite_article, match_case, normalize
 from .types import DEFAULT_NEGATIVE_TYPES
@@ -194,7 +194,8 @@ def swap_object_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[Can
     objects = _objects(caption, lexicon)
     if not any(tokens[a.head].tag == tokens[b.head].tag and filters.same_swap_class(lexicon, entry_a, entry_b)
                for index, (a, entry_a) in enumerate(objects) for b, entry_b in objects[index + 1:]):
-        return []  # no two objects of one class and number: the checks per object below need not run
+        # no two objects of one class and number; a doer and the one done to, or two things one behind the other
+        return [Candidate(slot, edits) for slot, edits in enumerate(_exchanged_groups(caption, lexicon))]
     objects = [(group, entry) for group, entry in objects
                if filters.swappable_class(lexicon, entry) and not filters.next_to_possessive(caption, group)
                and not filters.in_list(caption, group) and not filters.describes_next_noun(caption, lexicon, group)
@@ -210,6 +211,8 @@ def swap_object_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[Can
                     a.has_modifiers or b.has_modifiers or caption.words & lexicon.rules["gendered_words"]
                     or caption.words & lexicon.rules["gendered_clothing"]):
                 continue  # "A male girl", "a woman ... his chest", "a woman in a skirt" -> "a man in a skirt"
+            if lexicon.noun_class(entry_a) == "person" and _one_way_verb_between(caption, lexicon, a, b):
+                continue  # "a man holding a girl" -> "a girl holding a man"
             if {entry_a.forms[0], entry_b.forms[0]} & lexicon.rules["gendered_clothing"]:
                 continue  # "a girl in a floral dress next to a boy in a blue shirt" -> "a boy in a blue dress"
             if entry_a.category == entry_b.category and entry_a.category in lexicon.rules["positional_roles"]:
@@ -224,7 +227,135 @@ def swap_object_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[Can
             edits = _swap_spans(caption, (a.noun_start, a.noun_end), (b.noun_start, b.noun_end))
             if edits is not None:
                 candidates.append(Candidate(len(candidates), tuple(edits)))
-    return candidates
+    if candidates:
+        return candidates  # the exchanges of whole groups only where the nouns' exchange made none
+    return [Candidate(slot, edits) for slot, edits in enumerate(_exchanged_groups(caption, lexicon))]
+
+
+def _exchanged_groups(caption: ParsedCaption, lexicon: Lexicon) -> list[tuple[Edit, ...]]:
+    """The exchanges of two whole noun groups (modifiers move with their noun) that `swap_object` makes besides
+    its exchanges of listed nouns of one class: a doer and the one done to (`_doer_and_done_to`), two things one
+    behind or left of the other (`_placed_pair`)."""
+    return [edits for edits in (_doer_and_done_to(caption, lexicon), _placed_pair(caption, lexicon))
+            if edits is not None]
+
+
+def _placed_pair(caption: ParsedCaption, lexicon: Lexicon) -> tuple[Edit, ...] | None:
+    """A caption that is two listed things and a relation of depth or side between them (`exchanged_relations`)
+    exchanges the two whole groups ("trees behind frisbee" -> "frisbee behind trees", "a cup left of a red
+    laptop" -> "a red laptop left of a cup"): one place is told the other way round. Not for a backdrop
+    (`backdrop_classes`: "forest behind elephant"), two of one noun, a verb or participle beside the relation
+    ("tree growing behind sign"), nor "in front of" a living thing ("man in front of computer": the computer is
+    in front of him too)."""
+    groups, tokens = caption.groups, caption.tokens
+    if len(groups) != 2 or not caption.relations:
+        return None
+    first, second = groups
+    start = second.det if second.det is not None else second.mod_start
+    if ((first.det if first.det is not None else first.mod_start) != 0
+            or any(token.tag not in (".", ",") for token in tokens[second.noun_end:])):
+        return None
+    relation = next(((begin, end) for begin, end in caption.relations if end == start), None)
+    if relation is None or any(token.lower not in lexicon.rules["auxiliaries"]
+                               for token in tokens[first.noun_end:relation[0]]):
+        return None
+    phrase = " ".join(token.lower for token in tokens[relation[0]:relation[1]])
+    listed = lexicon.relations.lookup.get(phrase)
+    if listed is None or listed[0].category not in lexicon.rules["exchanged_relations"]:
+        return None
+    if any(tokens[index].lower in lexicon.nouns.lookup for group in groups for index in range(group.noun_start, group.head)
+           if filters.object_entry(caption, group, lexicon) is None):
+        return None  # "man ducks behind a door": a verb read as a noun after a listed noun
+    entries = [filters.head_entry(caption, group, lexicon) for group in groups]
+    if any(entry is None or lexicon.noun_class(entry) in lexicon.rules["backdrop_classes"] for entry in entries):
+        return None
+    if (entries[0].category, entries[0].cluster) == (entries[1].category, entries[1].cluster):
+        return None  # "car left of car"
+    if listed[0].category == "depth" and listed[0].cluster == 0 and lexicon.noun_class(
+            entries[0]) in lexicon.rules["living_classes"]:
+        return None  # "man in front of computer": in front of him either way
+    edits = _swap_spans(caption, (first.mod_start, first.noun_end), (second.mod_start, second.noun_end))
+    return tuple(edits) if edits is not None else None
+
+
+def _person_noun(lexicon: Lexicon, word: str) -> bool:
+    """`word` (a head noun, lower case) names one person or people of one kind: a listed person noun of a
+    swappable category ("man", "policeman", "doctor"), or one of `exchanged_people` ("teacher", "child")."""
+    listed = lexicon.nouns.lookup.get(word) or lexicon.nouns.lookup.get(singular(word))
+    if (listed is not None and lexicon.noun_class(listed[0]) == "person"
+            and listed[0].category not in lexicon.rules["unswappable_people"]):
+        return True
+    return word in lexicon.rules["exchanged_people"] or singular(word) in lexicon.rules["exchanged_people"]
+
+
+def _doer_and_done_to(caption: ParsedCaption, lexicon: Lexicon) -> tuple[Edit, ...] | None:
+    """The caption opens with two people joined by a directed verb, the doer and the one it is done to: the
+    two whole noun groups, modifiers and all, are exchanged ("A male child admires an old man." -> "An old man
+    admires a male child.", "A coach teaches a boxer." -> "A boxer teaches a coach."). Not for a verb of a mutual
+    action (`mutual_verbs`), two of one noun, two young people (`young_nouns`: a boy is a child), a generic
+    person ("a person" may be the man), a pronoun or a garment of one gender outside the groups ("her son",
+    "in a skirt"), nor a verb that reads one way only (`_one_way_verb`: "a girl holding a man")."""
+    groups, tokens = caption.groups, caption.tokens
+    if len(groups) < 2 or (groups[0].det if groups[0].det is not None else groups[0].mod_start) != 0:
+        return None
+    first, second = groups[0], groups[1]
+    heads = [tokens[first.head].lower, tokens[second.head].lower]
+    if not (_person_noun(lexicon, heads[0]) and _person_noun(lexicon, heads[1])):
+        return None
+    start = second.det if second.det is not None else second.mod_start
+    between = tokens[first.noun_end:start]
+    auxiliaries = lexicon.rules["auxiliaries"]
+    verbs = [index for index, token in enumerate(between) if token.lower not in auxiliaries]
+    if not verbs or verbs[0] != len(between) - 1 - (len(verbs) == 2) or len(verbs) > 2:
+        return None  # only auxiliaries, one verb and one preposition: "complains to", "is chasing after"
+    verb = between[verbs[0]]
+    if verb.tag not in ("VBZ", "VBP", "VBD", "VBG") or verb.lower in lexicon.mutual_verb_forms:
+        return None
+    if len(verbs) == 2 and between[-1].lower not in lexicon.rules["directed_prepositions"]:
+        return None  # "sits beside", "communicates with": no direction
+    if len(between) > len(verbs) and verb.tag != "VBG":
+        return None  # an auxiliary before a finite verb: "is helps"
+    singulars = [singular(head) for head in heads]
+    young = lexicon.rules["young_nouns"]
+    if singulars[0] == singulars[1] or (singulars[0] in young and singulars[1] in young):
+        return None  # "a man helps a man", "a boy helps a child": either may be the other
+    inside = set(range(first.mod_start, first.noun_end)) | set(range(second.mod_start, second.noun_end))
+    if any(token.lower in lexicon.rules["gendered_words"] or token.lower in lexicon.rules["gendered_clothing"]
+           for index, token in enumerate(tokens) if index not in inside):
+        return None  # "a mother scolds her son", "a woman in a skirt helps a man"
+    if _one_way_verb(lexicon, verb.lower, singulars[1]):
+        return None  # "a man holding a little girl" -> "a little girl holding a man"
+    if filters.next_to_possessive(caption, first) or filters.next_to_possessive(caption, second):
+        return None
+    edits = _swap_spans(caption, (first.mod_start, first.noun_end), (second.mod_start, second.noun_end))
+    return tuple(edits) if edits is not None else None
+
+
+def _one_way_verb(lexicon: Lexicon, verb: str, patient: str) -> bool:
+    """Verb `verb` (a form, lower case) joining a doer to `patient` (a singular noun) reads one way only: holding
+    or carrying a young one (`carrying_verbs` and `young_nouns`: "a man holding a little girl"), or wearing,
+    riding or driving anyone (`thing_verbs`: "man driving coach", a coach may be a bus)."""
+    return verb in _verb_forms(lexicon, "thing_verbs") or (
+        patient in lexicon.rules["young_nouns"] and verb in _verb_forms(lexicon, "carrying_verbs"))
+
+
+def _one_way_verb_between(caption: ParsedCaption, lexicon: Lexicon, first: NounGroup, second: NounGroup) -> bool:
+    """One verb (and auxiliaries) alone joins the two groups, and it reads one way only (`_one_way_verb`: "woman
+    holding boy")."""
+    tokens = caption.tokens
+    start = second.det if second.det is not None else second.mod_start
+    verbs = [token for token in tokens[first.noun_end:start] if token.lower not in lexicon.rules["auxiliaries"]]
+    return len(verbs) == 1 and _one_way_verb(lexicon, verbs[0].lower, singular(tokens[second.head].lower))
+
+
+def _verb_forms(lexicon: Lexicon, name: str) -> frozenset[str]:
+    """Every form of the verbs of word set `name` (base forms or five forms joined by `/`; made once and kept
+    with the lexicon: never change it)."""
+    found = lexicon.derived.get("verb_forms." + name)
+    if found is None:
+        found = lexicon.derived["verb_forms." + name] = frozenset(
+            form for item in lexicon.rules[name] for form in (item.split("/") if "/" in item else inflect_verb(item)))
+    return found
 
 
 def _content(caption: ParsedCaption, lexicon: Lexicon, group: NounGroup) -> bool:

@@ -1,0 +1,89 @@
+"""Issue 29, session 8: `swap_object` and `swap_attribute` patterns opened or closed, one test each, on captions
+written for these tests (none is from a development or audit list).
+
+Each test reads every candidate the strict rules can draw for a caption (`rules.CANDIDATES`), so a bad edit is
+caught whichever one a seed would draw; the tests of new patterns failed on the rules before this session's
+commits, and each new pattern has a control that it stays closed where it reads badly.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+from hf_finegrained.negatives import HardNegativeGenerator
+from hf_finegrained.negatives.phrases import parse_caption
+from hf_finegrained.negatives.rules import CANDIDATES, candidate_text
+
+
+@functools.lru_cache(maxsize=1)
+def _generator() -> HardNegativeGenerator:
+    return HardNegativeGenerator(seed=0)
+
+
+def candidates(caption: str, kind: str) -> set[str]:
+    """Every negative of type `kind` the strict rules may draw for `caption`."""
+    generator = _generator()
+    parsed = parse_caption(generator.nlp(caption), generator.lexicon, caption)
+    found = {candidate_text(parsed, candidate) for candidate in CANDIDATES[kind](parsed, generator.lexicon)}
+    return {text for text in found if text is not None}
+
+
+# ---- swap_object: the doer and the one done to ----
+
+@pytest.mark.parametrize("caption, expected", [
+    ("A tall woman praises a male child.", "A male child praises a tall woman."),  # modifiers move with the noun
+    ("A nurse greets a patient.", "A patient greets a nurse."),  # people nouns of `exchanged_people`
+    ("A female child smiles at an old man.", "An old man smiles at a female child."),  # directed preposition
+    ("A coach is scolding a referee.", "A referee is scolding a coach."),
+])
+def test_doer_and_done_to_are_exchanged(caption, expected):
+    assert expected in candidates(caption, "swap_object")
+
+
+@pytest.mark.parametrize("caption", [
+    "A woman is dancing with a male child.",  # a mutual verb
+    "A man waves to another man.",  # two of one noun
+    "A boy greets a child.",  # a boy is a child
+    "A person greets a nurse.",  # a generic person may be the nurse
+    "A mother praises her son.",  # a pronoun outside the groups stays
+    "A woman in a skirt greets a teacher.",  # a garment of one gender stays
+    "A man carries a little girl.",  # a carried child is never the carrier
+    "A woman sits beside a teacher.",  # no direction
+    "man driving coach",  # a coach may be a bus
+])
+def test_doer_and_done_to_stay_where_the_exchange_reads_badly(caption):
+    assert candidates(caption, "swap_object") == set()
+
+
+def test_a_carried_child_is_not_exchanged_by_the_listed_nouns_rule_either():
+    assert "girl carrying man" not in candidates("man carrying girl", "swap_object")
+    assert "woman lifts man" in candidates("man lifts woman", "swap_object")  # an adult may lift an adult
+
+
+# ---- swap_object: two things one behind or beside the other ----
+
+@pytest.mark.parametrize("caption, expected", [
+    ("lamp behind wooden chair", "wooden chair behind lamp"),  # across classes, the modifiers move too
+    ("A bicycle is behind a red bench.", "A red bench is behind a bicycle."),
+    ("fence in front of brown horse", "brown horse in front of fence"),
+    ("cup left of black laptop", "black laptop left of cup"),
+])
+def test_two_placed_things_are_exchanged(caption, expected):
+    assert expected in candidates(caption, "swap_object")
+
+
+@pytest.mark.parametrize("caption", [
+    "forest behind elephant",  # a backdrop
+    "woman in front of laptop",  # the laptop is in front of her too
+    "tree standing behind bench",  # a participle stays with its place
+    "clock behind clock",  # two of one noun
+    "A man hides behind a door.",  # "man hides" is no object
+])
+def test_placed_things_stay_where_the_exchange_reads_badly(caption):
+    assert candidates(caption, "swap_object") == set()
+
+
+def test_the_synthetic_world_keeps_its_one_exchange():
+    assert candidates("a red ring left of a blue bar", "swap_object") == {"a red bar left of a blue ring"}
