@@ -87,3 +87,24 @@ def test_acts_on_people_need_a_person_and_leave_what_goes_with_them():
     assert candidates("A woman scolds a painting.") == set()  # the frame's object is a person
     assert candidates("A detective interrogates a man.") == set()  # an interrogated man may be handcuffed too
     assert candidates("A mother hugs a little girl.") >= {"A mother kisses a little girl."}  # hugging stays caring
+
+
+# skiing and snowboarding, playing and watching a game
+
+
+def test_skiing_becomes_snowboarding_where_nothing_tells_the_sport():
+    assert candidates("Two girls are skiing down a steep hill.") == {"Two girls are snowboarding down a steep hill."}
+    assert candidates("A skier is skiing down a hill.") == set()  # the doer tells the sport
+    assert candidates("A woman skiing on the lake.") == set()  # water skiing
+    assert candidates("A boy skiing on a red board.") == set()  # a board may be a snowboard
+
+
+def test_playing_a_game_becomes_watching_it_and_back():
+    assert "Three boys watching soccer in a park." in candidates("Three boys playing soccer in a park.")
+    assert candidates("An old man playing a video game.") == {"An old man watching a video game."}
+    assert candidates("Fans watching a soccer game.") == set()  # spectators do not play
+    found = candidates("A girl playing tennis while hitting the ball.")
+    assert found and not any("watching" in text for text in found), found  # she plays
+    found = candidates("People in the stands watching a boy play tennis.")
+    assert not any("watch tennis" in text for text in found), found  # never the verb the caption has
+    assert candidates("A man playing a ball.") == set()  # a ball is not watched

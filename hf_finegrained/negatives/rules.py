@@ -458,21 +458,24 @@ def swap_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
                 candidates.append(Candidate(len(candidates), tuple(edits)))
     adjectives = lexicon.adjectives.lookup
     order = _attribute_order(lexicon)
+    telegraphic = _telegraphic(caption, lexicon)
     for source, _, _ in groups:
         span = range(source.mod_start, source.noun_start)
         if any(tokens[i].lower in MODIFIER_LINKS for i in span):
             continue  # "a red and white bus": one colour scheme, not two attributes
         for position in span:
             listed = adjectives.get(tokens[position].lower)
-            if listed is None or listed[0].category not in lexicon.rules["movable_attributes"] or position == 0:
-                continue
+            if listed is None or listed[0].category not in lexicon.rules["movable_attributes"] or (
+                    position == 0 and not telegraphic):
+                continue  # "Black cat with green eyes" -> "Cat with black eyes": the capital stays behind
             if listed[0].category == "age" and tokens[position].lower not in lexicon.rules["moved_ages"]:
                 continue
             category, word = listed[0].category, tokens[position].lower
-            if tokens[position - 1].tag in ("RB", "RBR") or tokens[position - 1].lower in lexicon.rules["shade_words"]:
+            if position > 0 and (tokens[position - 1].tag in ("RB", "RBR")
+                                 or tokens[position - 1].lower in lexicon.rules["shade_words"]):
                 continue  # "a very small kitchen", "a lime green room" would keep "very", "lime" behind
-            if span.start == span.stop - 1 and source.det is None and tokens[source.head].tag == "NN":
-                continue  # "a man in brown shirt" -> "a man in shirt"
+            if span.start == span.stop - 1 and source.det is None and tokens[source.head].tag == "NN" and not telegraphic:
+                continue  # "a man in brown shirt" -> "a man in shirt"; "black jacket on bar" has no article anywhere
             if position + 1 < len(tokens) and _participle(caption, lexicon, position + 1):
                 continue  # "old fashioned", "dark tinted": the word describes the participle, not the noun
             if filters.in_fixed_phrase(caption, lexicon, position):
@@ -480,7 +483,7 @@ def swap_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
             if _suits_all_of(lexicon, caption, source, lexicon.rules["covering_classes"]):
                 continue  # "a white bathroom with a shower": what is in a white room is often white
             for target, target_entry, target_attrs in groups:
-                if (target is source or target_entry is None or target.noun_start == 0
+                if (target is source or target_entry is None or (target.noun_start == 0 and not telegraphic)
                         or len(target_attrs or ()) != target.noun_start - target.mod_start):
                     continue  # a listed object whose modifiers (if any) are all listed attributes
                 if _shares_modifier(caption, lexicon, source, target) or not _lands_well(
@@ -500,6 +503,12 @@ def swap_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
                           target.noun_start)
                 candidates.append(Candidate(len(candidates), _move_attribute(caption, source, position, target, at)))
     return candidates
+
+
+def _telegraphic(caption: ParsedCaption, lexicon: Lexicon) -> bool:
+    """The caption is written without articles and starts in lower case, as VL-CheckList's "black jacket hanging on
+    handle bar": a bare noun is its style, so an attribute may leave one ("jacket hanging on black handle bar")."""
+    return caption.text[:1].islower() and caption.words.isdisjoint(lexicon.rules["articles"])
 
 
 def _participle(caption: ParsedCaption, lexicon: Lexicon, index: int) -> bool:
@@ -820,8 +829,10 @@ def replace_relation_candidates(caption: ParsedCaption, lexicon: Lexicon) -> lis
             slot = VERB_SLOTS.index(VERB_TAG_SLOT.get(tokens[start].tag, "gerund"))
             alternatives = [alt.forms[slot] for alt in lexicon.verbs.alternatives(entry)
                             if alt.forms[0] not in lexicon.rules["never_inserted_verbs"]
+                            and words.isdisjoint(alt.forms)  # "watching a man play" never "watching a man watch"
                             and not filters.entailed(lexicon, entry, alt)  # "eating" never "biting"
-                            and not filters.unsuited_object(caption, lexicon, alt, obj)]  # "carrying a necklace"
+                            and not filters.unsuited_object(caption, lexicon, alt, obj)  # "carrying a necklace"
+                            and not filters.told_otherwise(caption, lexicon, entry, alt)]  # "a skier snowboarding"
         else:
             alternatives = _preposition_alternatives(caption, lexicon, start, end, phrase)
         marked = len(old) > 1 and old.isupper()  # VL-CheckList's "cup ON table": "NEXT TO", never an acronym's case

@@ -395,3 +395,11 @@ def unsuited_object(caption: ParsedCaption, lexicon: Lexicon, verb: Entry, obj: 
         return False
     head = caption.tokens[obj.head].lower
     return head in members or singular(head) in members
+
+
+def told_otherwise(caption: ParsedCaption, lexicon: Lexicon, verb: Entry, replacement: Entry) -> bool:
+    """The caption has a word that tells the action of `verb` or of its `replacement` by itself (`told_by.<verb>`:
+    "a skier skiing", "skis", "skiing on the lake"): the replacement would contradict the caption."""
+    told = lexicon.rules.map("told_by")
+    return any(found is not None and not caption.words.isdisjoint(found)
+               for found in (told.get(verb.forms[0]), told.get(replacement.forms[0])))
