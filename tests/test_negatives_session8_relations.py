@@ -108,3 +108,19 @@ def test_playing_a_game_becomes_watching_it_and_back():
     found = candidates("People in the stands watching a boy play tennis.")
     assert not any("watch tennis" in text for text in found), found  # never the verb the caption has
     assert candidates("A man playing a ball.") == set()  # a ball is not watched
+
+
+# looking at something and looking away from it
+
+
+def test_looking_at_a_thing_becomes_looking_away_from_it():
+    assert candidates("A brown dog looking at the camera.") == {"A brown dog looking away from the camera."}
+    assert candidates("she looks at her laptop") == {"she looks away from her laptop"}
+    assert candidates("dog LOOKING AT frisbee") >= {"dog LOOKING AWAY FROM frisbee"}
+
+
+def test_looks_without_a_thing_told_by_the_viewer_or_by_their_manner_stay():
+    assert candidates("A brown dog looking at something.") == set()
+    assert candidates("we are looking at an old tower.") == set()
+    assert candidates("A boy staring in awe at a huge cake.") == set()
+    assert candidates("A man with a close look at the cake.") == set()  # a noun, not a verb of looking

@@ -840,7 +840,34 @@ def replace_relation_candidates(caption: ParsedCaption, lexicon: Lexicon) -> lis
             if new != phrase and new not in words:
                 text = new.upper() if marked else _cased(caption, new, old)
                 candidates.append(Candidate(start, ((*caption.char_span(start, end), text),)))
+    if not words.isdisjoint(lexicon.rules["gaze_verbs"]):
+        candidates += _gaze_candidates(caption, lexicon, asked)
     return candidates
+
+
+def _gaze_candidates(caption: ParsedCaption, lexicon: Lexicon, asked: frozenset[str]) -> list[Candidate]:
+    """"at" after a verb of looking (`gaze_verbs`) becomes "away from" (`gaze_away`) where it governs a thing one
+    can look at ("a dog looking at the camera" -> "a dog looking away from the camera", "she looks at her phone" ->
+    "she looks away from her phone"); never after "we" or "you" ("we are looking at a tower": the photographer), nor
+    where the caption tells how one looks (`gaze_manners`: "in amazement", "intently")."""
+    tokens, found = caption.tokens, []
+    if not caption.words.isdisjoint(lexicon.rules["gaze_manners"]):
+        return found  # "looking at the elephant in amazement", "staring intently at": the look is the point
+    gaze, away = lexicon.rules["gaze_verbs"], lexicon.rules.ordered("gaze_away")
+    for index in range(1, len(tokens) - 1):
+        verb = tokens[index - 1]
+        if (tokens[index].lower != "at" or verb.lower not in gaze or not verb.tag.startswith("VB")
+                or any(token.lower in lexicon.rules["viewer_pronouns"] for token in tokens[:index])):
+            continue
+        if filters.relation_object(caption, lexicon, index + 1) is None:
+            continue  # "looking at something", "looking at a picture"
+        if asked and filters.asked_again(caption, lexicon, index, index + 1, asked):
+            continue
+        old = tokens[index].text
+        for new in away:
+            text = new.upper() if len(old) > 1 and old.isupper() else _cased(caption, new, old)
+            found.append(Candidate(index, ((tokens[index].start, tokens[index].end, text),)))
+    return found
 
 
 def _past_count_words(caption: ParsedCaption, lexicon: Lexicon, position: int) -> int:
