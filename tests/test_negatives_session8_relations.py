@@ -124,3 +124,19 @@ def test_looks_without_a_thing_told_by_the_viewer_or_by_their_manner_stay():
     assert candidates("we are looking at an old tower.") == set()
     assert candidates("A boy staring in awe at a huge cake.") == set()
     assert candidates("A man with a close look at the cake.") == set()  # a noun, not a verb of looking
+
+
+def test_people_the_noun_lists_lack_are_objects_of_acts_on_people():
+    found = candidates("A grandmother scolds her granddaughter.")
+    assert "A grandmother comforts her granddaughter." in found, found
+    assert candidates("A guard handcuffs a burglar.") >= {"A guard greets a burglar."}
+    assert candidates("A guard handcuffs a lamp.") == set()
+
+
+def test_a_path_after_a_verb_of_motion_is_no_particle():
+    assert candidates("Two girls walking down a narrow street.") == {"Two girls running down a narrow street."}
+    assert candidates("The woman is skiing down exactly one steep hill.") == {
+        "The woman is snowboarding down exactly one steep hill."}
+    found = candidates("A cat lying down on a blue couch.")
+    assert all("lying down" in text for text in found), found  # a phrasal verb, then "on"
+    assert "A man dropping up a big cake." not in candidates("A man holding up a big cake.")

@@ -816,7 +816,8 @@ def replace_relation_candidates(caption: ParsedCaption, lexicon: Lexicon) -> lis
                 entry = filters.frame_noun_sense(caption, lexicon, lexicon.verbs.senses[phrase], subject_entry, obj)
             if entry is None:
                 continue
-            if end < len(tokens) and tokens[end].tag == "RP":
+            if end < len(tokens) and tokens[end].tag == "RP" and not filters.path_particle(
+                    caption, lexicon, end, lexicon.verbs.frames[entry.category]):
                 continue  # a phrasal verb ("lay down", "stand up"): another verb rarely takes its particle
             if entry.category in lexicon.rules["posture_categories"] and filters.posture_clashes(caption, lexicon, end):
                 continue

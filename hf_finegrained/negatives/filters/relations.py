@@ -403,3 +403,15 @@ def told_otherwise(caption: ParsedCaption, lexicon: Lexicon, verb: Entry, replac
     told = lexicon.rules.map("told_by")
     return any(found is not None and not caption.words.isdisjoint(found)
                for found in (told.get(verb.forms[0]), told.get(replacement.forms[0])))
+
+
+def path_particle(caption: ParsedCaption, lexicon: Lexicon, position: int, frame: Frame) -> bool:
+    """The particle at token `position`, after an intransitive verb (`frame` without objects), is a preposition
+    of a path that governs a noun phrase ("skiing down a snowy hill", "walking up the stairs": the parse tags it
+    as a particle); "lay down on", "standing up scratching" and a transitive verb's "holding up a cake" are
+    phrasal verbs."""
+    tokens = caption.tokens
+    if frame.objects or tokens[position].lower not in lexicon.rules["path_words"] or position + 1 == len(tokens):
+        return False
+    following = tokens[position + 1]
+    return following.tag in NOUN_PHRASE_START_TAGS or following.lower in lexicon.rules["count_words"]
