@@ -237,7 +237,9 @@ def test_verbs_are_read_in_the_first_frame_that_fits():
 def test_an_age_moves_only_when_it_can_hold_for_the_new_noun():
     assert made("An old man reads a book on a bench.", "swap_attribute") <= {
         "A man reads an old book on a bench.", "A man reads a book on an old bench."}
-    assert made("An old man reads a book on a bench.", "swap_attribute")
+    # no age is moved any more (issue 29, session 8: 7 of the 18 labelled age moves were NOT_FALSE or DISFLUENT,
+    # "an old man ... an old horse"); `movable_attributes` may list it again
+    assert made("An old man reads a book on a bench.", "swap_attribute") == set()
     assert outputs("A young girl holding a red kite.", "swap_attribute") == {None}  # never "a young kite"
     assert outputs("An old car next to a boy.", "swap_attribute") == {None}  # never "an old boy"
 

@@ -56,7 +56,7 @@ STRICT = {  # caption: (swap_object, swap_attribute, replace_object, replace_att
     'is this a park? yes.': (None, None, None, None, None),
     'a small wooden table under a large window': (
         None,
-        'a large table under a small wooden window',
+        None,  # "a large table under a small wooden window" until issue 29's session 8 (unmarked_nouns: a window)
         'a small wooden shelf under a large window',
         'a big wooden table under a large window',  # issue 29's second session: never "a fabric table"
         None,  # "atop a large window" until issue 29's second session: a window is fixed in place

@@ -87,3 +87,43 @@ def test_placed_things_stay_where_the_exchange_reads_badly(caption):
 
 def test_the_synthetic_world_keeps_its_one_exchange():
     assert candidates("a red ring left of a blue bar", "swap_object") == {"a red bar left of a blue ring"}
+
+
+# ---- swap_attribute: moves in telegraphic captions (no article, lower case: VL-CheckList's style) ----
+
+@pytest.mark.parametrize("caption, expected", [
+    ("mug ON green tray", "green mug ON tray"),  # the target opens the caption
+    ("red bag ON chair", "bag ON red chair"),  # the attribute leaves the caption's first word
+    ("basket has yellow handle", "yellow basket has handle"),
+])
+def test_telegraphic_captions_move_an_attribute(caption, expected):
+    assert expected in candidates(caption, "swap_attribute")
+
+
+def test_a_capital_first_word_still_stays():
+    assert "Cat next to a black chair" not in candidates("Black cat next to a chair", "swap_attribute")
+
+
+# ---- swap_attribute: moves that keep the caption true or read badly ----
+
+@pytest.mark.parametrize("caption, bad", [
+    ("An old woman sits next to a bench.", "A woman sits next to an old bench."),  # age: not told by a photo
+    ("A black woman stands next to a table.", "A woman stands next to a black table."),  # a skin's colour
+    ("A grey dog sits next to a window.", "A dog sits next to a grey window."),  # `unmarked_nouns`
+    ("truck next to yellow truck", "yellow truck next to truck"),  # one noun twice
+    ("door ON white bus", "white door ON bus"),  # a part of a white bus is often white
+    ("A box of green peppers next to a bowl.", "A box of peppers next to a green bowl."),  # `colour_kinds`
+    ("A paper cup sits next to a table.", "A cup sits next to a paper table."),  # not of the table's palette
+    ("scarf matches red hat", "red scarf matches hat"),  # `matching_words`
+    ("blue/white box next to chair", "blue/box next to white chair"),
+    ("A bike covered with a white sheet.", "A white bike covered with a sheet."),  # the cover's colour is the bike's
+    ("building has brown wall", "brown building has wall"),  # a wall is most of a building
+    ("bath mat on white rack", "bath white mat on rack"),  # never inside a compound
+])
+def test_attribute_moves_that_read_badly_are_not_made(caption, bad):
+    assert bad not in candidates(caption, "swap_attribute")
+
+
+def test_a_window_takes_no_colour_in_an_exchange_either():
+    found = candidates("A black car parked next to a white window.", "swap_attribute")
+    assert "A white car parked next to a black window." not in found

@@ -263,8 +263,8 @@ def _placed_pair(caption: ParsedCaption, lexicon: Lexicon) -> tuple[Edit, ...] |
     listed = lexicon.relations.lookup.get(phrase)
     if listed is None or listed[0].category not in lexicon.rules["exchanged_relations"]:
         return None
-    if any(tokens[index].lower in lexicon.nouns.lookup for group in groups for index in range(group.noun_start, group.head)
-           if filters.object_entry(caption, group, lexicon) is None):
+    if any(tokens[index].lower in lexicon.nouns.lookup for group in groups
+           for index in range(group.noun_start, group.head) if filters.object_entry(caption, group, lexicon) is None):
         return None  # "man ducks behind a door": a verb read as a noun after a listed noun
     entries = [filters.head_entry(caption, group, lexicon) for group in groups]
     if any(entry is None or lexicon.noun_class(entry) in lexicon.rules["backdrop_classes"] for entry in entries):
@@ -431,7 +431,10 @@ def swap_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
 
     def fits(attributes: list[tuple[int, Entry]], group: NounGroup) -> bool:
         noun = suited[group.head]
-        return all(filters.attribute_fits(lexicon, tokens[i].lower, entry.category, noun)
+        head = tokens[group.head].lower
+        unmarked = head in lexicon.rules["unmarked_nouns"] or singular(head) in lexicon.rules["unmarked_nouns"]
+        return all(not (unmarked and entry.category in lexicon.rules["movable_attributes"])  # "a white window"
+                   and filters.attribute_fits(lexicon, tokens[i].lower, entry.category, noun)
                    and (entry.category != "material" or noun is None
                         or filters.attribute_movable_to(lexicon, entry.category, noun, tokens[i].lower))
                    and _lands_well(caption, lexicon, tokens[i].lower, entry.category, group)
@@ -474,7 +477,8 @@ def swap_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
             if position > 0 and (tokens[position - 1].tag in ("RB", "RBR")
                                  or tokens[position - 1].lower in lexicon.rules["shade_words"]):
                 continue  # "a very small kitchen", "a lime green room" would keep "very", "lime" behind
-            if span.start == span.stop - 1 and source.det is None and tokens[source.head].tag == "NN" and not telegraphic:
+            if (span.start == span.stop - 1 and source.det is None and tokens[source.head].tag == "NN"
+                    and not telegraphic):
                 continue  # "a man in brown shirt" -> "a man in shirt"; "black jacket on bar" has no article anywhere
             if position + 1 < len(tokens) and _participle(caption, lexicon, position + 1):
                 continue  # "old fashioned", "dark tinted": the word describes the participle, not the noun
@@ -482,6 +486,15 @@ def swap_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
                 continue  # "a man with a black eye" -> "a man with an eye"
             if _suits_all_of(lexicon, caption, source, lexicon.rules["covering_classes"]):
                 continue  # "a white bathroom with a shower": what is in a white room is often white
+            if _bodily(caption, lexicon, source) or (
+                    f"{word} {singular(tokens[source.head].lower)}" in lexicon.rules["colour_kinds"]):
+                continue  # "a black woman", "in his white hand": a skin's colour; "brown rice" is a kind of rice
+            if not (_word_boundary(caption.text, tokens[position].start) and _word_boundary(
+                    caption.text + " ", tokens[position].end) and "/" not in caption.text[
+                    max(0, tokens[position].start - 1):tokens[position].end + 1]):
+                continue  # "blue/white sign" -> "blue/sign"
+            if _content(caption, lexicon, source) or not caption.words.isdisjoint(lexicon.rules["matching_words"]):
+                continue  # "a bike covered with a white cover" is white; "shoe matches orange shirt"
             for target, target_entry, target_attrs in groups:
                 if (target is source or target_entry is None or (target.noun_start == 0 and not telegraphic)
                         or len(target_attrs or ()) != target.noun_start - target.mod_start):
@@ -499,10 +512,51 @@ def swap_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
                 if filters.implied_attribute(lexicon, category, word, target_entry,
                                              [entry.category for _, entry in target_attrs or ()]):
                     continue  # "a yellow taxi", "a brown wooden bench", "a wooden table"
+                if _unfit_target(caption, lexicon, word, category, source, target, target_entry):
+                    continue  # "a bus next to a yellow bus", "window ON white plane", "a paper table"
                 at = next((i for i, entry in target_attrs or () if order.get(entry.category, 0) > order[category]),
                           target.noun_start)
+                if (at == target.mod_start and at > 0 and tokens[at - 1].tag in ("NN", "NNS", "NNP", "NNPS", "VB")
+                        or not _word_boundary(caption.text, tokens[at].start)):
+                    continue  # "shower curtain" -> "shower white curtain" (also read as a verb), "tennis-white racket"
                 candidates.append(Candidate(len(candidates), _move_attribute(caption, source, position, target, at)))
     return candidates
+
+
+def _bodily(caption: ParsedCaption, lexicon: Lexicon, group: NounGroup) -> bool:
+    """The group names a person or a body part, whose colour words tell skin, hair or fur ("a black man", "his
+    white hand"): moved onto a thing, such a word changes meaning."""
+    head = caption.tokens[group.head].lower
+    if head in lexicon.rules["body_parts"] or singular(head) in lexicon.rules["body_parts"]:
+        return True
+    entry = filters.head_entry(caption, group, lexicon)
+    return entry is not None and lexicon.noun_class(entry) == "person"
+
+
+def _unfit_target(caption: ParsedCaption, lexicon: Lexicon, word: str, category: str, source: NounGroup,
+                  target: NounGroup, target_entry: Entry) -> bool:
+    """Attribute `word` moved from `source` onto `target` may keep the caption true or read badly: the same noun
+    ("bus next to yellow bus" -> "yellow bus next to bus"), a noun whose colour or material one cannot tell
+    (`unmarked_nouns`: "a gray window"), a part or marking on the source (`attached` nouns, the two groups a few
+    words apart: "window ON white plane" -> "white window ON plane", a part of a white plane is often white), or a
+    material not of the noun's palette (`palette.material.<key>`: "a paper table", "a wooden glass")."""
+    tokens = caption.tokens
+    heads = [tokens[group.head].lower for group in (source, target)]
+    if singular(heads[0]) == singular(heads[1]):
+        return True
+    unmarked = lexicon.rules["unmarked_nouns"]
+    if heads[1] in unmarked or singular(heads[1]) in unmarked:
+        return True
+    attached = lexicon.rules["attached"]
+    if heads[1] in attached or singular(heads[1]) in attached:
+        first, second = (source, target) if source.head < target.head else (target, source)
+        start = second.det if second.det is not None else second.mod_start
+        if start - first.noun_end <= 3:
+            return True
+    if category == "material":
+        palette = lexicon.by_noun("palette", target_entry, "material.")
+        return palette is not None and word not in palette
+    return False
 
 
 def _telegraphic(caption: ParsedCaption, lexicon: Lexicon) -> bool:
@@ -913,6 +967,11 @@ def _preposition_alternatives(caption: ParsedCaption, lexicon: Lexicon, start: i
         return []  # "above a small elephant, who walks beneath it"
     flips, sides, way_off = True, False, None
     landmark = filters.relation_object(caption, lexicon, end)
+    if landmark is None and end < len(tokens) and tokens[end].lower in lexicon.rules["count_words"] | ARTICLES:
+        for position in range(end + 1, _past_count_words(caption, lexicon, end) + 1):
+            landmark = filters.relation_object(caption, lexicon, position)  # "on a single bench", "exactly one"
+            if landmark is not None:
+                break
     if landmark is None:
         if not filters.pronoun_landmark(caption, lexicon, end, category):
             return []
