@@ -140,3 +140,13 @@ def test_a_path_after_a_verb_of_motion_is_no_particle():
     found = candidates("A cat lying down on a blue couch.")
     assert all("lying down" in text for text in found), found  # a phrasal verb, then "on"
     assert "A man dropping up a big cake." not in candidates("A man holding up a big cake.")
+
+
+def test_a_counted_landmark_is_still_the_landmark():
+    found = candidates("A grey cat sleeping on a single red sofa.")
+    assert "A grey cat sleeping under a single red sofa." in found, found
+    assert "A grey cat sleeping beside a single red sofa." in found, found
+    assert candidates("A small dog sitting behind exactly one wooden chair.") >= {
+        "A small dog sitting in front of exactly one wooden chair."}
+    found = candidates("A small dog sitting on exactly one grassy lawn.")
+    assert all(" on exactly one grassy lawn" in text for text in found), found  # the ground still keeps it
