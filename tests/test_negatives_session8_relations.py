@@ -150,3 +150,10 @@ def test_a_counted_landmark_is_still_the_landmark():
         "A small dog sitting in front of exactly one wooden chair."}
     found = candidates("A small dog sitting on exactly one grassy lawn.")
     assert all(" on exactly one grassy lawn" in text for text in found), found  # the ground still keeps it
+
+
+def test_a_thing_on_a_wall_is_never_put_beside_it_and_a_person_may_be():
+    assert candidates("A framed picture on the wall.") == set()
+    assert candidates("stickers ON kitchen window") == set()
+    found = candidates("A young boy sitting on a low wall.")
+    assert "A young boy sitting beside a low wall." in found, found

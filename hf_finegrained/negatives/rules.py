@@ -988,7 +988,8 @@ def _preposition_alternatives(caption: ParsedCaption, lexicon: Lexicon, start: i
         flips = filters.relation_fits(lexicon, category, landmark_entry)
         if category == "containment" and filters.found_inside(caption, lexicon, landmark_entry):
             flips = False  # "in the zoo ... his enclosure"
-        sides = filters.side_fits(lexicon, category, landmark_entry)
+        sides = filters.side_fits(lexicon, category, landmark_entry) and not filters.mounted_on(
+            caption, lexicon, start, landmark_entry)  # "a picture on the wall" never "next to the wall"
         way_off = filters.ground_opposite(caption, lexicon, start, category, phrase, landmark_entry)
         if category == "vertical":  # "on X" <-> "under X" only for an X known to have both sides
             flips = flips and filters.can_be_under(caption, lexicon, landmark,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..lexicon import Entry, Frame, Lexicon
 from ..phrases import NOUN_TAGS, NounGroup, ParsedCaption, singular
-from .common import group_after, group_before, head_entry
+from .common import group_after, group_before, head_entry, subject_before
 
 NOUN_PHRASE_START_TAGS = NOUN_TAGS | frozenset({"DT", "PRP$", "CD", "JJ", "JJR", "JJS", "VBN", "VBG", "NNP"})
 
@@ -415,3 +415,14 @@ def path_particle(caption: ParsedCaption, lexicon: Lexicon, position: int, frame
         return False
     following = tokens[position + 1]
     return following.tag in NOUN_PHRASE_START_TAGS or following.lower in lexicon.rules["count_words"]
+
+
+def mounted_on(caption: ParsedCaption, lexicon: Lexicon, start: int, landmark: Entry | None) -> bool:
+    """The relation at token `start` places a thing, not a living one (`living_classes`), on a landmark things
+    are hung or fixed on (`mounting_landmarks`: "a picture on the wall", "tiles are on wall"): beside it reads as
+    no scene. "a man sitting on a wall" may still sit beside it."""
+    if landmark is None or landmark.forms[0] not in lexicon.rules["mounting_landmarks"]:
+        return False
+    group = subject_before(caption, start)
+    entry = head_entry(caption, group, lexicon) if group is not None else None
+    return entry is None or lexicon.noun_class(entry) not in lexicon.rules["living_classes"]
