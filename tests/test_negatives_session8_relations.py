@@ -157,3 +157,10 @@ def test_a_thing_on_a_wall_is_never_put_beside_it_and_a_person_may_be():
     assert candidates("stickers ON kitchen window") == set()
     found = candidates("A young boy sitting on a low wall.")
     assert "A young boy sitting beside a low wall." in found, found
+
+
+def test_a_person_who_has_a_garment_holds_it_instead():
+    assert candidates("girl has striped scarf") == {"girl holds striped scarf"}
+    assert candidates("Two boys have sunglasses.") == {"Two boys hold sunglasses."}
+    assert candidates("table has white cloth") == set()  # not a person
+    assert candidates("girl has long hair") == set()  # not worn

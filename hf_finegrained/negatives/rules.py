@@ -897,7 +897,36 @@ def replace_relation_candidates(caption: ParsedCaption, lexicon: Lexicon) -> lis
                 candidates.append(Candidate(start, ((*caption.char_span(start, end), text),)))
     if not words.isdisjoint(lexicon.rules["gaze_verbs"]):
         candidates += _gaze_candidates(caption, lexicon, asked)
+    if not words.isdisjoint(lexicon.rules.map("worn_having_verbs")):
+        candidates += _worn_having_candidates(caption, lexicon, asked)
     return candidates
+
+
+def _worn_having_candidates(caption: ParsedCaption, lexicon: Lexicon, asked: frozenset[str]) -> list[Candidate]:
+    """A listed person who "has" a garment or a worn thing holds it instead (`worn_having_verbs.<form>`: "man has
+    blue shirt" -> "man holds blue shirt", VL-CheckList's way of saying "wears"); never after another subject
+    ("3 bottles have blue caps") nor before what is not worn ("man has a dog")."""
+    tokens, found = caption.tokens, []
+    having = lexicon.rules.map("worn_having_verbs")
+    for index in range(1, len(tokens) - 1):
+        replacement = having.get(tokens[index].lower)
+        if replacement is None or not tokens[index].tag.startswith("VB"):
+            continue
+        subject = filters.group_before(caption, index)
+        subject_entry = subject and subject.noun_end == index and filters.head_entry(caption, subject, lexicon)
+        if not subject_entry or lexicon.noun_class(subject_entry) != "person":
+            continue
+        obj = filters.group_after(caption, index) or filters.group_after(
+            caption, _past_count_words(caption, lexicon, index + 1))
+        if obj is None or not filters.worn_thing(caption, lexicon, obj):
+            continue
+        if asked and filters.asked_again(caption, lexicon, index, index + 1, asked):
+            continue
+        old = tokens[index].text
+        for new in sorted(replacement):
+            text = new.upper() if len(old) > 1 and old.isupper() else _cased(caption, new, old)
+            found.append(Candidate(index, ((tokens[index].start, tokens[index].end, text),)))
+    return found
 
 
 def _gaze_candidates(caption: ParsedCaption, lexicon: Lexicon, asked: frozenset[str]) -> list[Candidate]:

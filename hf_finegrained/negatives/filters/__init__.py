@@ -24,7 +24,8 @@ from .relations import (attached_thing, body_part_landmark, can_be_under, cookin
                         relation_object, restated_by_pronoun, ridden_landmark, side_fits, verb_before, verb_fits,
                         in_phrasal_verb, verb_complement, worn_by_landmark, entailed, asked_again, asked_words,
                         question_start, frame_noun_sense, unsuited_object,
-                        told_otherwise, path_particle, mounted_on)
+                        told_otherwise, path_particle, mounted_on,
+                        worn_thing)
 
 __all__ = [
     "attached_thing", "attribute_fits", "attribute_movable_to", "attribute_replaceable", "can_be_under", "conjoined",
@@ -41,5 +42,5 @@ __all__ = [
     "taken_by",
     "verb_objects", "one_way_link", "in_phrasal_verb", "verb_complement", "worn_by_landmark", "entailed",
     "asked_again", "asked_words", "question_start", "frame_noun_sense", "unsuited_object",
-    "told_otherwise", "path_particle", "mounted_on",
+    "told_otherwise", "path_particle", "mounted_on", "worn_thing",
 ]

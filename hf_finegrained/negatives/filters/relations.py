@@ -426,3 +426,14 @@ def mounted_on(caption: ParsedCaption, lexicon: Lexicon, start: int, landmark: E
     group = subject_before(caption, start)
     entry = head_entry(caption, group, lexicon) if group is not None else None
     return entry is None or lexicon.noun_class(entry) not in lexicon.rules["living_classes"]
+
+
+def worn_thing(caption: ParsedCaption, lexicon: Lexicon, group: NounGroup) -> bool:
+    """The group names a garment (`worn_classes`) or a worn thing the lists lack (`frame_nouns.dress`: "glasses",
+    "a hoodie")."""
+    head = caption.tokens[group.head].lower
+    worn = lexicon.rules.map("frame_nouns").get("dress", frozenset())
+    if head in worn or singular(head) in worn:
+        return True
+    entry = head_entry(caption, group, lexicon)
+    return entry is not None and lexicon.noun_class(entry) in lexicon.rules["worn_classes"]
