@@ -180,10 +180,11 @@ def test_sugarcrepe_coverage():
     rows = gen.generate(captions)
     coverage = gen.stats.coverage(gen.types)
     # Measured 0.02 / 0.09 / 0.85 / 0.38 / 0.42 (docs/NEGATIVES.md); the bounds catch a broken rule. swap_object
-    # is 0.0098 since issue 29's second session dropped the swaps that fit one way only.
+    # is 0.0098 since issue 29's second session dropped the swaps that fit one way only; swap_attribute 0.069
+    # since its session 8 stopped moving ages and colours that may hold anyway ("a black woman", "red walls").
     assert coverage["swap_object"] > 0.008 and coverage["replace_object"] > 0.75
     assert coverage["replace_relation"] > 0.35 and coverage["replace_attribute"] > 0.3
-    assert coverage["swap_attribute"] > 0.07
+    assert coverage["swap_attribute"] > 0.06
     for caption, row in zip(captions, rows):
         for name, negative in row.items():
             if negative is not None:

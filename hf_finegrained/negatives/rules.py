@@ -433,7 +433,12 @@ def swap_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
         noun = suited[group.head]
         head = tokens[group.head].lower
         unmarked = head in lexicon.rules["unmarked_nouns"] or singular(head) in lexicon.rules["unmarked_nouns"]
+        if head in lexicon.rules["attribute_participles"]:
+            return False  # "bears playing open mouthed": "mouthed" is no noun
+        placed = lexicon.rules.map("replaced_on")
         return all(not (unmarked and entry.category in lexicon.rules["movable_attributes"])  # "a white window"
+                   and (entry.category not in placed or noun is not None
+                        and lexicon.noun_class(noun) in placed[entry.category])  # never "a closed table"
                    and filters.attribute_fits(lexicon, tokens[i].lower, entry.category, noun)
                    and (entry.category != "material" or noun is None
                         or filters.attribute_movable_to(lexicon, entry.category, noun, tokens[i].lower))
@@ -453,6 +458,8 @@ def swap_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
                 continue  # "white goats in a snowy field" -> "snowy goats in a white field" tells the same
             if any(filters.in_fixed_phrase(caption, lexicon, i) for i, _ in attrs_a + attrs_b):
                 continue  # "a boy with a black eye" never gets "a red eye"
+            if any(_repeated_colour(caption, entry.category, i) for i, entry in attrs_a + attrs_b):
+                continue  # "a white room with a glass table and white chairs": the room's colour is everywhere
             if (entry_a is not None and entry_b is not None and (entry_a.category, entry_a.cluster)
                     == (entry_b.category, entry_b.cluster) and _symmetric_link(caption, lexicon, a, b)):
                 continue  # "a black dog next to a white dog" is the white dog next to the black one
@@ -486,7 +493,7 @@ def swap_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
                 continue  # "a man with a black eye" -> "a man with an eye"
             if _suits_all_of(lexicon, caption, source, lexicon.rules["covering_classes"]):
                 continue  # "a white bathroom with a shower": what is in a white room is often white
-            if _bodily(caption, lexicon, source) or (
+            if _repeated_colour(caption, category, position) or _bodily(caption, lexicon, source) or (
                     f"{word} {singular(tokens[source.head].lower)}" in lexicon.rules["colour_kinds"]):
                 continue  # "a black woman", "in his white hand": a skin's colour; "brown rice" is a kind of rice
             if not (_word_boundary(caption.text, tokens[position].start) and _word_boundary(
@@ -521,6 +528,13 @@ def swap_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
                     continue  # "shower curtain" -> "shower white curtain" (also read as a verb), "tennis-white racket"
                 candidates.append(Candidate(len(candidates), _move_attribute(caption, source, position, target, at)))
     return candidates
+
+
+def _repeated_colour(caption: ParsedCaption, category: str, index: int) -> bool:
+    """The colour at token `index` occurs again in the caption: the scene is in that colour ("a vase of red flowers
+    in a room with red walls and red decorations"), so it may well hold for another noun too."""
+    word = caption.tokens[index].lower
+    return category == "colour" and sum(token.lower == word for token in caption.tokens) > 1
 
 
 def _bodily(caption: ParsedCaption, lexicon: Lexicon, group: NounGroup) -> bool:
