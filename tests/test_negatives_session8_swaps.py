@@ -52,9 +52,16 @@ def test_doer_and_done_to_are_exchanged(caption, expected):
     "A man carries a little girl.",  # a carried child is never the carrier
     "A woman sits beside a teacher.",  # no direction
     "man driving coach",  # a coach may be a bus
+    "A nurse speaks to a patient.",  # speaking to someone is a conversation: `mutual_verbs`
+    "A girl throws a ball to another child.",  # "another": the girl is a child too
 ])
 def test_doer_and_done_to_stay_where_the_exchange_reads_badly(caption):
     assert candidates(caption, "swap_object") == set()
+
+
+def test_the_listed_nouns_rule_keeps_to_the_same_limits():
+    assert candidates("A man speaks to a woman.", "swap_object") == set()
+    assert candidates("a boy passes a ball to another tennis player", "swap_object") == set()
 
 
 def test_a_carried_child_is_not_exchanged_by_the_listed_nouns_rule_either():

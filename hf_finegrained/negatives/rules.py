@@ -211,8 +211,9 @@ def swap_object_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[Can
                     a.has_modifiers or b.has_modifiers or caption.words & lexicon.rules["gendered_words"]
                     or caption.words & lexicon.rules["gendered_clothing"]):
                 continue  # "A male girl", "a woman ... his chest", "a woman in a skirt" -> "a man in a skirt"
-            if lexicon.noun_class(entry_a) == "person" and _one_way_verb_between(caption, lexicon, a, b):
-                continue  # "a man holding a girl" -> "a girl holding a man"
+            if lexicon.noun_class(entry_a) == "person" and (_one_way_verb_between(caption, lexicon, a, b)
+                                                             or _another(caption, b)):
+                continue  # "a man holding a girl" -> "a girl holding a man"; "a boy ... another tennis player"
             if {entry_a.forms[0], entry_b.forms[0]} & lexicon.rules["gendered_clothing"]:
                 continue  # "a girl in a floral dress next to a boy in a blue shirt" -> "a boy in a blue dress"
             if entry_a.category == entry_b.category and entry_a.category in lexicon.rules["positional_roles"]:
@@ -319,6 +320,8 @@ def _doer_and_done_to(caption: ParsedCaption, lexicon: Lexicon) -> tuple[Edit, .
     young = lexicon.rules["young_nouns"]
     if singulars[0] == singulars[1] or (singulars[0] in young and singulars[1] in young):
         return None  # "a man helps a man", "a boy helps a child": either may be the other
+    if _another(caption, second):
+        return None  # "a boy passes to another player": the boy is a player too
     inside = set(range(first.mod_start, first.noun_end)) | set(range(second.mod_start, second.noun_end))
     if any(token.lower in lexicon.rules["gendered_words"] or token.lower in lexicon.rules["gendered_clothing"]
            for index, token in enumerate(tokens) if index not in inside):
@@ -329,6 +332,14 @@ def _doer_and_done_to(caption: ParsedCaption, lexicon: Lexicon) -> tuple[Edit, .
         return None
     edits = _swap_spans(caption, (first.mod_start, first.noun_end), (second.mod_start, second.noun_end))
     return tuple(edits) if edits is not None else None
+
+
+def _another(caption: ParsedCaption, group: NounGroup) -> bool:
+    """The group opens with "another" or "other" ("a boy hits a ball to another tennis player"): the noun holds
+    for someone named before it too, who may be either of the two."""
+    start = group.det if group.det is not None else group.mod_start
+    return start < group.noun_start and caption.tokens[start].lower in ("another", "other") or (
+        start > 0 and caption.tokens[start - 1].lower in ("another", "other"))
 
 
 def _one_way_verb(lexicon: Lexicon, verb: str, patient: str) -> bool:
