@@ -871,10 +871,14 @@ def replace_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> li
 def replace_relation_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[Candidate]:
     """A spatial preposition becomes its opposite ("on" -> "under") or, on, under or in a thing, "next to" it;
     or an action verb becomes another of the first category whose frame fits, in the same form ("riding" ->
-    "pushing" a bike, "leading" a horse); `filters` decides where each edit reads as a scene."""
+    "pushing" a bike, "leading" a horse); "at" after a verb of looking becomes "away from" (`_gaze_candidates`)
+    and a person's "has" before a garment "holds" (`_worn_having_candidates`); `filters` decides where each edit
+    reads as a scene. In a question-and-answer caption only the statement is edited (`STATEMENT_EDITED`)."""
     tokens, words = caption.tokens, caption.words
     candidates: list[Candidate] = []
-    asked = filters.asked_words(caption) if "?" in words else frozenset()
+    triggers = lexicon.derived.get("relation_triggers") or _relation_triggers(lexicon)
+    triggered = not words.isdisjoint(triggers)  # a question, a verb of looking or of having: most captions none
+    asked = filters.asked_words(caption) if triggered and "?" in words else frozenset()
     for start, end in caption.relations:
         phrase = " ".join(t.lower for t in tokens[start:end])
         old = caption.span_text(start, end)
@@ -907,12 +911,15 @@ def replace_relation_candidates(caption: ParsedCaption, lexicon: Lexicon) -> lis
             if entry.category in lexicon.rules["outfit_categories"] and filters.outfit_after(caption, lexicon, end):
                 continue  # "wearing a jacket and pants" is an outfit, not "carrying" it
             slot = VERB_SLOTS.index(VERB_TAG_SLOT.get(tokens[start].tag, "gerund"))
+            never, told = lexicon.rules.map("never_object"), lexicon.rules.map("told_by")  # few verbs: looked up first
             alternatives = [alt.forms[slot] for alt in lexicon.verbs.alternatives(entry)
                             if alt.forms[0] not in lexicon.rules["never_inserted_verbs"]
                             and words.isdisjoint(alt.forms)  # "watching a man play" never "watching a man watch"
                             and not filters.entailed(lexicon, entry, alt)  # "eating" never "biting"
-                            and not filters.unsuited_object(caption, lexicon, alt, obj)  # "carrying a necklace"
-                            and not filters.told_otherwise(caption, lexicon, entry, alt)]  # "a skier snowboarding"
+                            and (alt.forms[0] not in never  # "carrying a necklace"
+                                 or not filters.unsuited_object(caption, lexicon, alt, obj))
+                            and (entry.forms[0] not in told and alt.forms[0] not in told  # "a skier snowboarding"
+                                 or not filters.told_otherwise(caption, lexicon, entry, alt))]
         else:
             alternatives = _preposition_alternatives(caption, lexicon, start, end, phrase)
         marked = len(old) > 1 and old.isupper()  # VL-CheckList's "cup ON table": "NEXT TO", never an acronym's case
@@ -920,11 +927,19 @@ def replace_relation_candidates(caption: ParsedCaption, lexicon: Lexicon) -> lis
             if new != phrase and new not in words:
                 text = new.upper() if marked else _cased(caption, new, old)
                 candidates.append(Candidate(start, ((*caption.char_span(start, end), text),)))
-    if not words.isdisjoint(lexicon.rules["gaze_verbs"]):
+    if triggered and not words.isdisjoint(lexicon.rules["gaze_verbs"]):
         candidates += _gaze_candidates(caption, lexicon, asked)
-    if not words.isdisjoint(lexicon.rules.map("worn_having_verbs")):
+    if triggered and not words.isdisjoint(lexicon.rules.map("worn_having_verbs")):
         candidates += _worn_having_candidates(caption, lexicon, asked)
     return candidates
+
+
+def _relation_triggers(lexicon: Lexicon) -> frozenset[str]:
+    """The words without which `replace_relation_candidates` skips its rarer checks: "?" (a question), the verbs of
+    looking (`gaze_verbs`) and of having (`worn_having_verbs`); kept in `lexicon.derived`."""
+    found = lexicon.derived["relation_triggers"] = frozenset(
+        {"?"} | lexicon.rules["gaze_verbs"] | set(lexicon.rules.map("worn_having_verbs")))
+    return found
 
 
 def _worn_having_candidates(caption: ParsedCaption, lexicon: Lexicon, asked: frozenset[str]) -> list[Candidate]:
