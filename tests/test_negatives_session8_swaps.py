@@ -146,3 +146,19 @@ def test_a_window_takes_no_colour_in_an_exchange_either():
 ])
 def test_moves_and_exchanges_that_may_stay_true_are_not_made(caption, bad):
     assert bad not in candidates(caption, "swap_attribute")
+
+
+@pytest.mark.parametrize("caption", [
+    "A red van with a ladder on its roof.",  # "its roof" is the van's: often its colour
+    "A big box filled with ripe yellow apples.",  # ripeness only on food (`exchanged_on`)
+    "A cat sleeps on a sofa with a striped blanket.",  # a blanket covers the sofa (`covering_parts`)
+    "A spotted dog next to a chair.",  # a pattern of fur
+    "A plain cake on a table.",  # `unmoved_attribute_words`
+    "A donut on white paper next to a large plate.",  # plates are usually white: the exchange may hold
+])
+def test_swap_attribute_makes_nothing_where_every_edit_may_hold_or_read_badly(caption):
+    assert candidates(caption, "swap_attribute") == set()
+
+
+def test_an_exchange_may_give_a_usual_colour_where_the_noun_had_another():
+    assert "a brown sink and pink cabinets" in candidates("a pink sink and brown cabinets", "swap_attribute")

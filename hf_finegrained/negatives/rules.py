@@ -446,10 +446,16 @@ def swap_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
         unmarked = head in lexicon.rules["unmarked_nouns"] or singular(head) in lexicon.rules["unmarked_nouns"]
         if head in lexicon.rules["attribute_participles"]:
             return False  # "bears playing open mouthed": "mouthed" is no noun
-        placed = lexicon.rules.map("replaced_on")
+        placed, usual = lexicon.rules.map("replaced_on"), lexicon.rules.map("usual")
+        told = {entry.category for _, entry in _attributes(caption, lexicon, group) or ()}  # its own, exchanged
+        exchanged = lexicon.rules.map("exchanged_on")
         return all(not (unmarked and entry.category in lexicon.rules["movable_attributes"])  # "a white window"
                    and (entry.category not in placed or noun is not None
                         and lexicon.noun_class(noun) in placed[entry.category])  # never "a closed table"
+                   and (entry.category not in exchanged or noun is not None
+                        and lexicon.noun_class(noun) in exchanged[entry.category])  # never "a ripe bin"
+                   and (noun is None or tokens[i].lower not in usual.get(noun.forms[0], ())  # "a white plate"
+                        or entry.category in told)
                    and filters.attribute_fits(lexicon, tokens[i].lower, entry.category, noun)
                    and (entry.category != "material" or noun is None
                         or filters.attribute_movable_to(lexicon, entry.category, noun, tokens[i].lower))
@@ -504,6 +510,9 @@ def swap_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
                 continue  # "a man with a black eye" -> "a man with an eye"
             if _suits_all_of(lexicon, caption, source, lexicon.rules["covering_classes"]):
                 continue  # "a white bathroom with a shower": what is in a white room is often white
+            if word in lexicon.rules["unmoved_attribute_words"] or category == "pattern" and _suits_all_of(
+                    lexicon, caption, source, lexicon.rules["living_classes"]):
+                continue  # "a plain pizza" is no plain table; "a striped cat" has fur, no striped toilet
             if _repeated_colour(caption, category, position) or _bodily(caption, lexicon, source) or (
                     f"{word} {singular(tokens[source.head].lower)}" in lexicon.rules["colour_kinds"]):
                 continue  # "a black woman", "in his white hand": a skin's colour; "brown rice" is a kind of rice
@@ -569,6 +578,8 @@ def _unfit_target(caption: ParsedCaption, lexicon: Lexicon, word: str, category:
     heads = [tokens[group.head].lower for group in (source, target)]
     if singular(heads[0]) == singular(heads[1]):
         return True
+    if target.det is not None and tokens[target.det].lower in ("its", "their"):
+        return True  # "a black truck with a kennel on its bed": a part of the source
     unmarked = lexicon.rules["unmarked_nouns"]
     if heads[1] in unmarked or singular(heads[1]) in unmarked:
         return True
