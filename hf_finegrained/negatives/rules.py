@@ -189,7 +189,11 @@ def _swap_spans(caption: ParsedCaption, first: tuple[int, int], second: tuple[in
 
 
 def swap_object_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[Candidate]:
-    """Two listed objects of one class and number exchange places; their modifiers stay where they were."""
+    """Two listed objects of one class and number exchange places; their modifiers stay where they were ("a red
+    ring left of a blue bar" -> "a red bar left of a blue ring"). Where no such exchange reads, two whole noun
+    groups may exchange places (`_exchanged_groups`): a doer and the one done to ("A coach teaches a boxer." ->
+    "A boxer teaches a coach."), two things one behind the other ("trees behind frisbee" -> "frisbee behind
+    trees")."""
     tokens = caption.tokens
     objects = _objects(caption, lexicon)
     if not any(tokens[a.head].tag == tokens[b.head].tag and filters.same_swap_class(lexicon, entry_a, entry_b)
@@ -425,7 +429,9 @@ def swap_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
     object without an attribute of that kind that can have it ("a red car next to a bench" -> "a car next to a
     red bench").
     Every moved word must suit its new noun (`filters.attribute_fits`). The exchange keeps the caption's words;
-    the move keeps them but for an article that must change ("an umbrella" -> "a red umbrella")."""
+    the move keeps them but for an article that must change ("an umbrella" -> "a red umbrella"). In a caption
+    without articles (VL-CheckList's "red bag ON chair") a bare noun may give or take the attribute ("bag ON red
+    chair")."""
     if not any(group.has_modifiers for group in caption.groups):
         return []  # nothing to exchange or move: the checks per group below need not run
     tokens = caption.tokens
