@@ -164,3 +164,9 @@ def test_a_person_who_has_a_garment_holds_it_instead():
     assert candidates("Two boys have sunglasses.") == {"Two boys hold sunglasses."}
     assert candidates("table has white cloth") == set()  # not a person
     assert candidates("girl has long hair") == set()  # not worn
+
+
+def test_more_worn_and_held_things_and_never_what_a_container_holds():
+    assert candidates("bride WEARING long veil") >= {"bride HOLDING long veil"}
+    assert candidates("woman holding black clutch") == {"woman dropping black clutch"}
+    assert candidates("vase holding pink flowers") == set()  # a container holds them: it drops nothing
