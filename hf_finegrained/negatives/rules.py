@@ -304,6 +304,9 @@ def _doer_and_done_to(caption: ParsedCaption, lexicon: Lexicon) -> tuple[Edit, .
     if len(groups) < 2 or (groups[0].det if groups[0].det is not None else groups[0].mod_start) != 0:
         return None
     first, second = groups[0], groups[1]
+    if (first.noun_end - first.noun_start > 1 and tokens[first.head].tag == "NNS" and first.det is not None
+            and tokens[first.det].lower in ARTICLES and tokens[first.head - 1].tag == "NN"):
+        first = first._replace(noun_end=first.noun_end - 1)  # "A reporter interviews a man": "a" never heads a plural
     heads = [tokens[first.head].lower, tokens[second.head].lower]
     if not (_person_noun(lexicon, heads[0]) and _person_noun(lexicon, heads[1])):
         return None
@@ -314,7 +317,7 @@ def _doer_and_done_to(caption: ParsedCaption, lexicon: Lexicon) -> tuple[Edit, .
     if not verbs or verbs[0] != len(between) - 1 - (len(verbs) == 2) or len(verbs) > 2:
         return None  # only auxiliaries, one verb and one preposition: "complains to", "is chasing after"
     verb = between[verbs[0]]
-    if verb.tag not in ("VBZ", "VBP", "VBD", "VBG") or verb.lower in lexicon.mutual_verb_forms:
+    if verb.tag not in ("VBZ", "VBP", "VBD", "VBG", "NNS") or verb.lower in lexicon.mutual_verb_forms:
         return None
     if len(verbs) == 2 and between[-1].lower not in lexicon.rules["directed_prepositions"]:
         return None  # "sits beside", "communicates with": no direction
