@@ -170,3 +170,10 @@ def test_more_worn_and_held_things_and_never_what_a_container_holds():
     assert candidates("bride WEARING long veil") >= {"bride HOLDING long veil"}
     assert candidates("woman holding black clutch") == {"woman dropping black clutch"}
     assert candidates("vase holding pink flowers") == set()  # a container holds them: it drops nothing
+
+
+def test_a_complement_after_a_verb_and_its_adverb_and_no_kicked_tennis_balls():
+    assert candidates("A girl works quietly on her laptop.") == set()  # the verb's complement, not a place
+    assert "A cat sits quietly beside a wooden chair." in candidates("A cat sits quietly on a wooden chair.")
+    found = candidates("A young man hitting a tennis ball.")
+    assert found and not any("kicking" in text for text in found), found

@@ -130,6 +130,8 @@ def verb_complement(caption: ParsedCaption, lexicon: Lexicon, start: int) -> boo
     index = start - 1
     if index > 0 and tokens[index].tag == "RP":
         index -= 1
+    if index > 0 and tokens[index].tag == "RB" and tokens[index - 1].tag.startswith("VB"):
+        index -= 1  # "types quickly on a laptop": the verb's complement still
     if index < 0 or not tokens[index].tag.startswith("VB") or tokens[index].lower in lexicon.rules["auxiliaries"]:
         return False
     return tokens[index].lower not in lexicon.rules["placement_verbs"]
@@ -387,14 +389,16 @@ def frame_noun_sense(caption: ParsedCaption, lexicon: Lexicon, senses: list[tupl
 
 
 def unsuited_object(caption: ParsedCaption, lexicon: Lexicon, verb: Entry, obj: NounGroup | None) -> bool:
-    """The object group's head is one `verb` is never put before (`never_object.<verb>`: "carrying a necklace")."""
+    """The object group's head or noun run is one `verb` is never put before (`never_object.<verb>`: "carrying a
+    necklace", "kicking a tennis ball")."""
     if obj is None:
         return False
     members = lexicon.rules.map("never_object").get(verb.forms[0])
     if not members:
         return False
     head = caption.tokens[obj.head].lower
-    return head in members or singular(head) in members
+    run = " ".join(token.lower for token in caption.tokens[obj.noun_start:obj.noun_end])
+    return head in members or singular(head) in members or run in members or singular(run) in members
 
 
 def told_otherwise(caption: ParsedCaption, lexicon: Lexicon, verb: Entry, replacement: Entry) -> bool:
