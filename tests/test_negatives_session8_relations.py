@@ -1,8 +1,12 @@
 """Issue 29, session 8: replace_relation's coverage. The statement before a question is edited (only the question
 and its answer stay protected, and a relation asked about again is left); worn or held things the noun lists lack
 (`frame_nouns`) take their verb's frame ("wearing sunglasses" -> "holding sunglasses"), never "carrying a
-necklace". Captions written for these tests (none is an audited caption); each pattern case failed on the rules of
-d9de728, and the controls check what must stay as it was.
+necklace"; what one person does to another (scold, comfort, teach, arrest, greet); skiing and snowboarding, playing
+and watching a game, unless a word tells which (`told_by`); "looking at" -> "looking away from"; a path after a
+verb of motion ("skiing down a hill"); a landmark after a count word ("on a single bench"); nothing on a wall put
+beside it; a person who "has" a garment "holds" it; a complement after a verb and its adverb left alone. Captions
+written for these tests (none is an audited caption); each pattern case failed on the rules of d9de728, and the
+controls check what must stay as it was.
 """
 
 from __future__ import annotations
