@@ -181,3 +181,13 @@ def test_a_complement_after_a_verb_and_its_adverb_and_no_kicked_tennis_balls():
     assert "A cat sits quietly beside a wooden chair." in candidates("A cat sits quietly on a wooden chair.")
     found = candidates("A young man hitting a tennis ball.")
     assert found and not any("kicking" in text for text in found), found
+
+
+def test_driving_and_boarding_a_vehicle_and_no_vehicle_too_heavy_to_push():
+    found = candidates("A young woman drives a small car.")
+    assert found == {"A young woman washes a small car.", "A young woman pushes a small car."}, found
+    assert candidates("An old man drives a big truck.") == {"An old man washes a big truck."}
+    assert candidates("A tall man boards a small airplane.") == {"A tall man disembarks a small airplane."}
+    assert candidates("White steam exiting a train.") == set()
+    found = candidates("Two women riding a red train.")
+    assert not any(word in text for text in found for word in ("pushing", "pulling", "dragging")), found
