@@ -35,7 +35,8 @@ distinct captions of each, `valse_vlc_captions`), for an audit after the scpp li
 the valse_vlc sheets have been read and rules developed on them); `--captions valse_vlc_3` 1,500 more again, none of
 either earlier list's (for the audit after the valse_vlc_2 sheets became development material), and
 `--captions valse_vlc_4` 1,500 more again, none of the three earlier lists' (after valse_vlc_3's), and
-`--captions valse_vlc_5` what VALSE has left (577 distinct captions) and 1,500 more VL-CheckList texts.
+`--captions valse_vlc_5` what VALSE has left (577 distinct captions) and 1,500 more VL-CheckList texts;
+`--captions valse_vlc_6` 3,000 more VL-CheckList texts (VALSE has none left; `VLC_ONLY_FROM`).
 
 `blind --double K` puts K of the mixed items (drawn with `random.Random("double")`) on every reader's sheet, so
 that `unblind` can report how often the readers agree (`agreement.md`: raw agreement over the four labels, over
@@ -65,8 +66,11 @@ SUGARCREPE = ROOT.parent / "shared" / "benchmarks" / "sugarcrepe"
 SUGARCREPE_PP = ROOT.parent / "shared" / "benchmarks" / "sugarcrepe_pp"
 VALSE = ROOT.parent / "shared" / "benchmarks" / "valse"
 VL_CHECKLIST = ROOT.parent / "shared" / "benchmarks" / "vl_checklist"
-CAPTION_SOURCES = ("sugarcrepe", "scpp", "valse_vlc", "valse_vlc_2", "valse_vlc_3", "valse_vlc_4", "valse_vlc_5")
+CAPTION_SOURCES = ("sugarcrepe", "scpp", "valse_vlc", "valse_vlc_2", "valse_vlc_3", "valse_vlc_4", "valse_vlc_5",
+                   "valse_vlc_6")
 AUDIT_SIZE, PER_TYPE, SEED = 3000, 60, 0
+VLC_ONLY_FROM = 6  # the first valse_vlc list drawn after VALSE ran out: it asks for twice the size, so that its
+# VL-CheckList half alone holds AUDIT_SIZE texts
 LABELS = ("VALID", "NOT_FALSE", "WRONG_KIND", "DISFLUENT")
 CAPTION_DEFECT = "caption:"  # a note's opening when the negative's only defect is its caption's own (GUIDE.md)
 FIELDS = ("id", "type", "caption", "negative", "label", "note")
@@ -141,7 +145,8 @@ def audit_captions(source: str) -> list[str]:
         earlier: set[str] = set()
         for n in range(1, number):
             earlier.update(valse_vlc_captions(draw=_valse_vlc_draw(n), exclude=frozenset(earlier)))
-        return valse_vlc_captions(draw=_valse_vlc_draw(number), exclude=frozenset(earlier))
+        size = AUDIT_SIZE if number < VLC_ONLY_FROM else 2 * AUDIT_SIZE
+        return valse_vlc_captions(size=size, draw=_valse_vlc_draw(number), exclude=frozenset(earlier))
     if source == "sugarcrepe":
         return caption_lists()[0]
     raise SystemExit(f"unknown caption source {source!r}: choose one of {CAPTION_SOURCES}")

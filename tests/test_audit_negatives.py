@@ -62,7 +62,7 @@ def test_valse_vlc_list_takes_half_from_each_set_distinct_and_seeded(tmp_path, a
     valse.mkdir()
     valse_texts = [f"A cat number {n} sleeps." for n in range(30)] + ["A cat number 0 sleeps. "]  # repeated once
     (valse / "existence.json").write_text(json.dumps({str(n): {"caption": text} for n, text in enumerate(valse_texts)}))
-    vlc_texts = [f"man in shirt {n}" for n in range(25)] + ["A cat number 3 sleeps."]  # also a VALSE caption
+    vlc_texts = [f"man in shirt {n}" for n in range(40)] + ["A cat number 3 sleeps."]  # also a VALSE caption
     (vlc / "data" / "Attribute" / "color.json").write_text(json.dumps(
         [[f"img{n}.jpg", {"POS": [text], "NEG": ["no"]}] for n, text in enumerate(vlc_texts)]))
     drawn = audit.valse_vlc_captions(valse, vlc, size=10)
@@ -71,7 +71,7 @@ def test_valse_vlc_list_takes_half_from_each_set_distinct_and_seeded(tmp_path, a
     assert drawn == audit.valse_vlc_captions(valse, vlc, size=10)
     assert drawn[:5] != [f"A cat number {n} sleeps." for n in range(5)]  # drawn, not the first ones
     every = audit.valse_vlc_captions(valse, vlc, size=1000)
-    assert len(every) == 30 + 25  # distinct; the VL-CheckList text equal to a VALSE caption counts once
+    assert len(every) == 30 + 40  # distinct; the VL-CheckList text equal to a VALSE caption counts once
     with pytest.raises(SystemExit, match="absent"):
         audit.valse_vlc_captions(tmp_path / "nowhere", vlc)
     second = audit.valse_vlc_captions(valse, vlc, size=10, draw="second", exclude=frozenset(drawn))
@@ -79,13 +79,17 @@ def test_valse_vlc_list_takes_half_from_each_set_distinct_and_seeded(tmp_path, a
     assert all(text in valse_texts for text in second[:5]) and all(text in vlc_texts for text in second[5:])
     # the numbered lists: each leaves out every earlier one; the second is the draw above's formula
     drawing = audit.valse_vlc_captions
-    monkeypatch.setattr(audit, "valse_vlc_captions", functools.partial(drawing, valse, vlc, 10))
+    monkeypatch.setattr(audit, "valse_vlc_captions",  # each list 300 times smaller
+                        lambda size=audit.AUDIT_SIZE, **options: drawing(valse, vlc, size // 300, **options))
     lists = [audit.audit_captions(name) for name in ("valse_vlc", "valse_vlc_2", "valse_vlc_3", "valse_vlc_4",
-                                                     "valse_vlc_5")]
+                                                     "valse_vlc_5", "valse_vlc_6")]
     assert lists[0] == drawn
     assert lists[1] == drawing(valse, vlc, size=10, draw="valse-vlc-audit-2", exclude=frozenset(drawn))
-    assert [len(texts) for texts in lists] == [10, 10, 10, 10, 10]
-    for number in range(1, 5):
+    assert [len(texts) for texts in lists[:5]] == [10, 10, 10, 10, 10]
+    # the sixth list asks for twice the size: every VALSE caption left (fewer than 10) and 10 VL-CheckList texts
+    assert sum(text.startswith("man in shirt") for text in lists[5]) == 10
+    assert {text.strip() for text in valse_texts} <= set().union(*lists)
+    for number in range(1, 6):
         assert not set(lists[number]) & set().union(*lists[:number])
 
 
