@@ -38,6 +38,12 @@ CLAUSE_NEGATIONS = frozenset({"nobody", "not", "never", "none", "nothing", "n't"
 NEGATION_WORDS = PHRASE_NEGATIONS | CLAUSE_NEGATIONS
 HELD_BACK_REASONS = ("negated", "question")
 CLAUSE_ENDS = frozenset({",", ";", ".", "?", "!", "but", "while", "and", "where", "as"})
+# A count of zero that opens its clause ("0 pieces have been taken", "There are exactly 0 people sitting on the
+# sofa") makes the clause's subject nothing: whatever the rest says of it holds of any other noun too.
+SUBJECT_NEGATIONS = frozenset({"no", "zero", "0"})
+ZERO_COUNT_ADVERBS = frozenset({"exactly", "just", "only", "precisely", "absolutely", "literally"})
+EXISTENTIAL_VERBS = frozenset({"are", "is", "were", "was", "be", "'s", "'re", "seem", "appear"})
+SENTENCE_BREAKS = frozenset({",", ";", ".", "!", ":"})
 
 
 class Token(NamedTuple):
@@ -167,7 +173,9 @@ def protected_spans(text: str, tokens: list[Token], groups: list[NounGroup], rel
     - "negated": what a negation says is absent. After "no", "zero", "0" or "without", the noun group it
       governs and the prepositional phrases that follow it ("no cars on the street", "without a hat"); after a
       clause negation ("nobody", "not", "never", "none", "nothing", "n't"), the rest of the clause. Replacing
-      or moving what is not there leaves the caption true ("no cars" -> "no buses").
+      or moving what is not there leaves the caption true ("no cars" -> "no buses"). A zero count that is its
+      clause's subject ("There are exactly 0 people sitting on the sofa", `_zero_subject`), the rest of the clause:
+      "0 people sitting on the stool" is as true.
     - "question": everything up to the last "?" of a question-and-answer caption ("... is this a park? yes."):
       only the answer states something.
     """
@@ -188,6 +196,9 @@ def protected_spans(text: str, tokens: list[Token], groups: list[NounGroup], rel
         elif token.lower in PHRASE_NEGATIONS:
             group = starts.get(index) or starts.get(index + 1)  # "no cars" (det "no"), "without a hat"
             end = index + 1 if group is None else group.noun_end
+            if group is not None and token.lower in SUBJECT_NEGATIONS and _zero_subject(tokens, index):
+                while end < len(tokens) and tokens[end].lower not in CLAUSE_ENDS:
+                    end += 1
             # the prepositional phrases of the negated thing: "no cars on the street near a tree"
             while end in relation_ends and tokens[end].tag in PREPOSITION_TAGS:
                 following = starts.get(relation_ends[end])
@@ -200,6 +211,18 @@ def protected_spans(text: str, tokens: list[Token], groups: list[NounGroup], rel
         spans.append(("negated", token.start, tokens[end - 1].end))
         index = end
     return spans
+
+
+def _zero_subject(tokens: list[Token], index: int) -> bool:
+    """The zero count at token `index` ("no", "zero", "0", after "exactly"...) opens its clause's subject: it
+    starts the caption or a sentence, or follows "there" and a form of "be" ("There are no people riding the
+    bikes")."""
+    before = index - 1
+    while before >= 0 and tokens[before].lower in ZERO_COUNT_ADVERBS:
+        before -= 1
+    if before < 0 or tokens[before].lower in SENTENCE_BREAKS:
+        return True
+    return tokens[before].lower in EXISTENTIAL_VERBS and before > 0 and tokens[before - 1].lower == "there"
 
 
 def _tag(tag: str, lower: str, nouns: dict, adjectives: dict, relations: dict) -> str:
