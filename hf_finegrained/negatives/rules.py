@@ -951,6 +951,10 @@ def replace_relation_candidates(caption: ParsedCaption, lexicon: Lexicon) -> lis
         candidates += _gaze_candidates(caption, lexicon, asked)
     if triggered and not words.isdisjoint(lexicon.rules.map("worn_having_verbs")):
         candidates += _worn_having_candidates(caption, lexicon, asked)
+    worn_in = lexicon.rules.map("worn_in_relations")
+    if not words.isdisjoint(worn_in):
+        candidates += _worn_in_candidates(caption, lexicon, worn_in,
+                                          filters.asked_words(caption) if "?" in words else frozenset())
     return candidates
 
 
@@ -984,6 +988,36 @@ def _worn_having_candidates(caption: ParsedCaption, lexicon: Lexicon, asked: fro
             continue
         old = tokens[index].text
         for new in sorted(replacement):
+            text = new.upper() if len(old) > 1 and old.isupper() else _cased(caption, new, old)
+            found.append(Candidate(index, ((tokens[index].start, tokens[index].end, text),)))
+    return found
+
+
+def _worn_in_candidates(caption: ParsedCaption, lexicon: Lexicon, worn_in: dict[str, frozenset[str]],
+                        asked: frozenset[str]) -> list[Candidate]:
+    """A listed person "in" a garment or a worn thing holds it instead (`worn_in_relations`: "man IN black hat" ->
+    "man HOLDING black hat", "a woman in a white sweater" -> "a woman holding a white sweater"); only where the worn
+    thing ends the caption ("a man in a suit and tie" is an outfit, "a man in a suit holding" would repeat a verb)."""
+    tokens, found = caption.tokens, []
+    ending = len(tokens) - (tokens[-1].lower == ".")
+    for index in range(1, len(tokens) - 1):
+        replacement = worn_in.get(tokens[index].lower)
+        if replacement is None or tokens[index].tag not in RELATION_WORD_TAGS:
+            continue
+        subject = filters.group_before(caption, index)
+        subject_entry = subject and subject.noun_end == index and filters.head_entry(caption, subject, lexicon)
+        if not subject_entry or lexicon.noun_class(subject_entry) != "person":
+            continue
+        obj = filters.group_after(caption, index + 1) or filters.group_after(
+            caption, _past_count_words(caption, lexicon, index + 1))
+        if obj is None or obj.noun_end != ending or not filters.worn_thing(caption, lexicon, obj):
+            continue
+        if asked and filters.asked_again(caption, lexicon, index, index + 1, asked):
+            continue
+        old = tokens[index].text
+        for new in sorted(replacement):
+            if new in caption.words:
+                continue
             text = new.upper() if len(old) > 1 and old.isupper() else _cased(caption, new, old)
             found.append(Candidate(index, ((tokens[index].start, tokens[index].end, text),)))
     return found

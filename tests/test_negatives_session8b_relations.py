@@ -1,0 +1,40 @@
+"""Issue 29, session 8 (second round): replace_relation's coverage on VL-CheckList-style captions. A person "in" a
+garment that ends the caption holds it instead ("man IN black hat" -> "man HOLDING black hat"). Captions written
+for these tests (none is an audited caption); each pattern case failed on the rules of 51a80b9, and the controls
+check what must stay as it was.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from hf_finegrained.negatives import HardNegativeGenerator
+from hf_finegrained.negatives.phrases import parse_caption
+from hf_finegrained.negatives.rules import CANDIDATES, candidate_text
+
+
+@functools.lru_cache(maxsize=1)
+def _generator() -> HardNegativeGenerator:
+    return HardNegativeGenerator(seed=0)
+
+
+def candidates(caption: str, kind: str = "replace_relation") -> set[str]:
+    """Every negative of type `kind` the strict rules may draw for `caption`."""
+    generator = _generator()
+    parsed = parse_caption(generator.nlp(caption), generator.lexicon, caption)
+    found = {candidate_text(parsed, candidate) for candidate in CANDIDATES[kind](parsed, generator.lexicon)}
+    return {text for text in found if text is not None}
+
+
+def test_a_person_in_a_garment_holds_it_instead():
+    assert "woman HOLDING green parka" in candidates("woman IN green parka")
+    assert "a boy holding a red sweater" in candidates("a boy in a red sweater")
+    assert "A girl holding a yellow raincoat." in candidates("A girl in a yellow raincoat.")
+
+
+def test_a_person_in_a_garment_is_left_where_it_is_no_garment_or_no_person_or_an_outfit():
+    assert not any("holding" in found.lower() for found in candidates("man IN green field"))  # not worn
+    assert not any("holding" in found.lower() for found in candidates("dog IN red sweater"))  # not a person
+    assert not any("holding" in found for found in candidates("a man in a suit and a tie"))  # an outfit
+    # a verb after the garment: "a man holding a wetsuit surfs" reads as no scene
+    assert not any("holding a wetsuit" in found for found in candidates("a man in a wetsuit surfs a wave"))
