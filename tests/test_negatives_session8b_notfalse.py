@@ -74,3 +74,35 @@ def test_near_synonym_nouns_never_replace_each_other():
     assert "green jacket" in candidates("green shirt", "replace_object")
     assert "grey shorts" in candidates("grey pants", "replace_object")
     assert "two giraffes in a river" in candidates("two elephants in a river", "replace_object")
+
+
+# swap_object: an exchange that says the same
+
+
+def test_conjuncts_across_an_amount_and_a_mutual_relation_are_not_exchanged():
+    for caption in ("Several apples and a number of oranges sit in a bowl.",
+                    "Some carrots and lots of tomatoes are in a basket.", "A bike is chained to a scooter."):
+        assert candidates(caption, "swap_object") == set(), (caption, candidates(caption, "swap_object"))
+    # a container's content still differs ("a plate of oranges" is not "a plate of apples")
+    assert "Some oranges and a plate of apples on a table." in candidates(
+        "Some apples and a plate of oranges on a table.", "swap_object")
+
+
+# replace_relation: an edit that stays true
+
+
+def test_a_relation_between_two_of_one_noun_or_from_a_covering_substance_is_left():
+    for caption in ("zebra right of zebra", "a car behind another car", "frost ON cars",
+                    "dust on the shelves"):
+        assert candidates(caption, "replace_relation") == set(), (caption, candidates(caption, "replace_relation"))
+    assert "zebra left of giraffe" in candidates("zebra right of giraffe", "replace_relation")
+    assert "a truck parked far from a truck" in candidates("a truck parked near a truck", "replace_relation")
+    assert "cat under bed" in candidates("cat on bed", "replace_relation")
+
+
+# swap_attribute: bedding's colour is the bed's
+
+
+def test_the_colour_of_sheets_is_not_moved_onto_the_bed():
+    found = candidates("A dog is sleeping in bed with some white sheets", "swap_attribute")
+    assert "A dog is sleeping in white bed with some sheets" not in found, found

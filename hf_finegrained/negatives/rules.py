@@ -209,8 +209,9 @@ def swap_object_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[Can
         for b, entry_b in objects[index + 1:]:
             if (tokens[a.head].tag != tokens[b.head].tag or not filters.same_swap_class(lexicon, entry_a, entry_b)
                     or (entry_a.category, entry_a.cluster) == (entry_b.category, entry_b.cluster)
-                    or filters.conjoined(caption, lexicon, a, b) or filters.one_way_link(caption, lexicon, a, b)):
-                continue  # "a sink has a faucet", "faucet ON sink", "a woman talks to a man"
+                    or filters.conjoined(caption, lexicon, a, b) or filters.one_way_link(caption, lexicon, a, b)
+                    or filters.mutually_linked(caption, lexicon, a, b)):
+                continue  # "a sink has a faucet", "faucet ON sink", "a woman talks to a man", "faucet attached to sink"
             if lexicon.noun_class(entry_a) == "person" and (
                     a.has_modifiers or b.has_modifiers or caption.words & lexicon.rules["gendered_words"]
                     or caption.words & lexicon.rules["gendered_clothing"]):
@@ -904,6 +905,8 @@ def replace_relation_candidates(caption: ParsedCaption, lexicon: Lexicon) -> lis
         old = caption.span_text(start, end)
         if asked and filters.asked_again(caption, lexicon, start, end, asked):
             continue  # "holding her phone. is she taking a photo with her phone? yes."
+        if filters.holds_either_way(caption, lexicon, start, end):
+            continue  # "giraffe left of giraffe" -> "right of"; "snow ON trees" -> "NEXT TO": still true
         if end - start == 1 and phrase in lexicon.verbs.lookup and phrase not in lexicon.relations.lookup:
             subject = filters.subject_before(caption, start)
             obj = filters.group_after(caption, end) or filters.group_after(

@@ -15,7 +15,8 @@ from .attributes import (attribute_fits, attribute_movable_to, attribute_replace
 from .common import (direct_link, group_after, group_before, head_entry, heads_of_phrase, in_name, object_entry,
                      subject_before)
 from .objects import (broader_term, conjoined, describes_next_noun, exchange_reads, has_indefinite_article,
-                      in_hyphenated_word, in_list, mass_fits, modifies_next_noun, named_elsewhere, next_to_possessive,
+                      in_hyphenated_word, in_list, mass_fits, modifies_next_noun, mutually_linked, named_elsewhere,
+                      next_to_possessive,
                       portion_of, read_as_mass, repeated_noun, ridden, room_fits, same_age, same_swap_class, same_way,
                       one_way_link, scene_fits, swappable_class, taken_by, verb_objects)
 from .relations import (attached_thing, body_part_landmark, can_be_under, cooking_before, directed_verb_before,
@@ -25,7 +26,7 @@ from .relations import (attached_thing, body_part_landmark, can_be_under, cookin
                         in_phrasal_verb, verb_complement, worn_by_landmark, entailed, asked_again, asked_words,
                         question_start, frame_noun_sense, unsuited_object,
                         told_otherwise, path_particle, mounted_on,
-                        worn_thing)
+                        worn_thing, holds_either_way)
 
 __all__ = [
     "attached_thing", "attribute_fits", "attribute_movable_to", "attribute_replaceable", "can_be_under", "conjoined",
@@ -40,7 +41,8 @@ __all__ = [
     "broader_term", "compared_in", "described_animal", "described_noun", "in_fixed_phrase", "in_hyphenated_word",
     "in_name", "modifies_next_noun", "noun_after", "replacement_suits", "room_fits", "same_way", "scene_fits",
     "taken_by",
-    "verb_objects", "one_way_link", "in_phrasal_verb", "verb_complement", "worn_by_landmark", "entailed",
+    "verb_objects", "one_way_link", "mutually_linked", "in_phrasal_verb", "verb_complement", "worn_by_landmark",
+    "entailed",
     "asked_again", "asked_words", "question_start", "frame_noun_sense", "unsuited_object",
-    "told_otherwise", "path_particle", "mounted_on", "worn_thing",
+    "told_otherwise", "path_particle", "mounted_on", "worn_thing", "holds_either_way",
 ]

@@ -71,9 +71,22 @@ def conjoined(caption: ParsedCaption, lexicon: Lexicon, first: NounGroup, second
     # words of a noun phrase the parse left outside its group count as in it ("a man and a single woman", "a
     # toilet and exactly one sink")
     loose = lexicon.rules["count_words"] | lexicon.rules["articles"]
-    return (any(caption.tokens[i].lower in lexicon.rules["conjunctions"] for i in between)
-            and all(caption.tokens[i].lower in lexicon.rules["conjunctions"] or i in inside
-                    or caption.tokens[i].lower in loose for i in between))
+    amounts = lexicon.rules["amount_nouns"]  # "fruits and a number of vegetables": an amount is no object
+    tokens = caption.tokens
+    return (any(tokens[i].lower in lexicon.rules["conjunctions"] for i in between)
+            and all(tokens[i].lower in lexicon.rules["conjunctions"] or i in inside or tokens[i].lower in loose
+                    or (tokens[i].lower == "of" and tokens[i - 1].lower in amounts) for i in between))
+
+
+def mutually_linked(caption: ParsedCaption, lexicon: Lexicon, first: NounGroup, second: NounGroup) -> bool:
+    """Only a relation that holds both ways (`mutual_relations`, after auxiliaries: "faucet attached to sink", "a
+    lamp is connected to the wall") joins the two groups, and neither has a modifier that would stay behind: the
+    exchange says the same ("sink attached to faucet")."""
+    tokens = caption.tokens
+    start = second.det if second.det is not None else second.mod_start
+    words = [token.lower for token in tokens[first.noun_end:start] if token.lower not in lexicon.rules["auxiliaries"]]
+    return (0 < len(words) <= 4 and " ".join(words) in lexicon.rules["mutual_relations"]
+            and not (first.has_modifiers or second.has_modifiers))
 
 
 def has_indefinite_article(caption: ParsedCaption, group: NounGroup) -> bool:

@@ -441,3 +441,25 @@ def worn_thing(caption: ParsedCaption, lexicon: Lexicon, group: NounGroup) -> bo
         return True
     entry = head_entry(caption, group, lexicon)
     return entry is not None and lexicon.noun_class(entry) in lexicon.rules["worn_classes"]
+
+
+def holds_either_way(caption: ParsedCaption, lexicon: Lexicon, start: int, end: int) -> bool:
+    """Listed relation tokens [start, end) would stay true edited: it joins two of one noun ("giraffe left of
+    giraffe": each is right of the other too; "a plate on a plate"; not nearness), or a substance on what it covers
+    (`covering_substances`: "snow ON trees" is snow next to and under them too)."""
+    listed = lexicon.relations.lookup.get(" ".join(token.lower for token in caption.tokens[start:end]))
+    if listed is None:
+        return False
+    subject = subject_before(caption, start)
+    if subject is None or subject.noun_end < start - 2:
+        return False
+    tokens = caption.tokens
+    head = singular(tokens[subject.head].lower)
+    if head in lexicon.rules["covering_substances"]:
+        return True
+    landmark = group_after(caption, end)
+    if landmark is None and end < len(tokens) and tokens[end].lower in ("another", "other"):
+        landmark = group_after(caption, end + 1)
+    # a side, depth or height holds both ways between two of one noun; nearness does not ("car near car")
+    return (landmark is not None and singular(tokens[landmark.head].lower) == head
+            and listed[0].category in ("horizontal", "depth", "vertical"))
