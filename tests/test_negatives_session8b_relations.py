@@ -38,3 +38,14 @@ def test_a_person_in_a_garment_is_left_where_it_is_no_garment_or_no_person_or_an
     assert not any("holding" in found for found in candidates("a man in a suit and a tie"))  # an outfit
     # a verb after the garment: "a man holding a wetsuit surfs" reads as no scene
     assert not any("holding a wetsuit" in found for found in candidates("a man in a wetsuit surfs a wave"))
+
+
+def test_a_one_word_object_the_tagger_took_for_no_noun_is_still_the_verbs_object():
+    # the small tagger reads "skateboard" after "riding" as an adverb, "headband" after "WEARING" as a proper noun
+    assert "boy holding skateboard" in candidates("boy riding skateboard")
+    assert "girl HOLDING headband" in candidates("girl WEARING headband")
+
+
+def test_a_mistagged_object_is_not_read_after_a_body_part_nor_before_more_words():
+    assert not candidates("hand holding skateboard")  # a hand rides nothing
+    assert not candidates("boy riding skateboard ramp")  # "skateboard" modifies "ramp": no one-word object

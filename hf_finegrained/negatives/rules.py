@@ -49,6 +49,8 @@ ARTICLES = frozenset({"a", "an"})
 ADJECTIVE_TAGS = frozenset({"JJ", "JJR"})
 MODIFIER_LINKS = frozenset({",", "and", "-"})
 PREPOSITION_TAGS = frozenset({"IN", "TO"})
+# tags the small tagger gives a verb's one-word object in VL-CheckList's captions ("man riding skateboard": RB)
+MISTAGGED_NOUN_TAGS = frozenset({"NNP", "NNPS", "RB", "JJR", "VBZ", "VBP"})
 RELATION_WORD_TAGS = PREPOSITION_TAGS | {CAPITAL_RELATION_TAG}  # a one-word relation: "on", "ON" ("cup ON table")
 LIST_WORD_TAGS = frozenset({"DT", "CD", "JJ", "JJR", "JJS", "PRP$"})  # words of a noun phrase outside its group
 # Types that edit the statement before a question ("a man riding a wave. is he the only surfer? yes." -> "watching
@@ -910,7 +912,9 @@ def replace_relation_candidates(caption: ParsedCaption, lexicon: Lexicon) -> lis
         if end - start == 1 and phrase in lexicon.verbs.lookup and phrase not in lexicon.relations.lookup:
             subject = filters.subject_before(caption, start)
             obj = filters.group_after(caption, end) or filters.group_after(
-                caption, _past_count_words(caption, lexicon, end))  # "holding a single apple"
+                caption, _past_count_words(caption, lexicon, end)) or (None if filters.body_part_landmark(
+                    caption, lexicon, subject) else _mistagged_object(caption, lexicon, end))
+            # "holding a single apple"; "man riding skateboard", never "hand riding skateboard"
             if obj is not None and obj.det is not None and tokens[obj.det].lower == "no":
                 continue  # "wearing no shoes"
             subject_entry = subject and filters.head_entry(caption, subject, lexicon)
@@ -959,6 +963,26 @@ def replace_relation_candidates(caption: ParsedCaption, lexicon: Lexicon) -> lis
         candidates += _worn_in_candidates(caption, lexicon, worn_in,
                                           filters.asked_words(caption) if "?" in words else frozenset())
     return candidates
+
+
+def _mistagged_object(caption: ParsedCaption, lexicon: Lexicon, position: int) -> NounGroup | None:
+    """A one-word object the tagger took for no noun (`MISTAGGED_NOUN_TAGS`) after a verb at token `position`,
+    ending the caption or before a preposition: a listed noun or one of `frame_nouns` (VL-CheckList's "man riding
+    skateboard", tagged as an adverb; "woman WEARING headband", a proper noun after the capitalised verb)."""
+    tokens = caption.tokens
+    if position >= len(tokens) or tokens[position].tag not in MISTAGGED_NOUN_TAGS:
+        return None
+    word = tokens[position].text
+    if not word.isalpha() or not word.islower() or position + 1 < len(tokens) and tokens[position + 1].tag not in (
+            "IN", CAPITAL_RELATION_TAG, "."):
+        return None
+    frame_nouns = lexicon.derived.get("frame_noun_words")
+    if frame_nouns is None:
+        frame_nouns = lexicon.derived["frame_noun_words"] = frozenset().union(
+            *lexicon.rules.map("frame_nouns").values())
+    if not any(form in lexicon.nouns.lookup or form in frame_nouns for form in (word, singular(word))):
+        return None
+    return NounGroup(None, position, position, position + 1)
 
 
 def _relation_triggers(lexicon: Lexicon) -> frozenset[str]:
