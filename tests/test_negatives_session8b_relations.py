@@ -49,3 +49,13 @@ def test_a_one_word_object_the_tagger_took_for_no_noun_is_still_the_verbs_object
 def test_a_mistagged_object_is_not_read_after_a_body_part_nor_before_more_words():
     assert not candidates("hand holding skateboard")  # a hand rides nothing
     assert not candidates("boy riding skateboard ramp")  # "skateboard" modifies "ramp": no one-word object
+
+
+def test_riding_a_wave_becomes_watching_it():
+    assert "a girl watching a big wave" in candidates("a girl riding a big wave")
+    assert "boy watching waves" in candidates("boy riding waves")
+
+
+def test_riding_what_is_no_wave_is_read_as_before():
+    found = candidates("a girl riding a horse")
+    assert found and not any("watching" in text for text in found)
