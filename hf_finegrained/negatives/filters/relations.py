@@ -447,13 +447,17 @@ def holds_either_way(caption: ParsedCaption, lexicon: Lexicon, start: int, end: 
     """Listed relation tokens [start, end) would stay true edited: it joins two of one noun ("giraffe left of
     giraffe": each is right of the other too; "a plate on a plate"; not nearness), or a substance on what it covers
     (`covering_substances`: "snow ON trees" is snow next to and under them too)."""
-    listed = lexicon.relations.lookup.get(" ".join(token.lower for token in caption.tokens[start:end]))
+    tokens = caption.tokens
+    after = next((token.lower for token in tokens[end:end + 3] if token.tag in NOUN_TAGS), None)
+    if caption.words.isdisjoint(lexicon.rules["covering_substances"]) and (
+            after is None or not any(token.lower == after for token in tokens[:start])):
+        return False  # the usual case, read cheaply: no substance, no noun named on both sides
+    listed = lexicon.relations.lookup.get(" ".join(token.lower for token in tokens[start:end]))
     if listed is None:
         return False
     subject = subject_before(caption, start)
     if subject is None or subject.noun_end < start - 2:
         return False
-    tokens = caption.tokens
     head = singular(tokens[subject.head].lower)
     if head in lexicon.rules["covering_substances"]:
         return True
