@@ -59,3 +59,13 @@ def test_riding_a_wave_becomes_watching_it():
 def test_riding_what_is_no_wave_is_read_as_before():
     found = candidates("a girl riding a horse")
     assert found and not any("watching" in text for text in found)
+
+
+def test_a_hyphened_object_the_parse_split_is_still_the_object():
+    assert "boy HOLDING yellow t-shirt" in candidates("boy WEARING yellow t-shirt")  # its group was "yellow" alone
+    assert "kid HOLDING green t-shirt" in candidates("kid IN green t-shirt")
+
+
+def test_a_hyphened_word_that_is_no_object_is_left():
+    assert not any("t-shirt" in text and "HOLDING" in text
+                   for text in candidates("man WEARING yellow t-shirt logo"))  # not the caption's last word

@@ -911,7 +911,7 @@ def replace_relation_candidates(caption: ParsedCaption, lexicon: Lexicon) -> lis
             continue  # "giraffe left of giraffe" -> "right of"; "snow ON trees" -> "NEXT TO": still true
         if end - start == 1 and phrase in lexicon.verbs.lookup and phrase not in lexicon.relations.lookup:
             subject = filters.subject_before(caption, start)
-            obj = filters.group_after(caption, end) or filters.group_after(
+            obj = _hyphened_object(caption, end) or filters.group_after(caption, end) or filters.group_after(
                 caption, _past_count_words(caption, lexicon, end)) or (None if filters.body_part_landmark(
                     caption, lexicon, subject) else _mistagged_object(caption, lexicon, end))
             # "holding a single apple"; "man riding skateboard", never "hand riding skateboard"
@@ -985,6 +985,28 @@ def _mistagged_object(caption: ParsedCaption, lexicon: Lexicon, position: int) -
     return NounGroup(None, position, position, position + 1)
 
 
+def _hyphened_object(caption: ParsedCaption, position: int) -> NounGroup | None:
+    """An object from token `position` whose head is a hyphened word the parse split ("WEARING orange t-shirt": its
+    group would be "orange" alone or none), ending the caption or before a preposition; None without a hyphen."""
+    if "-" not in caption.words:
+        return None
+    tokens = caption.tokens
+    for hyphen in range(position + 1, min(position + 5, len(tokens) - 1)):
+        if tokens[hyphen].tag == "HYPH":
+            break
+        if not tokens[hyphen].text.isalpha():
+            return None
+    else:
+        return None
+    head, after = hyphen + 1, hyphen + 2
+    if (tokens[head].tag not in ("NN", "NNS") or not tokens[head].text.isalpha()
+            or any(not token.text.isalpha() or not token.text.islower()
+                   or token.tag not in ("JJ", "NN", "NNS", "NNP") for token in tokens[position:hyphen])
+            or after < len(tokens) and tokens[after].tag not in ("IN", CAPITAL_RELATION_TAG, ".")):
+        return None
+    return NounGroup(None, position, hyphen - 1, after)
+
+
 def _relation_triggers(lexicon: Lexicon) -> frozenset[str]:
     """The words without which `replace_relation_candidates` skips its rarer checks: "?" (a question), the verbs of
     looking (`gaze_verbs`) and of having (`worn_having_verbs`); kept in `lexicon.derived`."""
@@ -1036,7 +1058,7 @@ def _worn_in_candidates(caption: ParsedCaption, lexicon: Lexicon, worn_in: dict[
         if not subject_entry or lexicon.noun_class(subject_entry) != "person":
             continue
         obj = filters.group_after(caption, index + 1) or filters.group_after(
-            caption, _past_count_words(caption, lexicon, index + 1))
+            caption, _past_count_words(caption, lexicon, index + 1)) or _hyphened_object(caption, index + 1)
         if obj is None or obj.noun_end != ending or not filters.worn_thing(caption, lexicon, obj):
             continue
         if asked and filters.asked_again(caption, lexicon, index, index + 1, asked):
