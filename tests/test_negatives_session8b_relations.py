@@ -69,3 +69,9 @@ def test_a_hyphened_object_the_parse_split_is_still_the_object():
 def test_a_hyphened_word_that_is_no_object_is_left():
     assert not any("t-shirt" in text and "HOLDING" in text
                    for text in candidates("man WEARING yellow t-shirt logo"))  # not the caption's last word
+
+
+def test_more_worn_things_take_the_wearing_frame():
+    assert "girl HOLDING green snowsuit" in candidates("girl WEARING green snowsuit")
+    assert "a boy holding a red belt" in candidates("a boy wearing a red belt")
+    assert "a boy carrying a red belt" not in candidates("a boy wearing a red belt")  # one does not carry a belt
