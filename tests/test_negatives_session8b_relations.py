@@ -75,3 +75,7 @@ def test_more_worn_things_take_the_wearing_frame():
     assert "girl HOLDING green snowsuit" in candidates("girl WEARING green snowsuit")
     assert "a boy holding a red belt" in candidates("a boy wearing a red belt")
     assert "a boy carrying a red belt" not in candidates("a boy wearing a red belt")  # one does not carry a belt
+
+
+def test_an_object_after_an_unlisted_modifier_tagged_as_a_name_is_still_the_object():
+    assert "girl HOLDING jean skirt" in candidates("girl WEARING jean skirt")  # "jean": a proper noun to the tagger

@@ -221,6 +221,8 @@ def swap_object_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[Can
             if lexicon.noun_class(entry_a) == "person" and (_one_way_verb_between(caption, lexicon, a, b)
                                                              or _another(caption, b)):
                 continue  # "a man holding a girl" -> "a girl holding a man"; "a boy ... another tennis player"
+            if _may_be_one(entry_a, entry_b) and _placed_between(caption, lexicon, a, b):
+                continue  # "woman left of skier": she may be a skier too ("a policeman arrests a man" is no place)
             if {entry_a.forms[0], entry_b.forms[0]} & lexicon.rules["gendered_clothing"]:
                 continue  # "a girl in a floral dress next to a boy in a blue shirt" -> "a boy in a blue dress"
             if entry_a.category == entry_b.category and entry_a.category in lexicon.rules["positional_roles"]:
@@ -279,11 +281,30 @@ def _placed_pair(caption: ParsedCaption, lexicon: Lexicon) -> tuple[Edit, ...] |
         return None
     if (entries[0].category, entries[0].cluster) == (entries[1].category, entries[1].cluster):
         return None  # "car left of car"
+    if _may_be_one(entries[0], entries[1]):
+        return None  # "man behind snowboarder": the man may be a snowboarder too
     if listed[0].category == "depth" and listed[0].cluster == 0 and lexicon.noun_class(
             entries[0]) in lexicon.rules["living_classes"]:
         return None  # "man in front of computer": in front of him either way
     edits = _swap_spans(caption, (first.mod_start, first.noun_end), (second.mod_start, second.noun_end))
     return tuple(edits) if edits is not None else None
+
+
+def _may_be_one(first: Entry, second: Entry) -> bool:
+    """One noun names a person by gender or age (category `person`: "man", "girl") and the other by a role
+    ("snowboarder", "doctor"): one person may be both, so their exchange may say the same ("man behind
+    snowboarder" -> "snowboarder behind man")."""
+    categories = (first.category, second.category)
+    return "person" in categories and any(category.startswith("role") for category in categories)
+
+
+def _placed_between(caption: ParsedCaption, lexicon: Lexicon, first: NounGroup, second: NounGroup) -> bool:
+    """A listed spatial relation, and little else, stands between the two groups ("man behind leaning forward
+    snowboarder"; not "a man sits on the sidewalk ... with a police officer")."""
+    start = second.det if second.det is not None else second.mod_start
+    return any(first.noun_end <= begin <= first.noun_end + 2 and start - 2 <= end <= start + 1
+               and " ".join(token.lower for token in caption.tokens[begin:end]) in lexicon.relations.lookup
+               for begin, end in caption.relations)
 
 
 def _person_noun(lexicon: Lexicon, word: str) -> bool:
@@ -973,8 +994,11 @@ def _mistagged_object(caption: ParsedCaption, lexicon: Lexicon, position: int) -
     if position >= len(tokens) or tokens[position].tag not in MISTAGGED_NOUN_TAGS:
         return None
     word = tokens[position].text
-    if not word.isalpha() or not word.islower() or position + 1 < len(tokens) and tokens[position + 1].tag not in (
-            "IN", CAPITAL_RELATION_TAG, "."):
+    if not word.isalpha() or not word.islower():
+        return None
+    if tokens[position].tag == "NNP" and (after := filters.group_after(caption, position + 1)) is not None:
+        return after._replace(mod_start=position)  # an unlisted modifier: "WEARING khaki shorts"
+    if position + 1 < len(tokens) and tokens[position + 1].tag not in ("IN", CAPITAL_RELATION_TAG, "."):
         return None
     frame_nouns = lexicon.derived.get("frame_noun_words")
     if frame_nouns is None:
