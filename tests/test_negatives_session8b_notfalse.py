@@ -119,3 +119,14 @@ def test_what_one_wears_is_replaced_only_by_a_worn_thing():
     assert "man wearing a purse on a street" in found
     assert not any(word in text for text in found for word in ("clock", "book", "umbrella", "flag")), found
     assert "a man wearing a red jacket" in candidates("a man wearing a red shirt", "replace_object")
+
+
+# swap_object: a person named by gender and one named by a role, one placed by the other, may be one person
+
+
+def test_a_person_and_a_role_are_not_exchanged_where_the_person_may_hold_the_role():
+    for caption in ("woman left of skier", "girl right of tall surfer"):
+        assert candidates(caption, "swap_object") == set(), (caption, candidates(caption, "swap_object"))
+    assert "snowboarder behind skier" in candidates("skier behind snowboarder", "swap_object")
+    assert "woman behind man" in candidates("man behind woman", "swap_object")
+    assert "A man arrests a policeman." in candidates("A policeman arrests a man.", "swap_object")  # roles told apart
