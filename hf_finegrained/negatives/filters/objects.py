@@ -248,7 +248,8 @@ def one_way_link(caption: ParsedCaption, lexicon: Lexicon, first: NounGroup, sec
     absurd or a still-true caption: a verb alone between two things that are not alive ("a sink has a faucet", "a
     truck pulls a boat", "trees lost their leaves": a whole and its part, a tool and what it moves); a relation
     of support or containment that the parse missed ("faucet ON sink" in capitals); a verb of a mutual action
-    between two people or animals (`mutual_verbs`: "a woman talks to a man" is a man talking to her)."""
+    between two people or animals (`mutual_verbs`: "a woman talks to a man" is a man talking to her); a relation
+    that fits one way only (`one_way_relations`: "vase made of glass", "leaf fallen from tree")."""
     tokens = caption.tokens
     start = second.det if second.det is not None else second.mod_start
     between = tokens[first.noun_end:start]
@@ -257,6 +258,9 @@ def one_way_link(caption: ParsedCaption, lexicon: Lexicon, first: NounGroup, sec
     words = [token.lower for token in between]
     if any(word in lexicon.mutual_verb_forms for word in words):
         return True
+    relation = " ".join(word for word in words if word not in lexicon.rules["auxiliaries"])
+    if relation in lexicon.rules["one_way_relations"]:
+        return True  # "vase made of glass", "leaf fallen from tree"
     entries = [object_entry(caption, group, lexicon) for group in (first, second)]
     alive = any(entry is not None and lexicon.noun_class(entry) in lexicon.rules["living_classes"]
                 for entry in entries)
