@@ -450,7 +450,7 @@ def holds_either_way(caption: ParsedCaption, lexicon: Lexicon, start: int, end: 
     tokens = caption.tokens
     after = next((token.lower for token in tokens[end:end + 3] if token.tag in NOUN_TAGS), None)
     if caption.words.isdisjoint(lexicon.rules["covering_substances"]) and (
-            after is None or not any(token.lower == after for token in tokens[:start])):
+            after is None or after not in caption.text[:tokens[start].start].lower()):
         return False  # the usual case, read cheaply: no substance, no noun named on both sides
     listed = lexicon.relations.lookup.get(" ".join(token.lower for token in tokens[start:end]))
     if listed is None:
