@@ -448,10 +448,15 @@ def holds_either_way(caption: ParsedCaption, lexicon: Lexicon, start: int, end: 
     giraffe": each is right of the other too; "a plate on a plate"; not nearness), or a substance on what it covers
     (`covering_substances`: "snow ON trees" is snow next to and under them too)."""
     tokens = caption.tokens
-    after = next((token.lower for token in tokens[end:end + 3] if token.tag in NOUN_TAGS), None)
-    if caption.words.isdisjoint(lexicon.rules["covering_substances"]) and (
-            after is None or after not in caption.text[:tokens[start].start].lower()):
-        return False  # the usual case, read cheaply: no substance, no noun named on both sides
+    if caption.words.isdisjoint(lexicon.rules["covering_substances"]):
+        # the usual case, read cheaply: no substance, and no noun after the relation named before it
+        for token in tokens[end:end + 3]:
+            if token.tag in NOUN_TAGS:
+                break
+        else:
+            return False
+        if token.lower not in caption.text[:tokens[start].start].lower():
+            return False
     listed = lexicon.relations.lookup.get(" ".join(token.lower for token in tokens[start:end]))
     if listed is None:
         return False
