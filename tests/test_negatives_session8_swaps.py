@@ -33,9 +33,8 @@ def candidates(caption: str, kind: str) -> set[str]:
 # ---- swap_object: the doer and the one done to ----
 
 @pytest.mark.parametrize("caption, expected", [
-    ("A tall woman praises a male child.", "A male child praises a tall woman."),  # modifiers move with the noun
     ("A nurse greets a patient.", "A patient greets a nurse."),  # people nouns of `exchanged_people`
-    ("A female child smiles at an old man.", "An old man smiles at a female child."),  # directed preposition
+    ("A girl smiles at a man.", "A man smiles at a girl."),  # directed preposition
     ("A coach is scolding a referee.", "A referee is scolding a coach."),
     ("A woman winks at a teacher.", "A teacher winks at a woman."),  # "winks" parsed as a plural noun
 ])
@@ -55,6 +54,8 @@ def test_doer_and_done_to_are_exchanged(caption, expected):
     "man driving coach",  # a coach may be a bus
     "A nurse speaks to a patient.",  # speaking to someone is a conversation: `mutual_verbs`
     "A girl throws a ball to another child.",  # "another": the girl is a child too
+    "A tall woman praises a boy.",  # modifiers stay in place: the seventh audit read their move WRONG_KIND
+    "A girl smiles at an old man.",
 ])
 def test_doer_and_done_to_stay_where_the_exchange_reads_badly(caption):
     assert candidates(caption, "swap_object") == set()
@@ -73,10 +74,10 @@ def test_a_carried_child_is_not_exchanged_by_the_listed_nouns_rule_either():
 # ---- swap_object: two things one behind or beside the other ----
 
 @pytest.mark.parametrize("caption, expected", [
-    ("lamp behind wooden chair", "wooden chair behind lamp"),  # across classes, the modifiers move too
-    ("A bicycle is behind a red bench.", "A red bench is behind a bicycle."),
-    ("fence in front of brown horse", "brown horse in front of fence"),
-    ("cup left of black laptop", "black laptop left of cup"),
+    ("lamp behind chair", "chair behind lamp"),  # across classes
+    ("A bicycle is behind a bench.", "A bench is behind a bicycle."),
+    ("fence in front of horse", "horse in front of fence"),
+    ("cup left of laptop", "laptop left of cup"),
 ])
 def test_two_placed_things_are_exchanged(caption, expected):
     assert expected in candidates(caption, "swap_object")
@@ -88,6 +89,8 @@ def test_two_placed_things_are_exchanged(caption, expected):
     "tree standing behind bench",  # a participle stays with its place
     "clock behind clock",  # two of one noun
     "A man hides behind a door.",  # "man hides" is no object
+    "lamp behind wooden chair",  # modifiers stay in place: "wooden chair behind lamp" read WRONG_KIND
+    "tree behind red bus",
 ])
 def test_placed_things_stay_where_the_exchange_reads_badly(caption):
     assert candidates(caption, "swap_object") == set()

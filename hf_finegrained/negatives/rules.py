@@ -192,7 +192,7 @@ def _swap_spans(caption: ParsedCaption, first: tuple[int, int], second: tuple[in
 
 def swap_object_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[Candidate]:
     """Two listed objects of one class and number exchange places; their modifiers stay where they were ("a red
-    ring left of a blue bar" -> "a red bar left of a blue ring"). Where no such exchange reads, two whole noun
+    ring left of a blue bar" -> "a red bar left of a blue ring"). Where no such exchange reads, two unmodified noun
     groups may exchange places (`_exchanged_groups`): a doer and the one done to ("A coach teaches a boxer." ->
     "A boxer teaches a coach."), two things one behind the other ("trees behind frisbee" -> "frisbee behind
     trees")."""
@@ -243,17 +243,19 @@ def swap_object_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[Can
 
 
 def _exchanged_groups(caption: ParsedCaption, lexicon: Lexicon) -> list[tuple[Edit, ...]]:
-    """The exchanges of two whole noun groups (modifiers move with their noun) that `swap_object` makes besides
-    its exchanges of listed nouns of one class: a doer and the one done to (`_doer_and_done_to`), two things one
-    behind or left of the other (`_placed_pair`)."""
+    """The exchanges of two unmodified noun groups that `swap_object` makes besides its exchanges of listed nouns
+    of one class: a doer and the one done to (`_doer_and_done_to`), two things one behind or left of the other
+    (`_placed_pair`). Groups with modifiers are left: moved with their noun, the modifiers break the type's promise
+    (modifiers stay in place), and both readers of the seventh audit labelled such rows WRONG_KIND ("tree behind
+    red bus" -> "red bus behind tree"); left in place they would describe the other noun ("a red tree")."""
     return [edits for edits in (_doer_and_done_to(caption, lexicon), _placed_pair(caption, lexicon))
             if edits is not None]
 
 
 def _placed_pair(caption: ParsedCaption, lexicon: Lexicon) -> tuple[Edit, ...] | None:
     """A caption that is two listed things and a relation of depth or side between them (`exchanged_relations`)
-    exchanges the two whole groups ("trees behind frisbee" -> "frisbee behind trees", "a cup left of a red
-    laptop" -> "a red laptop left of a cup"): one place is told the other way round. Not for a backdrop
+    exchanges the two groups ("trees behind frisbee" -> "frisbee behind trees", "a cup left of a laptop" -> "a
+    laptop left of a cup"): one place is told the other way round. Not for groups with modifiers, a backdrop
     (`backdrop_classes`: "forest behind elephant"), two of one noun, a verb or participle beside the relation
     ("tree growing behind sign"), nor "in front of" a living thing ("man in front of computer": the computer is
     in front of him too)."""
@@ -261,6 +263,8 @@ def _placed_pair(caption: ParsedCaption, lexicon: Lexicon) -> tuple[Edit, ...] |
     if len(groups) != 2 or not caption.relations:
         return None
     first, second = groups
+    if first.has_modifiers or second.has_modifiers:
+        return None  # the type keeps modifiers in place (`_exchanged_groups`)
     start = second.det if second.det is not None else second.mod_start
     if ((first.det if first.det is not None else first.mod_start) != 0
             or any(token.tag not in (".", ",") for token in tokens[second.noun_end:])):
@@ -319,8 +323,8 @@ def _person_noun(lexicon: Lexicon, word: str) -> bool:
 
 def _doer_and_done_to(caption: ParsedCaption, lexicon: Lexicon) -> tuple[Edit, ...] | None:
     """The caption opens with two people joined by a directed verb, the doer and the one it is done to: the
-    two whole noun groups, modifiers and all, are exchanged ("A male child admires an old man." -> "An old man
-    admires a male child.", "A coach teaches a boxer." -> "A boxer teaches a coach."). Not for a verb of a mutual
+    two unmodified noun groups are exchanged ("A coach teaches a boxer." -> "A boxer teaches a coach."). Not for
+    groups with modifiers ("A male child admires an old man."), a verb of a mutual
     action (`mutual_verbs`), two of one noun, two young people (`young_nouns`: a boy is a child), a generic
     person ("a person" may be the man), a pronoun or a garment of one gender outside the groups ("her son",
     "in a skirt"), nor a verb that reads one way only (`_one_way_verb`: "a girl holding a man")."""
@@ -331,6 +335,8 @@ def _doer_and_done_to(caption: ParsedCaption, lexicon: Lexicon) -> tuple[Edit, .
     if (first.noun_end - first.noun_start > 1 and tokens[first.head].tag == "NNS" and first.det is not None
             and tokens[first.det].lower in ARTICLES and tokens[first.head - 1].tag == "NN"):
         first = first._replace(noun_end=first.noun_end - 1)  # "A reporter interviews a man": "a" never heads a plural
+    if first.has_modifiers or second.has_modifiers:
+        return None  # the type keeps modifiers in place (`_exchanged_groups`)
     heads = [tokens[first.head].lower, tokens[second.head].lower]
     if not (_person_noun(lexicon, heads[0]) and _person_noun(lexicon, heads[1])):
         return None
