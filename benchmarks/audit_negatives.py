@@ -36,7 +36,8 @@ the valse_vlc sheets have been read and rules developed on them); `--captions va
 either earlier list's (for the audit after the valse_vlc_2 sheets became development material), and
 `--captions valse_vlc_4` 1,500 more again, none of the three earlier lists' (after valse_vlc_3's), and
 `--captions valse_vlc_5` what VALSE has left (577 distinct captions) and 1,500 more VL-CheckList texts;
-`--captions valse_vlc_6` 3,000 more VL-CheckList texts (VALSE has none left; `VLC_ONLY_FROM`).
+`--captions valse_vlc_6` 3,000 more VL-CheckList texts (VALSE has none left; `VLC_ONLY_FROM`), and
+`--captions valse_vlc_7` 3,000 more again, none of the six earlier lists'.
 
 `blind --double K` puts K of the mixed items (drawn with `random.Random("double")`) on every reader's sheet, so
 that `unblind` can report how often the readers agree (`agreement.md`: raw agreement over the four labels, over
@@ -67,7 +68,7 @@ SUGARCREPE_PP = ROOT.parent / "shared" / "benchmarks" / "sugarcrepe_pp"
 VALSE = ROOT.parent / "shared" / "benchmarks" / "valse"
 VL_CHECKLIST = ROOT.parent / "shared" / "benchmarks" / "vl_checklist"
 CAPTION_SOURCES = ("sugarcrepe", "scpp", "valse_vlc", "valse_vlc_2", "valse_vlc_3", "valse_vlc_4", "valse_vlc_5",
-                   "valse_vlc_6")
+                   "valse_vlc_6", "valse_vlc_7")
 AUDIT_SIZE, PER_TYPE, SEED = 3000, 60, 0
 VLC_ONLY_FROM = 6  # the first valse_vlc list drawn after VALSE ran out: it asks for twice the size, so that its
 # VL-CheckList half alone holds AUDIT_SIZE texts
@@ -142,11 +143,11 @@ def audit_captions(source: str) -> list[str]:
     if source.startswith("valse_vlc") and source in CAPTION_SOURCES:
         # list n draws from its own stream and leaves out every earlier list's captions
         number = int(source.rpartition("_")[2]) if source != "valse_vlc" else 1
+        size = lambda n: AUDIT_SIZE if n < VLC_ONLY_FROM else 2 * AUDIT_SIZE  # noqa: E731
         earlier: set[str] = set()
-        for n in range(1, number):
-            earlier.update(valse_vlc_captions(draw=_valse_vlc_draw(n), exclude=frozenset(earlier)))
-        size = AUDIT_SIZE if number < VLC_ONLY_FROM else 2 * AUDIT_SIZE
-        return valse_vlc_captions(size=size, draw=_valse_vlc_draw(number), exclude=frozenset(earlier))
+        for n in range(1, number):  # each earlier list drawn as it was, at its own size
+            earlier.update(valse_vlc_captions(size=size(n), draw=_valse_vlc_draw(n), exclude=frozenset(earlier)))
+        return valse_vlc_captions(size=size(number), draw=_valse_vlc_draw(number), exclude=frozenset(earlier))
     if source == "sugarcrepe":
         return caption_lists()[0]
     raise SystemExit(f"unknown caption source {source!r}: choose one of {CAPTION_SOURCES}")
