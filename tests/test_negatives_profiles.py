@@ -61,7 +61,13 @@ STRICT = {  # caption: (swap_object, swap_attribute, replace_object, replace_att
         'a big wooden table under a large window',  # issue 29's second session: never "a fabric table"
         None,  # "atop a large window" until issue 29's second session: a window is fixed in place
     ),
-    'A Dog chasing a HORSE.': (None, None, 'A Cat chasing a HORSE.', None, 'A Dog watching a HORSE.'),
+    'A Dog chasing a HORSE.': (
+        'A Horse chasing a DOG.',  # issue 29's ninth session: an animal chases another either way (`chasing_verbs`)
+        None,
+        'A Cat chasing a HORSE.',
+        None,
+        'A Dog watching a HORSE.',
+    ),
     'A brown dog on a beige couch.': (
         None,
         None,

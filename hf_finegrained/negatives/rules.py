@@ -243,19 +243,23 @@ def swap_object_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[Can
 
 
 def _exchanged_groups(caption: ParsedCaption, lexicon: Lexicon) -> list[tuple[Edit, ...]]:
-    """The exchanges of two unmodified noun groups that `swap_object` makes besides its exchanges of listed nouns
+    """The exchanges of two noun groups that `swap_object` makes besides its exchanges of listed nouns
     of one class: a doer and the one done to (`_doer_and_done_to`), two things one behind or left of the other
-    (`_placed_pair`). Groups with modifiers are left: moved with their noun, the modifiers break the type's promise
-    (modifiers stay in place), and both readers of the seventh audit labelled such rows WRONG_KIND ("tree behind
-    red bus" -> "red bus behind tree"); left in place they would describe the other noun ("a red tree")."""
+    (`_placed_pair`). Modifiers never move with their noun: that breaks the type's promise (modifiers stay in
+    place), and both readers of the seventh audit labelled such rows WRONG_KIND ("tree behind red bus" -> "red bus
+    behind tree"); where a group has modifiers only the nouns are exchanged, and only where each modifier suits
+    its new noun (`_modifiers_fit`: never "bus behind red tree")."""
     return [edits for edits in (_doer_and_done_to(caption, lexicon), _placed_pair(caption, lexicon))
             if edits is not None]
 
 
 def _placed_pair(caption: ParsedCaption, lexicon: Lexicon) -> tuple[Edit, ...] | None:
-    """A caption that is two listed things and a relation of depth or side between them (`exchanged_relations`)
+    """A caption that is two listed things and a relation of depth or side between them (`exchanged_relations`),
+    or one above the other where both may lie on each other (`_stackable`: "pillow ON bag" -> "bag ON pillow"),
     exchanges the two groups ("trees behind frisbee" -> "frisbee behind trees", "a cup left of a laptop" -> "a
-    laptop left of a cup"): one place is told the other way round. Not for groups with modifiers, a backdrop
+    laptop left of a cup"): one place is told the other way round. Modifiers stay in place where each suits the
+    noun that takes its place (`_modifiers_fit`: "fence behind yellow giraffe" -> "giraffe behind yellow
+    fence"); not for a backdrop
     (`backdrop_classes`: "forest behind elephant"), two of one noun, a verb or participle beside the relation
     ("tree growing behind sign"), nor "in front of" a living thing ("man in front of computer": the computer is
     in front of him too)."""
@@ -263,8 +267,6 @@ def _placed_pair(caption: ParsedCaption, lexicon: Lexicon) -> tuple[Edit, ...] |
     if len(groups) != 2 or not caption.relations:
         return None
     first, second = groups
-    if first.has_modifiers or second.has_modifiers:
-        return None  # the type keeps modifiers in place (`_exchanged_groups`)
     start = second.det if second.det is not None else second.mod_start
     if ((first.det if first.det is not None else first.mod_start) != 0
             or any(token.tag not in (".", ",") for token in tokens[second.noun_end:])):
@@ -275,7 +277,9 @@ def _placed_pair(caption: ParsedCaption, lexicon: Lexicon) -> tuple[Edit, ...] |
         return None
     phrase = " ".join(token.lower for token in tokens[relation[0]:relation[1]])
     listed = lexicon.relations.lookup.get(phrase)
-    if listed is None or listed[0].category not in lexicon.rules["exchanged_relations"]:
+    if listed is None or listed[0].category not in lexicon.rules["exchanged_relations"] and not (
+            listed[0].category == "vertical" and _stackable(lexicon, tokens[first.head].lower)
+            and _stackable(lexicon, tokens[second.head].lower)):
         return None
     if any(tokens[index].lower in lexicon.nouns.lookup for group in groups
            for index in range(group.noun_start, group.head) if filters.object_entry(caption, group, lexicon) is None):
@@ -290,8 +294,35 @@ def _placed_pair(caption: ParsedCaption, lexicon: Lexicon) -> tuple[Edit, ...] |
     if listed[0].category == "depth" and listed[0].cluster == 0 and lexicon.noun_class(
             entries[0]) in lexicon.rules["living_classes"]:
         return None  # "man in front of computer": in front of him either way
-    edits = _swap_spans(caption, (first.mod_start, first.noun_end), (second.mod_start, second.noun_end))
+    if first.has_modifiers or second.has_modifiers:  # the nouns alone move ("fence behind yellow giraffe")
+        if not (_modifiers_fit(caption, lexicon, first, entries[1])
+                and _modifiers_fit(caption, lexicon, second, entries[0])):
+            return None  # "tree behind red bus" -> "bus behind red tree"
+        edits = _swap_spans(caption, (first.noun_start, first.noun_end), (second.noun_start, second.noun_end))
+    else:
+        edits = _swap_spans(caption, (first.mod_start, first.noun_end), (second.mod_start, second.noun_end))
     return tuple(edits) if edits is not None else None
+
+
+def _stackable(lexicon: Lexicon, head: str) -> bool:
+    """`head` (a head noun, lower case) names a thing that may lie on or under another such thing either way round
+    (`stackable`: "box ON bag" -> "bag ON box"; never "cup ON table" -> "table ON cup")."""
+    stackable = lexicon.rules["stackable"]
+    return head in stackable or singular(head) in stackable
+
+
+def _modifiers_fit(caption: ParsedCaption, lexicon: Lexicon, group: NounGroup, new: Entry) -> bool:
+    """Every modifier of `group` is a listed attribute of a kind that stays in place when its noun is exchanged
+    (`exchanged_modifiers`: colour, material, size...) and suits `new`, the noun that takes its place
+    (`filters.attribute_fits`): "fence behind yellow giraffe" -> "giraffe behind yellow fence", never "bus behind
+    red tree" nor "bus behind closed tree". True for a group without modifiers."""
+    if not group.has_modifiers:
+        return True
+    attributes = _attributes(caption, lexicon, group)
+    kept = lexicon.rules["exchanged_modifiers"]
+    return attributes is not None and all(
+        entry.category in kept and filters.attribute_fits(lexicon, caption.tokens[index].lower, entry.category, new)
+        for index, entry in attributes)
 
 
 def _may_be_one(first: Entry, second: Entry) -> bool:
@@ -323,8 +354,11 @@ def _person_noun(lexicon: Lexicon, word: str) -> bool:
 
 def _doer_and_done_to(caption: ParsedCaption, lexicon: Lexicon) -> tuple[Edit, ...] | None:
     """The caption opens with two people joined by a directed verb, the doer and the one it is done to: the
-    two unmodified noun groups are exchanged ("A coach teaches a boxer." -> "A boxer teaches a coach."). Not for
-    groups with modifiers ("A male child admires an old man."), a verb of a mutual
+    two unmodified noun groups are exchanged ("A coach teaches a boxer." -> "A boxer teaches a coach."). Where one
+    is an animal, only with a verb either may do to the other (`chasing_verbs`), two of one number where the verb
+    agrees with its doer, and modifiers left in place where they suit their new noun (`_modifiers_fit`: "brown
+    dog chasing white cat" -> "brown cat chasing white dog"). Not for people with modifiers ("A male child
+    admires an old man."), a verb of a mutual
     action (`mutual_verbs`), two of one noun, two young people (`young_nouns`: a boy is a child), a generic
     person ("a person" may be the man), a pronoun or a garment of one gender outside the groups ("her son",
     "in a skirt"), nor a verb that reads one way only (`_one_way_verb`: "a girl holding a man")."""
@@ -335,11 +369,12 @@ def _doer_and_done_to(caption: ParsedCaption, lexicon: Lexicon) -> tuple[Edit, .
     if (first.noun_end - first.noun_start > 1 and tokens[first.head].tag == "NNS" and first.det is not None
             and tokens[first.det].lower in ARTICLES and tokens[first.head - 1].tag == "NN"):
         first = first._replace(noun_end=first.noun_end - 1)  # "A reporter interviews a man": "a" never heads a plural
-    if first.has_modifiers or second.has_modifiers:
-        return None  # the type keeps modifiers in place (`_exchanged_groups`)
     heads = [tokens[first.head].lower, tokens[second.head].lower]
-    if not (_person_noun(lexicon, heads[0]) and _person_noun(lexicon, heads[1])):
+    people = _person_noun(lexicon, heads[0]) and _person_noun(lexicon, heads[1])
+    if not people and not (_animal_or_person(caption, lexicon, first) and _animal_or_person(caption, lexicon, second)):
         return None
+    if people and (first.has_modifiers or second.has_modifiers):
+        return None  # the type keeps modifiers in place (`_exchanged_groups`): "A male child admires an old man."
     start = second.det if second.det is not None else second.mod_start
     between = tokens[first.noun_end:start]
     auxiliaries = lexicon.rules["auxiliaries"]
@@ -351,6 +386,16 @@ def _doer_and_done_to(caption: ParsedCaption, lexicon: Lexicon) -> tuple[Edit, .
         return None
     if len(verbs) == 2 and between[-1].lower not in lexicon.rules["directed_prepositions"]:
         return None  # "sits beside", "communicates with": no direction
+    if not people:  # an animal: a verb it can do to a person and a person to it, modifiers staying in place
+        entries = [filters.head_entry(caption, group, lexicon) for group in (first, second)]
+        if (verb.lower not in _verb_forms(lexicon, "chasing_verbs") or entries[0] is None or entries[1] is None
+                or entries[0].forms[0] == entries[1].forms[0]
+                or verb.tag != "VBG" and tokens[first.head].tag != tokens[second.head].tag
+                or not (_modifiers_fit(caption, lexicon, first, entries[1])
+                        and _modifiers_fit(caption, lexicon, second, entries[0]))):
+            return None  # "woman feeding cow" -> "cow feeding woman"; "dog chasing dog"; "man watching brown cow"
+        edits = _swap_spans(caption, (first.noun_start, first.noun_end), (second.noun_start, second.noun_end))
+        return tuple(edits) if edits is not None else None
     if len(between) > len(verbs) and verb.tag != "VBG":
         return None  # an auxiliary before a finite verb: "is helps"
     singulars = [singular(head) for head in heads]
@@ -369,6 +414,14 @@ def _doer_and_done_to(caption: ParsedCaption, lexicon: Lexicon) -> tuple[Edit, .
         return None
     edits = _swap_spans(caption, (first.mod_start, first.noun_end), (second.mod_start, second.noun_end))
     return tuple(edits) if edits is not None else None
+
+
+def _animal_or_person(caption: ParsedCaption, lexicon: Lexicon, group: NounGroup) -> bool:
+    """The group's head is a listed animal (`animal_classes`) or a person (`_person_noun`)."""
+    if _person_noun(lexicon, caption.tokens[group.head].lower):
+        return True
+    entry = filters.head_entry(caption, group, lexicon)
+    return entry is not None and lexicon.noun_class(entry) in lexicon.rules["animal_classes"]
 
 
 def _another(caption: ParsedCaption, group: NounGroup) -> bool:
