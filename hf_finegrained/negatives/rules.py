@@ -517,7 +517,10 @@ def swap_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
     Every moved word must suit its new noun (`filters.attribute_fits`). The exchange keeps the caption's words;
     the move keeps them but for an article that must change ("an umbrella" -> "a red umbrella"). In a caption
     without articles (VL-CheckList's "red bag ON chair") a bare noun may give or take the attribute ("bag ON red
-    chair")."""
+    chair"), as may the first noun of any caption that starts in lower case ("lamp on a black dresser" -> "black
+    lamp on a dresser"); there a natural colour may also move onto an animal (`_coat_colour`: "dog near black
+    car" -> "black dog near car") and a compound the lists do not know takes what its head would
+    (`_compound_entry`: "wooden utility box ON pole")."""
     if not any(group.has_modifiers for group in caption.groups):
         return []  # nothing to exchange or move: the checks per group below need not run
     tokens = caption.tokens
@@ -578,6 +581,7 @@ def swap_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
     adjectives = lexicon.adjectives.lookup
     order = _attribute_order(lexicon)
     telegraphic = _telegraphic(caption, lexicon)
+    bare_start = telegraphic or caption.text[:1].islower()  # "man wearing a white hat": no capital to keep
     for source, _, _ in groups:
         span = range(source.mod_start, source.noun_start)
         if any(tokens[i].lower in MODIFIER_LINKS for i in span):
@@ -585,7 +589,7 @@ def swap_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
         for position in span:
             listed = adjectives.get(tokens[position].lower)
             if listed is None or listed[0].category not in lexicon.rules["movable_attributes"] or (
-                    position == 0 and not telegraphic):
+                    position == 0 and not bare_start):
                 continue  # "Black cat with green eyes" -> "Cat with black eyes": the capital stays behind
             if listed[0].category == "age" and tokens[position].lower not in lexicon.rules["moved_ages"]:
                 continue
@@ -615,7 +619,9 @@ def swap_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
             if _content(caption, lexicon, source) or not caption.words.isdisjoint(lexicon.rules["matching_words"]):
                 continue  # "a bike covered with a white cover" is white; "shoe matches orange shirt"
             for target, target_entry, target_attrs in groups:
-                if (target is source or target_entry is None or (target.noun_start == 0 and not telegraphic)
+                if target_entry is None and telegraphic:
+                    target_entry = _compound_entry(caption, lexicon, target)  # "water bottle": a bottle
+                if (target is source or target_entry is None or (target.noun_start == 0 and not bare_start)
                         or len(target_attrs or ()) != target.noun_start - target.mod_start):
                     continue  # a listed object whose modifiers (if any) are all listed attributes
                 if _shares_modifier(caption, lexicon, source, target) or not _lands_well(
@@ -625,7 +631,8 @@ def swap_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
                     continue  # "a clock with a white face" -> "a white clock with a face"
                 if any(entry.category == category for _, entry in target_attrs or ()):
                     continue
-                if not (filters.attribute_movable_to(lexicon, category, target_entry, word)
+                if not ((filters.attribute_movable_to(lexicon, category, target_entry, word)
+                         or telegraphic and _coat_colour(lexicon, category, word, suited[source.head], target_entry))
                         and filters.attribute_fits(lexicon, word, category, target_entry)):
                     continue
                 if filters.implied_attribute(lexicon, category, word, target_entry,
@@ -640,6 +647,31 @@ def swap_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
                     continue  # "shower curtain" -> "shower white curtain" (also read as a verb), "tennis-white racket"
                 candidates.append(Candidate(len(candidates), _move_attribute(caption, source, position, target, at)))
     return candidates
+
+
+def _compound_entry(caption: ParsedCaption, lexicon: Lexicon, group: NounGroup) -> Entry | None:
+    """The listed head of a two-word compound the lists do not know, the first word naming nothing living
+    ("water bottle" -> bottle, "utility box" -> box: "utility box ON wooden pole" -> "wooden utility box ON
+    pole"); None for other groups and for "dog toy" ("brown dog toy" would read as a brown dog's toy)."""
+    if group.noun_end - group.noun_start != 2:
+        return None
+    first = lexicon.nouns.lookup.get(caption.tokens[group.noun_start].lower)
+    if first is not None and lexicon.noun_class(first[0]) in lexicon.rules["living_classes"]:
+        return None
+    return filters.head_entry(caption, group, lexicon)
+
+
+def _coat_colour(lexicon: Lexicon, category: str, word: str, source: Entry | None, target: Entry) -> bool:
+    """A colour of a listed thing or animal (`source`) may move onto an animal whose coat colour varies
+    (`coat_coloured_animals`) where it is one of that animal's colours (`palette.colour.*`): "cat on black
+    television" -> "black cat on television"; never "a brown giraffe", nor from a marking ("cat has white spot").
+    Asked in telegraphic captions only (VL-CheckList's style): full sentences move no attribute onto an animal."""
+    if category != "colour" or target.forms[0] not in lexicon.rules["coat_coloured_animals"] or source is None:
+        return False
+    palette = lexicon.by_noun("palette", target, "colour.")
+    kind = lexicon.noun_class(source)
+    return ((palette is None or word in palette)
+            and (kind in lexicon.rules["colourable_classes"] or kind in lexicon.rules["animal_classes"]))
 
 
 def _repeated_colour(caption: ParsedCaption, category: str, index: int) -> bool:
