@@ -52,6 +52,9 @@ PREPOSITION_TAGS = frozenset({"IN", "TO"})
 # tags the small tagger gives a verb's one-word object in VL-CheckList's captions ("man riding skateboard": RB)
 MISTAGGED_NOUN_TAGS = frozenset({"NNP", "NNPS", "RB", "JJR", "VBZ", "VBP"})
 RELATION_WORD_TAGS = PREPOSITION_TAGS | {CAPITAL_RELATION_TAG}  # a one-word relation: "on", "ON" ("cup ON table")
+# Tags spaCy gives a VL-CheckList phrase's opening noun read as an imperative or a name ("fork ON table")
+INITIAL_NOUN_MISTAGS = frozenset({"VB", "VBP", "VBZ", "NNP"})
+FINITE_VERB_TAGS = frozenset({"VBZ", "VBP", "VBD"})  # never right after a preposition
 LIST_WORD_TAGS = frozenset({"DT", "CD", "JJ", "JJR", "JJS", "PRP$"})  # words of a noun phrase outside its group
 # Types that edit the statement before a question ("a man riding a wave. is he the only surfer? yes." -> "watching
 # a wave"): where things are and what they do is seldom asked again (`filters.asked_again` checks); the other types
@@ -371,8 +374,10 @@ def _doer_and_done_to(caption: ParsedCaption, lexicon: Lexicon) -> tuple[Edit, .
         first = first._replace(noun_end=first.noun_end - 1)  # "A reporter interviews a man": "a" never heads a plural
     heads = [tokens[first.head].lower, tokens[second.head].lower]
     people = _person_noun(lexicon, heads[0]) and _person_noun(lexicon, heads[1])
-    if not people and not (_animal_or_person(caption, lexicon, first) and _animal_or_person(caption, lexicon, second)):
-        return None
+    if not people and (caption.words.isdisjoint(_verb_forms(lexicon, "chasing_verbs"))
+                       or not (_animal_or_person(caption, lexicon, first)
+                               and _animal_or_person(caption, lexicon, second))):
+        return None  # an animal only with a verb of `chasing_verbs` (a set lookup first: most captions have none)
     if people and (first.has_modifiers or second.has_modifiers):
         return None  # the type keeps modifiers in place (`_exchanged_groups`): "A male child admires an old man."
     start = second.det if second.det is not None else second.mod_start
@@ -1009,6 +1014,8 @@ def replace_relation_candidates(caption: ParsedCaption, lexicon: Lexicon) -> lis
     "pushing" a bike, "leading" a horse); "at" after a verb of looking becomes "away from" (`_gaze_candidates`)
     and a person's "has" before a garment "holds" (`_worn_having_candidates`); `filters` decides where each edit
     reads as a scene. In a question-and-answer caption only the statement is edited (`STATEMENT_EDITED`)."""
+    if caption.tokens and caption.tokens[0].tag in INITIAL_NOUN_MISTAGS:
+        caption = _initial_noun_read(caption, lexicon)  # "fork ON table": "fork" tagged as an imperative
     tokens, words = caption.tokens, caption.words
     candidates: list[Candidate] = []
     triggers = lexicon.derived.get("relation_triggers") or _relation_triggers(lexicon)
@@ -1022,6 +1029,8 @@ def replace_relation_candidates(caption: ParsedCaption, lexicon: Lexicon) -> lis
         if filters.holds_either_way(caption, lexicon, start, end):
             continue  # "giraffe left of giraffe" -> "right of"; "snow ON trees" -> "NEXT TO": still true
         if end - start == 1 and phrase in lexicon.verbs.lookup and phrase not in lexicon.relations.lookup:
+            if start > 0 and tokens[start].tag in FINITE_VERB_TAGS and tokens[start - 1].tag in RELATION_WORD_TAGS:
+                continue  # "person IN stands": a noun (the stands), no finite verb follows a preposition
             subject = filters.subject_before(caption, start)
             obj = _hyphened_object(caption, end) or filters.group_after(caption, end) or filters.group_after(
                 caption, _past_count_words(caption, lexicon, end)) or (None if filters.body_part_landmark(
@@ -1075,6 +1084,33 @@ def replace_relation_candidates(caption: ParsedCaption, lexicon: Lexicon) -> lis
         candidates += _worn_in_candidates(caption, lexicon, worn_in,
                                           filters.asked_words(caption) if "?" in words else frozenset())
     return candidates
+
+
+def _initial_noun_read(caption: ParsedCaption, lexicon: Lexicon) -> ParsedCaption:
+    """The caption with its first word read as its subject noun where the tagger took the noun opening a
+    VL-CheckList phrase for a verb or a name (`INITIAL_NOUN_MISTAGS`: "fork ON table", "prong ON wooden fork", an
+    imperative's verb) and a one-word relation follows it: a copy whose first token is a noun and its own group,
+    so that the filters read the subject. Where that word is no listed noun but a part (`attached`, `own_parts`,
+    `body_parts`) "on" its landmark (`contact_relations`), the copy drops the relation instead ("prong ON wooden
+    fork", "logo ON box": never beside nor under it). Else the caption itself ("kettle ON stove"). Only
+    `replace_relation` reads the copy."""
+    tokens = caption.tokens
+    word = tokens[0].text
+    if (len(tokens) < 3 or not word.isalpha() or not word.islower() or tokens[1].tag not in RELATION_WORD_TAGS
+            or (1, 2) not in caption.relations or tokens[1].lower in lexicon.verbs.lookup
+            or any(group.mod_start == 0 for group in caption.groups)):
+        return caption
+    if not (word in lexicon.nouns.lookup or singular(word) in lexicon.nouns.lookup):
+        if tokens[1].lower not in lexicon.rules["contact_relations"] or not any(
+                form in lexicon.rules[name] for form in (word, singular(word))
+                for name in ("attached", "own_parts", "body_parts")):
+            return caption  # "kettle ON stove": an unlisted thing is edited as before
+        return ParsedCaption(caption.text, tokens, caption.groups, [span for span in caption.relations
+                                                                     if span != (1, 2)], caption.words,
+                             caption.protected)  # "prong ON wooden fork": a part, never beside it
+    first = tokens[0]._replace(tag="NN")
+    return ParsedCaption(caption.text, [first, *tokens[1:]], [NounGroup(None, 0, 0, 1), *caption.groups],
+                         [span for span in caption.relations if span != (0, 1)], caption.words, caption.protected)
 
 
 def _mistagged_object(caption: ParsedCaption, lexicon: Lexicon, position: int) -> NounGroup | None:

@@ -12,8 +12,8 @@ NOUN_PHRASE_START_TAGS = NOUN_TAGS | frozenset({"DT", "PRP$", "CD", "JJ", "JJR",
 
 def attached_thing(caption: ParsedCaption, lexicon: Lexicon, start: int) -> bool:
     """What the relation at token `start` places is a part, a marking or a fixture of its landmark ("the number 5
-    on a bus", "wipers on a car", "a tap on a sink": `attached` nouns and `attached_classes`): it is "on" its
-    landmark by being part of it, and neither under nor beside it."""
+    on a bus", "wipers on a car", "a tap on a sink": `attached` nouns and `attached_classes`; "hair ON sheep",
+    "leaves ON branch": `own_parts`): it is "on" its landmark by being part of it, and neither under nor beside it."""
     group = group_before(caption, start)
     tokens = caption.tokens
     if group is None or not (group.noun_end == start or group.noun_end == start - 1 and tokens[start - 1].tag == "CD"):
@@ -22,6 +22,9 @@ def attached_thing(caption: ParsedCaption, lexicon: Lexicon, start: int) -> bool
     head = tokens[group.head].lower
     run = " ".join(token.lower for token in tokens[group.noun_start:group.noun_end])
     if run in attached or head in attached or singular(head) in attached:
+        return True
+    own = lexicon.rules["own_parts"]
+    if head in own or singular(head) in own:
         return True
     entry = head_entry(caption, group, lexicon)
     return entry is not None and lexicon.noun_class(entry) in lexicon.rules["attached_classes"]
@@ -155,11 +158,14 @@ def ground_opposite(caption: ParsedCaption, lexicon: Lexicon, start: int, catego
                     landmark: Entry | None) -> str | None:
     """The way off a ground or water landmark (`ground_exit.<category> <way off>` of negatives_classes.txt) for "on" and "in" (relation at token
     `start`), or None. "off" needs a verb of standing or parking before it: "a car parked off the street", never
-    "traffic lights off a city street"."""
+    "traffic lights off a city street"; no way off after a verb of being in water (`afloat_verbs`: "swimming in
+    water")."""
     if landmark is None or phrase not in ("on", "in"):
         return None
     if category == "vertical" and (start == 0 or caption.tokens[start - 1].lower not in lexicon.rules["standing_verbs"]):
         return None
+    if start > 0 and caption.tokens[start - 1].lower in lexicon.rules["afloat_verbs"]:
+        return None  # "ducks swimming in the water" never "swimming out of the water"
     for key, landmarks in lexicon.rules.map("ground_exit").items():
         kind, _, opposite = key.partition(" ")
         if kind == category and landmark.forms[0] in landmarks:

@@ -1,0 +1,77 @@
+"""Issue 29, session 9: replace_relation on VL-CheckList-style captions. A caption's opening noun the tagger reads
+as a verb ("spoon ON table") is read as the subject; an unknown thing "on" another is left (most often a part of
+it); parts of one body or thing ("mane ON horse"), bedding and clothes are never put under their support; no
+finite verb follows a preposition; no "out of" the water after a verb of swimming; a frisbee one plays with is not
+"watched"; a small animal's sitting becomes standing, never lying. Captions written for these tests (none is an
+audited caption); each pattern case failed on the rules of 67a1f66, and the controls check what must stay.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from hf_finegrained.negatives import HardNegativeGenerator
+from hf_finegrained.negatives.phrases import parse_caption
+from hf_finegrained.negatives.rules import CANDIDATES, candidate_text
+
+
+@functools.lru_cache(maxsize=1)
+def _generator() -> HardNegativeGenerator:
+    return HardNegativeGenerator(seed=0)
+
+
+def candidates(caption: str, kind: str = "replace_relation") -> set[str]:
+    """Every negative of type `kind` the strict rules may draw for `caption`."""
+    generator = _generator()
+    parsed = parse_caption(generator.nlp(caption), generator.lexicon, caption)
+    found = {candidate_text(parsed, candidate) for candidate in CANDIDATES[kind](parsed, generator.lexicon)}
+    return {text for text in found if text is not None}
+
+
+def test_an_opening_noun_tagged_as_a_verb_is_the_subject():
+    assert candidates("fork ON wooden tray") & {"fork NEXT TO wooden tray", "fork BESIDE wooden tray"}
+    assert candidates("broccoli ON green plate") & {"broccoli NEXT TO green plate", "broccoli BESIDE green plate"}
+
+
+def test_an_unknown_opening_thing_on_another_is_left():
+    assert candidates("tine ON silver fork") == set()  # part of the fork: never beside it
+    assert candidates("emblem ON grey van") == set()
+
+
+def test_parts_of_a_body_or_a_thing_are_left_on_it():
+    assert candidates("mane ON brown pony") == set()
+    assert candidates("hair ON little boy") == set()
+    assert candidates("petals ON red rose") == set()
+
+
+def test_bedding_and_clothes_are_never_put_under_their_support():
+    found = candidates("quilt ON wooden bed")
+    assert found and not any(word in text for text in found for word in ("UNDER", "BENEATH", "BELOW"))
+    found = candidates("jacket ON kitchen chair")
+    assert found and not any(word in text for text in found for word in ("UNDER", "BENEATH", "BELOW"))
+
+
+def test_no_finite_verb_after_a_preposition():
+    assert "woman IN sits" not in candidates("woman IN stands")
+    assert candidates("woman IN stands") == set()
+
+
+def test_no_way_out_of_the_water_after_a_verb_of_swimming():
+    assert not any("out of" in text for text in candidates("two ducks swimming in the water"))
+    assert not any("OUT OF" in text for text in candidates("log floating IN water"))
+
+
+def test_a_played_frisbee_is_not_watched():
+    assert not any("watching" in text for text in candidates("two girls playing frisbee in a park"))
+
+
+def test_a_small_animal_sitting_becomes_standing_not_lying():
+    found = candidates("a dog sitting on a porch")
+    assert "a dog standing on a porch" in found and "a dog lying on a porch" not in found
+
+
+def test_controls_stay():
+    assert candidates("cup ON table") & {"cup NEXT TO table", "cup BESIDE table"}
+    assert "a man standing on a bench" in candidates("a man sitting on a bench")  # a person's posture as before
+    assert any("out of" in text for text in candidates("two boats in the water"))  # a boat has no swimming verb
+    assert "boys watching soccer" in candidates("boys playing soccer")
