@@ -64,3 +64,4 @@ def test_no_compound_move_after_a_living_first_word_nor_outside_telegraphic_capt
     assert "black rope toy beside chair" in candidates("rope toy beside black chair")  # the control
     assert "black dog toy beside chair" not in candidates("dog toy beside black chair")  # a black dog's toy?
     assert not candidates("a water bottle next to a metal fence")
+    assert "black hub cap ON van" not in candidates("hub cap ON black van")  # a hub cap is no cap: a wheel's part

@@ -655,15 +655,17 @@ def swap_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
 
 
 def _compound_entry(caption: ParsedCaption, lexicon: Lexicon, group: NounGroup) -> Entry | None:
-    """The listed head of a two-word compound the lists do not know, the first word naming nothing living
-    ("water bottle" -> bottle, "utility box" -> box: "utility box ON wooden pole" -> "wooden utility box ON
-    pole"); None for other groups and for "dog toy" ("brown dog toy" would read as a brown dog's toy)."""
+    """The listed head of a two-word compound the lists do not know, where the head names a thing of
+    `compound_head_classes` and the first word nothing living ("water bottle" -> bottle, "utility box" -> box:
+    "utility box ON wooden pole" -> "wooden utility box ON pole"); None for other groups, for "hub cap" or "scroll
+    ball" (another thing than a cap or a ball) and for "dog toy" ("brown dog toy" reads as a brown dog's toy)."""
     if group.noun_end - group.noun_start != 2:
         return None
     first = lexicon.nouns.lookup.get(caption.tokens[group.noun_start].lower)
     if first is not None and lexicon.noun_class(first[0]) in lexicon.rules["living_classes"]:
         return None
-    return filters.head_entry(caption, group, lexicon)
+    head = filters.head_entry(caption, group, lexicon)
+    return head if head is not None and lexicon.noun_class(head) in lexicon.rules["compound_head_classes"] else None
 
 
 def _coat_colour(lexicon: Lexicon, category: str, word: str, source: Entry | None, target: Entry) -> bool:
