@@ -372,14 +372,17 @@ def _doer_and_done_to(caption: ParsedCaption, lexicon: Lexicon) -> tuple[Edit, .
     if (first.noun_end - first.noun_start > 1 and tokens[first.head].tag == "NNS" and first.det is not None
             and tokens[first.det].lower in ARTICLES and tokens[first.head - 1].tag == "NN"):
         first = first._replace(noun_end=first.noun_end - 1)  # "A reporter interviews a man": "a" never heads a plural
+    # an animal only with a verb of `chasing_verbs`: a set lookup first, as most captions have none
+    chasing = not caption.words.isdisjoint(_verb_forms(lexicon, "chasing_verbs"))
+    if not chasing and (first.has_modifiers or second.has_modifiers):
+        return None  # the type keeps modifiers in place (`_exchanged_groups`): "A male child admires an old man."
     heads = [tokens[first.head].lower, tokens[second.head].lower]
     people = _person_noun(lexicon, heads[0]) and _person_noun(lexicon, heads[1])
-    if not people and (caption.words.isdisjoint(_verb_forms(lexicon, "chasing_verbs"))
-                       or not (_animal_or_person(caption, lexicon, first)
-                               and _animal_or_person(caption, lexicon, second))):
-        return None  # an animal only with a verb of `chasing_verbs` (a set lookup first: most captions have none)
+    if not people and not (chasing and _animal_or_person(caption, lexicon, first)
+                           and _animal_or_person(caption, lexicon, second)):
+        return None
     if people and (first.has_modifiers or second.has_modifiers):
-        return None  # the type keeps modifiers in place (`_exchanged_groups`): "A male child admires an old man."
+        return None
     start = second.det if second.det is not None else second.mod_start
     between = tokens[first.noun_end:start]
     auxiliaries = lexicon.rules["auxiliaries"]
