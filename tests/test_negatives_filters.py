@@ -222,10 +222,10 @@ def test_verbs_are_read_in_the_first_frame_that_fits():
     assert not any("wearing" in text for text in made("A man holding a cup.", "replace_relation"))
     assert outputs("Two women wearing no shoes.", "replace_relation") == {None}
     assert made("A horse standing.", "replace_relation") == {"A horse lying."}  # never sitting, never "laying"
-    for caption, posture in (("Two women standing near a stove preparing food.", "standing"),
-                             ("People sit at a table with cake.", "sit")):
-        for text in made(caption, "replace_relation"):
-            assert posture in text.split(), text  # never "lying ... preparing food", "lie at a table"
+    for text in made("Two women standing near a stove preparing food.", "replace_relation"):
+        assert "standing" in text.split(), text  # never "lying ... preparing food"
+    for text in made("People sit at a table with cake.", "replace_relation"):
+        assert "lie" not in text.split(), text  # never "lie at a table"; "stand at a table" (session 9)
     frisbee = made("A man throwing a frisbee.", "replace_relation")
     assert frisbee == {"A man catching a frisbee."}  # a frisbee is never kicked or hit
     for text in made("A woman swinging a tennis racket.", "replace_relation"):

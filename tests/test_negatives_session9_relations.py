@@ -75,3 +75,14 @@ def test_controls_stay():
     assert "a man standing on a bench" in candidates("a man sitting on a bench")  # a person's posture as before
     assert any("out of" in text for text in candidates("two boats in the water"))  # a boat has no swimming verb
     assert "boys watching soccer" in candidates("boys playing soccer")
+
+
+def test_sitting_at_a_table_becomes_standing_at_it_only():
+    assert "boy standing at kitchen table" in candidates("boy sitting at kitchen table")
+    assert "two girls sitting at the counter" in candidates("two girls standing at the counter")
+    assert not any("lying" in text for text in candidates("boy sitting at kitchen table"))
+
+
+def test_lying_at_something_or_another_action_after_keeps_the_posture():
+    assert not any("sitting" in text or "standing" in text for text in candidates("dog lying at the door"))
+    assert not any("standing" in text for text in candidates("a boy sitting at a table reading a book"))

@@ -531,6 +531,7 @@ def swap_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
     (`_compound_entry`: "wooden utility box ON pole")."""
     if not any(group.has_modifiers for group in caption.groups):
         return []  # nothing to exchange or move: the checks per group below need not run
+    caption = _initial_noun_read(caption, lexicon)  # "kitten beside gray suitcase": "kitten" tagged as a verb
     tokens = caption.tokens
     groups = []
     for group in caption.groups:
@@ -1055,8 +1056,11 @@ def replace_relation_candidates(caption: ParsedCaption, lexicon: Lexicon) -> lis
             if end < len(tokens) and tokens[end].tag == "RP" and not filters.path_particle(
                     caption, lexicon, end, lexicon.verbs.frames[entry.category]):
                 continue  # a phrasal verb ("lay down", "stand up"): another verb rarely takes its particle
-            if entry.category in lexicon.rules["posture_categories"] and filters.posture_clashes(caption, lexicon, end):
-                continue
+            at_table = False  # "sitting at a table" becomes "standing at" it only (`at_postures`)
+            if entry.category in lexicon.rules["posture_categories"]:
+                if filters.posture_clashes(caption, lexicon, end, entry.forms[0]):
+                    continue
+                at_table = filters.at_posture_follows(caption, end)
             if entry.category == "vehicle_motion" and not filters.motion_fits(caption, lexicon, end, subject_entry):
                 continue
             if entry.category in lexicon.rules["held_categories"] and filters.held_to_body(caption, lexicon, end):
@@ -1068,6 +1072,7 @@ def replace_relation_candidates(caption: ParsedCaption, lexicon: Lexicon) -> lis
             alternatives = [alt.forms[slot] for alt in lexicon.verbs.alternatives(entry)
                             if alt.forms[0] not in lexicon.rules["never_inserted_verbs"]
                             and words.isdisjoint(alt.forms)  # "watching a man play" never "watching a man watch"
+                            and (not at_table or alt.forms[0] in lexicon.rules["at_postures"])
                             and not filters.entailed(lexicon, entry, alt)  # "eating" never "biting"
                             and (alt.forms[0] not in never  # "carrying a necklace"
                                  or not filters.unsuited_object(caption, lexicon, alt, obj))
@@ -1094,15 +1099,16 @@ def replace_relation_candidates(caption: ParsedCaption, lexicon: Lexicon) -> lis
 def _initial_noun_read(caption: ParsedCaption, lexicon: Lexicon) -> ParsedCaption:
     """The caption with its first word read as its subject noun where the tagger took the noun opening a
     VL-CheckList phrase for a verb or a name (`INITIAL_NOUN_MISTAGS`: "fork ON table", "prong ON wooden fork", an
-    imperative's verb) and a one-word relation follows it: a copy whose first token is a noun and its own group,
-    so that the filters read the subject. Where that word is no listed noun but a part (`attached`, `own_parts`,
-    `body_parts`) "on" its landmark (`contact_relations`), the copy drops the relation instead ("prong ON wooden
-    fork", "logo ON box": never beside nor under it). Else the caption itself ("kettle ON stove"). Only
+    imperative's verb) and a relation follows it ("fork on top of napkin"): a copy whose first token is a noun and
+    its own group, so that the filters read the subject. Where that word is no listed noun but a part (`attached`,
+    `own_parts`, `body_parts`) "on" its landmark (`contact_relations`), the copy drops the relation instead ("prong
+    ON wooden fork", "logo ON box": never beside nor under it). Else the caption itself ("kettle ON stove"). Only
     `replace_relation` reads the copy."""
     tokens = caption.tokens
     word = tokens[0].text
-    if (len(tokens) < 3 or not word.isalpha() or not word.islower() or tokens[1].tag not in RELATION_WORD_TAGS
-            or (1, 2) not in caption.relations or tokens[1].lower in lexicon.verbs.lookup
+    relation = next((span for span in caption.relations if span[0] == 1), None)
+    if (len(tokens) < 3 or relation is None or not word.isalpha() or not word.islower()
+            or tokens[1].tag not in RELATION_WORD_TAGS or tokens[1].lower in lexicon.verbs.lookup
             or any(group.mod_start == 0 for group in caption.groups)):
         return caption
     if not (word in lexicon.nouns.lookup or singular(word) in lexicon.nouns.lookup):
@@ -1111,7 +1117,7 @@ def _initial_noun_read(caption: ParsedCaption, lexicon: Lexicon) -> ParsedCaptio
                 for name in ("attached", "own_parts", "body_parts")):
             return caption  # "kettle ON stove": an unlisted thing is edited as before
         return ParsedCaption(caption.text, tokens, caption.groups, [span for span in caption.relations
-                                                                     if span != (1, 2)], caption.words,
+                                                                     if span != relation], caption.words,
                              caption.protected)  # "prong ON wooden fork": a part, never beside it
     first = tokens[0]._replace(tag="NN")
     return ParsedCaption(caption.text, [first, *tokens[1:]], [NounGroup(None, 0, 0, 1), *caption.groups],

@@ -26,7 +26,7 @@ from .relations import (attached_thing, body_part_landmark, can_be_under, cookin
                         in_phrasal_verb, verb_complement, worn_by_landmark, entailed, asked_again, asked_words,
                         question_start, frame_noun_sense, unsuited_object,
                         told_otherwise, path_particle, mounted_on,
-                        worn_thing, holds_either_way)
+                        worn_thing, holds_either_way, at_posture_follows)
 
 __all__ = [
     "attached_thing", "attribute_fits", "attribute_movable_to", "attribute_replaceable", "can_be_under", "conjoined",
@@ -35,7 +35,7 @@ __all__ = [
     "in_slashed_word", "mass_fits", "motion_fits", "named_elsewhere", "next_to_possessive", "object_entry",
     "object_of_verb_before", "portion_of", "posture_clashes", "pronoun_landmark", "read_as_mass", "relation_fits",
     "relation_object", "repeated_noun", "ridden", "same_age", "same_swap_class", "side_fits", "subject_before",
-    "swappable_class", "verb_before", "verb_fits",
+    "swappable_class", "verb_before", "verb_fits", "at_posture_follows",
     "body_part_landmark", "cooking_before", "fixed_in_place", "found_inside", "held_to_body", "outfit_after",
     "restated_by_pronoun", "ridden_landmark",
     "broader_term", "compared_in", "described_animal", "described_noun", "in_fixed_phrase", "in_hyphenated_word",

@@ -87,12 +87,20 @@ def motion_fits(caption: ParsedCaption, lexicon: Lexicon, end: int, subject: Ent
             and tokens[end].lower in lexicon.relation_first_words)
 
 
-def posture_clashes(caption: ParsedCaption, lexicon: Lexicon, end: int) -> bool:
-    """A posture verb ending before token `end` is followed by "at" ("sit at a table") or by another action
-    ("standing in a kitchen preparing food"): another posture would contradict the rest of the caption."""
+def posture_clashes(caption: ParsedCaption, lexicon: Lexicon, end: int, verb: str | None = None) -> bool:
+    """A posture verb (base form `verb`) ending before token `end` is followed by another action ("standing in a
+    kitchen preparing food"), or by "at" where it is no verb of `at_postures` ("lying at a table"; None: any verb):
+    another posture would contradict the rest of the caption. "sitting at a table" may become "standing at a
+    table" (`at_posture_follows`: only those verbs replace it)."""
     tokens = caption.tokens
-    return (end < len(tokens) and tokens[end].lower == "at") or any(
-        token.tag.startswith("VB") and token.lower not in lexicon.rules["auxiliaries"] for token in tokens[end:])
+    if at_posture_follows(caption, end) and verb not in lexicon.rules["at_postures"]:
+        return True
+    return any(token.tag.startswith("VB") and token.lower not in lexicon.rules["auxiliaries"] for token in tokens[end:])
+
+
+def at_posture_follows(caption: ParsedCaption, end: int) -> bool:
+    """"at" follows the verb ending before token `end` ("sitting at a table")."""
+    return end < len(caption.tokens) and caption.tokens[end].lower == "at"
 
 
 def verb_before(caption: ParsedCaption, lexicon: Lexicon, position: int) -> bool:
