@@ -2,7 +2,8 @@
 starts in lower case though it has articles ("lamp on a black dresser" -> "black lamp on a dresser"); a natural
 colour may move from a thing onto an animal whose coat colour varies (`coat_coloured_animals`: "dog near black car"
 -> "black dog near car"); in a telegraphic caption a two-word compound the lists do not know takes the attribute
-as its listed head would ("utility box ON wooden pole" -> "wooden utility box ON pole"). Captions written for these
+as its listed head would ("utility box ON wooden pole" -> "wooden utility box ON pole"), and so does an opening
+noun the tagger took for a verb (`rules._initial_noun_read`: "fork ON green tray"). Captions written for these
 tests (none is an audited caption); each pattern case failed on the rules before this change, and the controls
 check what must stay.
 """
@@ -65,3 +66,15 @@ def test_no_compound_move_after_a_living_first_word_nor_outside_telegraphic_capt
     assert "black dog toy beside chair" not in candidates("dog toy beside black chair")  # a black dog's toy?
     assert not candidates("a water bottle next to a metal fence")
     assert "black hub cap ON van" not in candidates("hub cap ON black van")  # a hub cap is no cap: a wheel's part
+
+
+def test_an_opening_noun_the_tagger_took_for_a_verb_takes_the_attribute():
+    assert "green fork ON tray" in candidates("fork ON green tray")  # spaCy reads "fork" as a verb here
+    assert "brown blanket ON sofa" in candidates("blanket ON brown sofa")
+    assert "red towel ON bench" in candidates("towel ON red bench")
+
+
+def test_no_attribute_onto_an_opening_part_nor_a_usual_colour():
+    assert not candidates("logo ON white truck")  # the truck's own marking
+    assert not candidates("prong ON silver fork")
+    assert "black monitor ON desk" not in candidates("monitor ON black desk")  # monitors are black (usual.monitor)

@@ -55,6 +55,8 @@ RELATION_WORD_TAGS = PREPOSITION_TAGS | {CAPITAL_RELATION_TAG}  # a one-word rel
 # Tags spaCy gives a VL-CheckList phrase's opening noun read as an imperative or a name ("fork ON table")
 INITIAL_NOUN_MISTAGS = frozenset({"VB", "VBP", "VBZ", "NNP"})
 FINITE_VERB_TAGS = frozenset({"VBZ", "VBP", "VBD"})  # never right after a preposition
+# A participle the tagger makes of a garment's modifier ("WEARING striped apron", "riding boots")
+PARTICIPLE_MODIFIER_TAGS = frozenset({"VBD", "VBN", "VBG"})
 LIST_WORD_TAGS = frozenset({"DT", "CD", "JJ", "JJR", "JJS", "PRP$"})  # words of a noun phrase outside its group
 # Types that edit the statement before a question ("a man riding a wave. is he the only surfer? yes." -> "watching
 # a wave"): where things are and what they do is seldom asked again (`filters.asked_again` checks); the other types
@@ -284,9 +286,8 @@ def _placed_pair(caption: ParsedCaption, lexicon: Lexicon) -> tuple[Edit, ...] |
             listed[0].category == "vertical" and _stackable(lexicon, tokens[first.head].lower)
             and _stackable(lexicon, tokens[second.head].lower)):
         return None
-    if any(tokens[index].lower in lexicon.nouns.lookup for group in groups
-           for index in range(group.noun_start, group.head) if filters.object_entry(caption, group, lexicon) is None):
-        return None  # "man ducks behind a door": a verb read as a noun after a listed noun
+    if any(group.head > group.noun_start and filters.object_entry(caption, group, lexicon) is None for group in groups):
+        return None  # "man ducks behind a door": a verb read as a noun; "maroon plants": a colour read as one
     entries = [filters.head_entry(caption, group, lexicon) for group in groups]
     if any(entry is None or lexicon.noun_class(entry) in lexicon.rules["backdrop_classes"] for entry in entries):
         return None
@@ -528,7 +529,8 @@ def swap_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
     chair"), as may the first noun of any caption that starts in lower case ("lamp on a black dresser" -> "black
     lamp on a dresser"); there a natural colour may also move onto an animal (`_coat_colour`: "dog near black
     car" -> "black dog near car") and a compound the lists do not know takes what its head would
-    (`_compound_entry`: "wooden utility box ON pole")."""
+    (`_compound_entry`: "wooden utility box ON pole"). An opening noun the tagger took for a verb is read as a
+    noun (`_initial_noun_read`: "fork ON green tray" -> "green fork ON tray")."""
     if not any(group.has_modifiers for group in caption.groups):
         return []  # nothing to exchange or move: the checks per group below need not run
     caption = _initial_noun_read(caption, lexicon)  # "kitten beside gray suitcase": "kitten" tagged as a verb
@@ -1040,7 +1042,8 @@ def replace_relation_candidates(caption: ParsedCaption, lexicon: Lexicon) -> lis
             subject = filters.subject_before(caption, start)
             obj = _hyphened_object(caption, end) or filters.group_after(caption, end) or filters.group_after(
                 caption, _past_count_words(caption, lexicon, end)) or (None if filters.body_part_landmark(
-                    caption, lexicon, subject) else _mistagged_object(caption, lexicon, end))
+                    caption, lexicon, subject) else _mistagged_object(caption, lexicon, end)
+                                                                    or _participle_object(caption, end))
             # "holding a single apple"; "man riding skateboard", never "hand riding skateboard"
             if obj is not None and obj.det is not None and tokens[obj.det].lower == "no":
                 continue  # "wearing no shoes"
@@ -1103,7 +1106,7 @@ def _initial_noun_read(caption: ParsedCaption, lexicon: Lexicon) -> ParsedCaptio
     its own group, so that the filters read the subject. Where that word is no listed noun but a part (`attached`,
     `own_parts`, `body_parts`) "on" its landmark (`contact_relations`), the copy drops the relation instead ("prong
     ON wooden fork", "logo ON box": never beside nor under it). Else the caption itself ("kettle ON stove"). Only
-    `replace_relation` reads the copy."""
+    `replace_relation` and `swap_attribute` read the copy."""
     tokens = caption.tokens
     word = tokens[0].text
     relation = next((span for span in caption.relations if span[0] == 1), None)
@@ -1145,6 +1148,20 @@ def _mistagged_object(caption: ParsedCaption, lexicon: Lexicon, position: int) -
     if not any(form in lexicon.nouns.lookup or form in frame_nouns for form in (word, singular(word))):
         return None
     return NounGroup(None, position, position, position + 1)
+
+
+def _participle_object(caption: ParsedCaption, position: int) -> NounGroup | None:
+    """A VL-CheckList object from token `position` whose one modifier the tagger took for a verb ("WEARING striped
+    apron", "WEARING riding boots", "WEARING reading glasses"): the noun group right after that word, ending the
+    caption, with the word as its modifier; None where the word is no participle or more follows."""
+    tokens = caption.tokens
+    if position + 2 != len(tokens) or tokens[position].tag not in PARTICIPLE_MODIFIER_TAGS:
+        return None
+    word = tokens[position].text
+    after = filters.group_after(caption, position + 1)
+    if after is None or not word.isalpha() or not word.islower() or after.noun_end != len(tokens):
+        return None
+    return after._replace(mod_start=position)
 
 
 def _hyphened_object(caption: ParsedCaption, position: int) -> NounGroup | None:
