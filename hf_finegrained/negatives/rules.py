@@ -286,8 +286,9 @@ def _placed_pair(caption: ParsedCaption, lexicon: Lexicon) -> tuple[Edit, ...] |
             listed[0].category == "vertical" and _stackable(lexicon, tokens[first.head].lower)
             and _stackable(lexicon, tokens[second.head].lower)):
         return None
-    if any(group.head > group.noun_start and filters.object_entry(caption, group, lexicon) is None for group in groups):
-        return None  # "man ducks behind a door": a verb read as a noun; "maroon plants": a colour read as one
+    if any(tokens[index].lower in lexicon.nouns.lookup for group in groups
+           for index in range(group.noun_start, group.head) if filters.object_entry(caption, group, lexicon) is None):
+        return None  # "man ducks behind a door": a verb read as a noun after a listed noun
     entries = [filters.head_entry(caption, group, lexicon) for group in groups]
     if any(entry is None or lexicon.noun_class(entry) in lexicon.rules["backdrop_classes"] for entry in entries):
         return None
