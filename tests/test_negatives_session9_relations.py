@@ -86,3 +86,14 @@ def test_sitting_at_a_table_becomes_standing_at_it_only():
 def test_lying_at_something_or_another_action_after_keeps_the_posture():
     assert not any("sitting" in text or "standing" in text for text in candidates("dog lying at the door"))
     assert not any("standing" in text for text in candidates("a boy sitting at a table reading a book"))
+
+
+def test_a_garment_with_a_modifier_tagged_as_a_verb_is_the_object():
+    assert candidates("girl WEARING checked scarf") & {"girl HOLDING checked scarf", "girl CARRYING checked scarf"}
+    assert not candidates("man pushing parked bike")  # a parked bike is not worn: left as before
+
+
+def test_more_worn_things_the_lists_lack():
+    assert "boy HOLDING earbuds" in candidates("boy WEARING earbuds")
+    assert "boy CARRYING earbuds" not in candidates("boy WEARING earbuds")  # small things are held, not carried
+    assert candidates("woman WEARING swimsuit") & {"woman HOLDING swimsuit", "woman CARRYING swimsuit"}

@@ -1044,7 +1044,7 @@ def replace_relation_candidates(caption: ParsedCaption, lexicon: Lexicon) -> lis
             obj = _hyphened_object(caption, end) or filters.group_after(caption, end) or filters.group_after(
                 caption, _past_count_words(caption, lexicon, end)) or (None if filters.body_part_landmark(
                     caption, lexicon, subject) else _mistagged_object(caption, lexicon, end)
-                                                                    or _participle_object(caption, end))
+                                                                    or _participle_object(caption, lexicon, end))
             # "holding a single apple"; "man riding skateboard", never "hand riding skateboard"
             if obj is not None and obj.det is not None and tokens[obj.det].lower == "no":
                 continue  # "wearing no shoes"
@@ -1151,10 +1151,11 @@ def _mistagged_object(caption: ParsedCaption, lexicon: Lexicon, position: int) -
     return NounGroup(None, position, position, position + 1)
 
 
-def _participle_object(caption: ParsedCaption, position: int) -> NounGroup | None:
-    """A VL-CheckList object from token `position` whose one modifier the tagger took for a verb ("WEARING striped
-    apron", "WEARING riding boots", "WEARING reading glasses"): the noun group right after that word, ending the
-    caption, with the word as its modifier; None where the word is no participle or more follows."""
+def _participle_object(caption: ParsedCaption, lexicon: Lexicon, position: int) -> NounGroup | None:
+    """A VL-CheckList worn object from token `position` whose one modifier the tagger took for a verb ("WEARING
+    striped apron", "WEARING riding boots", "WEARING reading glasses"): the noun group right after that word, ending
+    the caption, with the word as its modifier; None where the word is no participle, more follows or the thing is
+    not worn (`filters.worn_thing`: "man pushing pushed bike", "waves following standing surfer")."""
     tokens = caption.tokens
     if position + 2 != len(tokens) or tokens[position].tag not in PARTICIPLE_MODIFIER_TAGS:
         return None
@@ -1162,7 +1163,8 @@ def _participle_object(caption: ParsedCaption, position: int) -> NounGroup | Non
     after = filters.group_after(caption, position + 1)
     if after is None or not word.isalpha() or not word.islower() or after.noun_end != len(tokens):
         return None
-    return after._replace(mod_start=position)
+    found = after._replace(mod_start=position)
+    return found if filters.worn_thing(caption, lexicon, found) else None
 
 
 def _hyphened_object(caption: ParsedCaption, position: int) -> NounGroup | None:
