@@ -97,3 +97,10 @@ def test_more_worn_things_the_lists_lack():
     assert "boy HOLDING earbuds" in candidates("boy WEARING earbuds")
     assert "boy CARRYING earbuds" not in candidates("boy WEARING earbuds")  # small things are held, not carried
     assert candidates("woman WEARING swimsuit") & {"woman HOLDING swimsuit", "woman CARRYING swimsuit"}
+
+
+def test_a_mirror_or_a_picture_is_never_put_under_what_it_hangs_over():
+    assert not any("under" in text.lower() or "below" in text.lower() or "beneath" in text.lower()
+                   for text in candidates("a round mirror above the bathroom sink"))
+    assert not any("beneath" in text or "under" in text for text in candidates("a painting above a sofa"))
+    assert candidates("rear mirror ON blue truck") == set()  # a part of the truck: never beside it either
