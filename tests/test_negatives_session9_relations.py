@@ -104,3 +104,9 @@ def test_a_mirror_or_a_picture_is_never_put_under_what_it_hangs_over():
                    for text in candidates("a round mirror above the bathroom sink"))
     assert not any("beneath" in text or "under" in text for text in candidates("a painting above a sofa"))
     assert candidates("rear mirror ON blue truck") == set()  # a part of the truck: never beside it either
+
+
+def test_a_landmark_with_a_participle_after_a_depth_relation():
+    assert "hedge in front of running boy" in candidates("hedge behind running boy")
+    assert "lamp behind reading woman" in candidates("lamp in front of reading woman")
+    assert candidates("whisker ON sleeping dog") == set()  # not after "on": a part of the dog

@@ -1167,6 +1167,20 @@ def _participle_object(caption: ParsedCaption, lexicon: Lexicon, position: int) 
     return found if filters.worn_thing(caption, lexicon, found) else None
 
 
+def _participle_landmark(caption: ParsedCaption, position: int) -> NounGroup | None:
+    """A VL-CheckList landmark from token `position` whose one modifier is a participle ("trees behind jumping man",
+    "railing behind standing man"): the noun group right after it, ending the caption, with the participle as its
+    modifier; None where more follows or the participle is no plain lower-case word. Read after a depth relation
+    only: "ear ON standing cat", "saddle on top of galloping horse" would lose the filters' reading of a part or
+    a worn thing."""
+    tokens = caption.tokens
+    word = tokens[position].text
+    after = filters.group_after(caption, position + 1)
+    if after is None or after.noun_end != len(tokens) or not word.isalpha() or not word.islower():
+        return None
+    return after._replace(mod_start=position)
+
+
 def _hyphened_object(caption: ParsedCaption, position: int) -> NounGroup | None:
     """An object from token `position` whose head is a hyphened word the parse split ("WEARING orange t-shirt": its
     group would be "orange" alone or none), ending the caption or before a preposition; None without a hyphen."""
@@ -1321,6 +1335,9 @@ def _preposition_alternatives(caption: ParsedCaption, lexicon: Lexicon, start: i
         return []  # "above a small elephant, who walks beneath it"
     flips, sides, way_off = True, False, None
     landmark = filters.relation_object(caption, lexicon, end)
+    if (landmark is None and category == "depth" and end < len(tokens)
+            and tokens[end].tag in PARTICIPLE_MODIFIER_TAGS):
+        landmark = _participle_landmark(caption, end)  # "trees behind jumping man"; never "ear ON standing cat"
     if landmark is None and end < len(tokens) and tokens[end].lower in lexicon.rules["count_words"] | ARTICLES:
         for position in range(end + 1, _past_count_words(caption, lexicon, end) + 1):
             landmark = filters.relation_object(caption, lexicon, position)  # "on a single bench", "exactly one"
