@@ -110,3 +110,9 @@ def test_a_landmark_with_a_participle_after_a_depth_relation():
     assert "hedge in front of running boy" in candidates("hedge behind running boy")
     assert "lamp behind reading woman" in candidates("lamp in front of reading woman")
     assert candidates("whisker ON sleeping dog") == set()  # not after "on": a part of the dog
+
+
+def test_a_backdrop_is_never_flipped_in_depth():
+    assert not any("in front of" in text for text in candidates("snowy mountains behind red barn"))
+    assert not any("behind" in text or "in back of" in text for text in candidates("a cow in front of the mountains"))
+    assert "bench in front of brown fence" in candidates("bench behind brown fence")  # no backdrop: flipped

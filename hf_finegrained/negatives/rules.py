@@ -1357,6 +1357,8 @@ def _preposition_alternatives(caption: ParsedCaption, lexicon: Lexicon, start: i
                                                                                      landmark_entry):
             return []  # "sunglasses on a skier" are worn, never "next to a skier"
         flips = filters.relation_fits(lexicon, category, landmark_entry)
+        if category == "depth" and _backdrop_in(caption, lexicon, start, landmark):
+            flips = False  # "mountains behind sheep" never "in front of"; "boy in front of the sky" never "behind"
         if category == "containment" and filters.found_inside(caption, lexicon, landmark_entry):
             flips = False  # "in the zoo ... his enclosure"
         sides = filters.side_fits(lexicon, category, landmark_entry) and not filters.mounted_on(
@@ -1390,6 +1392,19 @@ def _preposition_alternatives(caption: ParsedCaption, lexicon: Lexicon, start: i
     if way_off is not None:
         alternatives.append(way_off)  # "parked off the street", "out of the water"
     return alternatives
+
+
+def _backdrop_in(caption: ParsedCaption, lexicon: Lexicon, start: int, landmark: NounGroup) -> bool:
+    """The noun group before the relation at token `start`, or its `landmark`, names a scene's backdrop (`backdrops`:
+    the sun, the sky, mountains, clouds): always behind what is seen, so a depth flip reads as no scene ("sun in
+    front of skiing person", "man behind mountains")."""
+    backdrops = lexicon.rules["backdrops"]
+    tokens = caption.tokens
+    for group in (filters.group_before(caption, start), landmark):
+        if group is not None and (tokens[group.head].lower in backdrops
+                                  or singular(tokens[group.head].lower) in backdrops):
+            return True
+    return False
 
 
 def _furniture_first(caption: ParsedCaption, lexicon: Lexicon) -> bool:
