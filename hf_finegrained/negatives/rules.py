@@ -578,6 +578,8 @@ def swap_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
                 continue
             if not _attributes_differ(attrs_a, attrs_b):
                 continue  # "a brown dog on a beige couch": shades of one colour
+            if _same_stuff(caption, lexicon, a, b):
+                continue  # "tan pants with big pocket" -> "big pants with tan pocket": a pocket is the pants' cloth
             if _close_words(caption, lexicon, attrs_a, attrs_b):
                 continue  # "white goats in a snowy field" -> "snowy goats in a white field" tells the same
             if any(filters.in_fixed_phrase(caption, lexicon, i) for i, _ in attrs_a + attrs_b):
@@ -641,6 +643,8 @@ def swap_attribute_candidates(caption: ParsedCaption, lexicon: Lexicon) -> list[
                     continue  # "a black shirt and skirt" may be both black
                 if target.head < source.head and _is_part(caption, lexicon, source):
                     continue  # "a clock with a white face" -> "a white clock with a face"
+                if _same_stuff(caption, lexicon, source, target):
+                    continue  # "cabinet has a brown door" -> "brown cabinet has a door": its doors are most of it
                 if any(entry.category == category for _, entry in target_attrs or ()):
                     continue
                 if not ((filters.attribute_movable_to(lexicon, category, target_entry, word)
@@ -781,6 +785,20 @@ def _is_part(caption: ParsedCaption, lexicon: Lexicon, group: NounGroup) -> bool
     face" is a white clock; "a skateboard with red wheels" is not a red skateboard)."""
     head = caption.tokens[group.head].lower
     return head in lexicon.rules["covering_parts"] or singular(head) in lexicon.rules["covering_parts"]
+
+
+def _same_stuff(caption: ParsedCaption, lexicon: Lexicon, first: NounGroup, second: NounGroup) -> bool:
+    """One group names a part made of the other's stuff (`same_stuff_parts.<the other's class>`: a cabinet's door,
+    a bowl's rim, a fence's rail, a garment's pocket): a colour or material moved or exchanged between them may
+    stay true ("bowl has metal rim" -> "metal bowl has rim")."""
+    parts = lexicon.rules.map("same_stuff_parts")
+    for whole, part in ((first, second), (second, first)):
+        entry = filters.head_entry(caption, whole, lexicon)
+        head = caption.tokens[part.head].lower
+        found = parts.get(lexicon.noun_class(entry)) if entry is not None else None
+        if found and (head in found or singular(head) in found):
+            return True
+    return False
 
 
 def _attributes_differ(first: list[tuple[int, Entry]], second: list[tuple[int, Entry]]) -> bool:
