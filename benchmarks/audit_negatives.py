@@ -37,8 +37,9 @@ either earlier list's (for the audit after the valse_vlc_2 sheets became develop
 `--captions valse_vlc_4` 1,500 more again, none of the three earlier lists' (after valse_vlc_3's), and
 `--captions valse_vlc_5` what VALSE has left (577 distinct captions) and 1,500 more VL-CheckList texts;
 `--captions valse_vlc_6` 3,000 more VL-CheckList texts (VALSE has none left; `VLC_ONLY_FROM`), and
-`--captions valse_vlc_7` 3,000 more again, none of the six earlier lists', and `--captions valse_vlc_8` 3,000 more
-again (nobody has read it: kept for the next audit, e.g. of a language-model proposer).
+`--captions valse_vlc_7` 3,000 more again, none of the six earlier lists', `--captions valse_vlc_8` 3,000 more
+again, and `--captions valse_vlc_9` 3,000 more again (nobody has read it: kept for the next audit, e.g. of a
+language-model proposer).
 
 `blind --double K` puts K of the mixed items (drawn with `random.Random("double")`) on every reader's sheet, so
 that `unblind` can report how often the readers agree (`agreement.md`: raw agreement over the four labels, over
@@ -69,7 +70,8 @@ SUGARCREPE_PP = ROOT.parent / "shared" / "benchmarks" / "sugarcrepe_pp"
 VALSE = ROOT.parent / "shared" / "benchmarks" / "valse"
 VL_CHECKLIST = ROOT.parent / "shared" / "benchmarks" / "vl_checklist"
 CAPTION_SOURCES = ("sugarcrepe", "scpp", "valse_vlc", "valse_vlc_2", "valse_vlc_3", "valse_vlc_4", "valse_vlc_5",
-                   "valse_vlc_6", "valse_vlc_7", "valse_vlc_8")
+                   "valse_vlc_6", "valse_vlc_7", "valse_vlc_8",
+                   "valse_vlc_9")
 AUDIT_SIZE, PER_TYPE, SEED = 3000, 60, 0
 VLC_ONLY_FROM = 6  # the first valse_vlc list drawn after VALSE ran out: it asks for twice the size, so that its
 # VL-CheckList half alone holds AUDIT_SIZE texts

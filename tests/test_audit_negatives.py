@@ -83,7 +83,7 @@ def test_valse_vlc_list_takes_half_from_each_set_distinct_and_seeded(tmp_path, a
                         lambda size=audit.AUDIT_SIZE, **options: drawing(valse, vlc, size // 300, **options))
     lists = [audit.audit_captions(name) for name in ("valse_vlc", "valse_vlc_2", "valse_vlc_3", "valse_vlc_4",
                                                      "valse_vlc_5", "valse_vlc_6", "valse_vlc_7",
-                                                     "valse_vlc_8")]
+                                                     "valse_vlc_8", "valse_vlc_9")]
     assert lists[0] == drawn
     assert lists[1] == drawing(valse, vlc, size=10, draw="valse-vlc-audit-2", exclude=frozenset(drawn))
     assert [len(texts) for texts in lists[:5]] == [10, 10, 10, 10, 10]
@@ -93,8 +93,8 @@ def test_valse_vlc_list_takes_half_from_each_set_distinct_and_seeded(tmp_path, a
     # the seventh asks for twice the size again and gets the VL-CheckList texts the six lists left (each earlier
     # list drawn again at its own size: the sixth's 10, not 5)
     assert set(lists[6]) == {text for text in vlc_texts if text.startswith("man")} - set().union(*lists[:6])
-    assert lists[6] and lists[7] == []  # the eighth finds nothing left in this small set
-    for number in range(1, 8):
+    assert lists[6] and lists[7] == lists[8] == []  # the eighth and ninth find nothing left in this small set
+    for number in range(1, 9):
         assert not set(lists[number]) & set().union(*lists[:number])
 
 
